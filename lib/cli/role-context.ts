@@ -1,0 +1,50 @@
+/** What every role reads from its command line before it starts: configuration and data dir. */
+import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { loadConfig, type PennConfig } from '../../conf/config.js';
+import { stringOption, type ParsedArgs } from './command.js';
+
+export const DEFAULT_CONF_FILE = 'conf/local.json';
+export const DEFAULT_DATA_DIR = './data';
+
+export interface RoleContext {
+  config: PennConfig;
+  confFile: string;
+  /** Absolute data directory, created if missing. */
+  dataDir: string;
+}
+
+/** Loads and validates the configuration; a ConfigError propagates to main (exit 1). */
+export function loadRoleContext(args: ParsedArgs): RoleContext {
+  const confFile = resolve(stringOption(args, 'conf', DEFAULT_CONF_FILE));
+  const dataDir = resolve(stringOption(args, 'data', DEFAULT_DATA_DIR));
+  const config = loadConfig(confFile);
+  mkdirSync(dataDir, { recursive: true });
+  return { config, confFile, dataDir };
+}
+
+/**
+ * The readiness signal of a role: one line `READY <name> <detail>` on stdout. Supervisors and
+ * tests wait for it rather than sleeping.
+ */
+export function announceReady(name: string, detail: string): void {
+  process.stdout.write(`READY ${name} ${detail}\n`);
+}
+
+/** Runs `stop` once on SIGINT or SIGTERM, then exits; a second signal exits at once. */
+export function onShutdownSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown after ${signal} failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}

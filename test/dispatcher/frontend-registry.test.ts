@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import { FrontendRegistry } from '../../lib/dispatcher/frontend-registry.js';
+import { decodeHeartbeat, encodeHeartbeat } from '../../lib/protocol/frontend-heartbeat.js';
+
+const TIMEOUT_MS = 3_000;
+
+/** A seeded source in [0, 1) (mulberry32), so random choices repeat run to run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+describe('dispatcher: the frontend registry', () => {
+  it('offers a frontend until 3 s of silence, then drops it; a heartbeat brings it back', () => {
+    const registry = new FrontendRegistry(TIMEOUT_MS);
+    registry.heartbeat(1, 'http://127.0.0.1:8000', 0, 1_000);
+    expect(registry.alive(3_999).map((e) => e.id)).to.deep.equal([1]);
+    expect(registry.alive(4_000)).to.deep.equal([]);
+    expect(registry.choose('random', 4_000, () => 0)).to.equal(undefined);
+    registry.heartbeat(1, 'http://127.0.0.1:8000', 0, 9_000);
+    expect(registry.choose('random', 9_001, () => 0)?.url).to.equal('http://127.0.0.1:8000');
+  });
+
+  it('least-load picks the frontend with the fewest connections', () => {
+    const registry = new FrontendRegistry(TIMEOUT_MS);
+    registry.heartbeat(1, 'http://a', 7, 0);
+    registry.heartbeat(2, 'http://b', 2, 0);
+    registry.heartbeat(3, 'http://c', 5, 0);
+    expect(registry.choose('least-load', 10, () => 0.99)?.id).to.equal(2);
+  });
+
+  it('least-load counts users sent since the last heartbeat, so a burst spreads out', () => {
+    const registry = new FrontendRegistry(TIMEOUT_MS);
+    registry.heartbeat(1, 'http://a', 0, 0);
+    registry.heartbeat(2, 'http://b', 0, 0);
+    const picks = [0, 1, 2, 3].map(() => registry.choose('least-load', 10, () => 0)!.id);
+    expect(picks).to.deep.equal([1, 2, 1, 2]);
+    registry.heartbeat(1, 'http://a', 0, 20);
+    expect(registry.choose('least-load', 30, () => 0.99)!.id).to.equal(1);
+  });
+
+  it('random spreads users over every live frontend', () => {
+    const registry = new FrontendRegistry(TIMEOUT_MS);
+    for (const id of [1, 2, 3]) registry.heartbeat(id, `http://f${id}`, id * 100, 0);
+    const random = seeded(42);
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 3_000; i++) {
+      const id = registry.choose('random', 10, random)!.id;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    for (const id of [1, 2, 3]) expect(counts.get(id)).to.be.within(800, 1_200);
+  });
+
+  it('decodes heartbeats and refuses malformed ones', () => {
+    const beat = { id: 2, url: 'http://127.0.0.1:8001', connections: 4 };
+    expect(decodeHeartbeat(encodeHeartbeat(beat))).to.deep.equal(beat);
+    expect(() => decodeHeartbeat(Buffer.from('nope'))).to.throw(/not JSON/);
+    expect(() => decodeHeartbeat(Buffer.from('{"id":-1,"url":"http://x","connections":0}'))).to.throw(/id/);
+    expect(() => decodeHeartbeat(Buffer.from('{"id":1,"url":"http://x/evil path","connections":0}'))).to.throw(/url/);
+    expect(() => decodeHeartbeat(Buffer.from('{"id":1,"url":"javascript:alert(1)","connections":0}'))).to.throw(/url/);
+    expect(() => decodeHeartbeat(Buffer.alloc(2_000, 0x20))).to.throw(/exceeds/);
+  });
+});
