@@ -45,7 +45,10 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`penncloud ${command.name}: bad configuration: ${err.message}\n`);
       return 1;
     }
-    throw err;
+    // A role that refuses to start says why in one line; the stack is for PENNCLOUD_LOG=debug.
+    const detail = process.env.PENNCLOUD_LOG === 'debug' ? (err as Error).stack : (err as Error).message;
+    process.stderr.write(`penncloud ${command.name}: ${detail ?? String(err)}\n`);
+    return 1;
   }
 }
 
