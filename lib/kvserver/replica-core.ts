@@ -1,0 +1,287 @@
+/**
+ * The replication protocol of one node, as a deterministic state machine: views from the
+ * coordinator, records sequenced by the local store, replication messages and acks from peers,
+ * and the passing of time come in; what to append, send, commit or refuse goes out. The shell
+ * (the node process) owns the store, the sockets and the clock.
+ *
+ * Rules:
+ * - The primary of view v sends every record it sequences to every secondary and learner, in
+ *   seq order. A record is committed (its client answered, reads may see it) once it is durable
+ *   locally and every secondary of the view has acknowledged it. Acks are cumulative: a
+ *   secondary applies in order, so acking seq n acks everything before.
+ * - A secondary accepts records only from the primary of its current view or a newer one, and
+ *   only the next seq; a record from an older view is refused (a deposed primary can never
+ *   complete a write), a gap is reported so the primary resends from the log.
+ * - A joining node is a learner: it gets every new record and the log it missed; once it has
+ *   acknowledged everything the primary has sequenced, the primary asks the coordinator to make
+ *   it a secondary, and from that moment counts it for commits (so every member of the new view
+ *   holds every acknowledged write).
+ * - Reads are served by the primary while its lease holds: the coordinator deposes no primary
+ *   until a failure timeout after its last heartbeat, so a primary that heard back from the
+ *   coordinator within that time (less a margin) is still primary.
+ */
+
+export interface ViewInfo {
+  group: number;
+  view: number;
+  primary: number | null;
+  secondaries: number[];
+}
+
+/** A record as replication carries it: the store's WAL record plus the view that wrote it. */
+export interface ReplicatedRecord<R> {
+  seq: number;
+  view: number;
+  record: R;
+}
+
+export type ReplicationMessage<R> =
+  | { kind: 'replicate'; view: number; entry: ReplicatedRecord<R> }
+  /** A new primary asks what a secondary holds; it answers with an ack of its last seq. */
+  | { kind: 'probe'; view: number; lastSeq: number; lastSeqView: number }
+  | { kind: 'ack'; view: number; seq: number; seqView: number }
+  | { kind: 'refuse'; view: number; reason: 'stale-view' | 'gap' | 'diverged'; lastSeq: number };
+
+export type ReplicaInput<R> =
+  | { kind: 'view'; view: ViewInfo }
+  | { kind: 'sequenced'; entry: ReplicatedRecord<R> }
+  | { kind: 'durable'; seq: number }
+  | { kind: 'message'; from: number; message: ReplicationMessage<R> }
+  | { kind: 'learner'; nodeId: number; ackedSeq: number }
+  | { kind: 'join-refused'; nodeId: number }
+  | { kind: 'coordinator-heard'; sentAtMs: number };
+
+export type ReplicaEffect<R> =
+  | { kind: 'append'; entry: ReplicatedRecord<R> }
+  | { kind: 'send'; to: number; message: ReplicationMessage<R> }
+  /** Send `to` every record after `afterSeq` from the log; if the log's record at `afterSeq`
+   *  was written in another view than `afterSeqView`, `to` has diverged and must resync. */
+  | { kind: 'resend-from'; to: number; afterSeq: number; afterSeqView: number }
+  | { kind: 'commit'; seq: number }
+  | { kind: 'request-join'; nodeId: number; view: number }
+  | { kind: 'resync' };
+
+export type Role = 'standby' | 'primary' | 'secondary';
+
+export class ReplicaCore<R> {
+  role: Role = 'standby';
+  view: ViewInfo | null = null;
+  /** Highest seq appended locally, and the view of that record. */
+  lastSeq: number;
+  lastSeqView: number;
+  /** Highest seq durable in the local log. */
+  durableSeq: number;
+  /** Highest seq committed (primary) or known committed (secondary: what it acked). */
+  commitSeq: number;
+  /** Per secondary or learner: the highest seq it acknowledged; null until it first answers. */
+  private readonly acked = new Map<number, number | null>();
+  /** Nodes receiving records without being in the view yet; true once a join was requested. */
+  private readonly learners = new Map<number, boolean>();
+  private leaseUntilMs = 0;
+  /** A new primary serves no read until everything it held when promoted is committed. */
+  private readBarrierSeq = 0;
+
+  /**
+   * @param nodeId this node
+   * @param leaseMs how long a coordinator reply keeps reads safe: the failure timeout less a
+   *   margin for clock drift
+   * @param start where local recovery left the log
+   */
+  constructor(readonly nodeId: number, private readonly leaseMs: number, start: { lastSeq: number; lastSeqView: number }) {
+    this.lastSeq = start.lastSeq;
+    this.lastSeqView = start.lastSeqView;
+    this.durableSeq = start.lastSeq;
+    // Whether the recovered tail was ever acknowledged is unknown: nothing counts as committed
+    // until a view's secondaries confirm it.
+    this.commitSeq = 0;
+  }
+
+  /** Reads are linearizable here now: primary, lease valid. */
+  canServeReads(nowMs: number): boolean {
+    return this.role === 'primary' && nowMs < this.leaseUntilMs && this.commitSeq >= this.readBarrierSeq;
+  }
+
+  /** Client writes go to the store now (it will report them `sequenced`). */
+  canAcceptWrites(): boolean {
+    return this.role === 'primary';
+  }
+
+  step(input: ReplicaInput<R>): ReplicaEffect<R>[] {
+    switch (input.kind) {
+      case 'view': return this.onView(input.view);
+      case 'sequenced': return this.onSequenced(input.entry);
+      case 'durable': return this.onDurable(input.seq);
+      case 'message': return this.onMessage(input.from, input.message);
+      case 'learner': return this.onLearner(input.nodeId, input.ackedSeq);
+      case 'join-refused':
+        this.learners.set(input.nodeId, false);
+        return this.advanceCommit();
+      case 'coordinator-heard':
+        // Measured from when the heartbeat was sent: the coordinator heard it no earlier.
+        this.leaseUntilMs = Math.max(this.leaseUntilMs, input.sentAtMs + this.leaseMs);
+        return [];
+    }
+  }
+
+  private onView(view: ViewInfo): ReplicaEffect<R>[] {
+    if (this.view !== null && view.view < this.view.view) return [];
+    const wasPrimary = this.role === 'primary';
+    this.view = view;
+    if (view.primary === this.nodeId) {
+      this.role = 'primary';
+      if (!wasPrimary) {
+        // A new primary starts from what it has: everything it holds is committed in its view
+        // once the secondaries ack it; their acks are unknown until they answer.
+        this.acked.clear();
+        this.learners.clear();
+        this.leaseUntilMs = 0;
+        this.readBarrierSeq = this.lastSeq;
+      }
+      for (const id of view.secondaries) {
+        if (!this.acked.has(id)) this.acked.set(id, null);
+        this.learners.delete(id);
+      }
+      for (const id of [...this.acked.keys()]) {
+        if (!view.secondaries.includes(id) && !this.learners.has(id)) this.acked.delete(id);
+      }
+      // Ask each secondary what it holds; its ack starts the resend of what it lacks.
+      const probe: ReplicationMessage<R> = { kind: 'probe', view: view.view, lastSeq: this.lastSeq, lastSeqView: this.lastSeqView };
+      const effects: ReplicaEffect<R>[] = wasPrimary ? [] : view.secondaries.map((to) => ({ kind: 'send' as const, to, message: probe }));
+      return [...effects, ...this.advanceCommit()];
+    }
+    this.role = view.secondaries.includes(this.nodeId) ? 'secondary' : 'standby';
+    this.acked.clear();
+    this.learners.clear();
+    this.leaseUntilMs = 0;
+    return [];
+  }
+
+  private ackedBy(id: number): number | null {
+    return this.acked.get(id) ?? null;
+  }
+
+  private onSequenced(entry: ReplicatedRecord<R>): ReplicaEffect<R>[] {
+    if (this.role !== 'primary') throw new Error(`sequenced a write while ${this.role}`);
+    if (entry.seq !== this.lastSeq + 1) throw new Error(`sequenced seq ${entry.seq} after ${this.lastSeq}`);
+    this.lastSeq = entry.seq;
+    this.lastSeqView = entry.view;
+    const message: ReplicationMessage<R> = { kind: 'replicate', view: this.view!.view, entry };
+    // Peers that have not answered the probe get this record in the resend their answer starts.
+    const live = [...this.acked].filter(([, seq]) => seq !== null).map(([id]) => id);
+    return live.map((to) => ({ kind: 'send' as const, to, message }));
+  }
+
+  private onDurable(seq: number): ReplicaEffect<R>[] {
+    if (seq <= this.durableSeq) return [];
+    this.durableSeq = seq;
+    if (this.role === 'primary') return this.advanceCommit();
+    if (this.view?.primary != null) return [this.ackTo(this.view.primary, this.view.view)];
+    return [];
+  }
+
+  private onMessage(from: number, message: ReplicationMessage<R>): ReplicaEffect<R>[] {
+    switch (message.kind) {
+      case 'replicate': return this.onReplicate(from, message.view, message.entry);
+      case 'probe': return this.onProbe(from, message.view, message.lastSeq, message.lastSeqView);
+      case 'ack': return this.onAck(from, message.view, message.seq, message.seqView);
+      case 'refuse': return this.onRefuse(from, message);
+    }
+  }
+
+  /** The ack of everything durable here, with the view of the last record. */
+  private ackTo(primary: number, view: number): ReplicaEffect<R> {
+    const seq = Math.min(this.durableSeq, this.lastSeq);
+    this.commitSeq = Math.max(this.commitSeq, seq);
+    return { kind: 'send', to: primary, message: { kind: 'ack', view, seq, seqView: seq === this.lastSeq ? this.lastSeqView : 0 } };
+  }
+
+  private refuseTo(to: number, view: number, reason: 'stale-view' | 'gap' | 'diverged'): ReplicaEffect<R> {
+    return { kind: 'send', to, message: { kind: 'refuse', view: Math.max(this.view?.view ?? 0, view), reason, lastSeq: this.lastSeq } };
+  }
+
+  /** Accepts messages from the primary of the current view or a newer one. */
+  private acceptPrimary(from: number, view: number): boolean {
+    const mine = this.view?.view ?? 0;
+    if (view < mine || this.role === 'primary') return false;
+    if (view > mine || this.view?.primary !== from) {
+      // A newer view that includes this node: the coordinator's announcement is on its way.
+      this.view = { group: this.view?.group ?? 0, view, primary: from, secondaries: this.view?.secondaries ?? [] };
+    }
+    return true;
+  }
+
+  private onProbe(from: number, view: number, lastSeq: number, lastSeqView: number): ReplicaEffect<R>[] {
+    if (!this.acceptPrimary(from, view)) return [this.refuseTo(from, view, 'stale-view')];
+    // Holding more than the new primary, or something else at its last seq, means writes it
+    // never had (never acknowledged): this copy must be rebuilt from the primary's.
+    if (this.lastSeq > lastSeq || (this.lastSeq === lastSeq && this.lastSeqView !== lastSeqView)) {
+      return [{ kind: 'resync' }, this.refuseTo(from, view, 'diverged')];
+    }
+    return [this.ackTo(from, view)];
+  }
+
+  private onReplicate(from: number, view: number, entry: ReplicatedRecord<R>): ReplicaEffect<R>[] {
+    if (!this.acceptPrimary(from, view)) return [this.refuseTo(from, view, 'stale-view')];
+    if (entry.seq <= this.lastSeq) {
+      // Already have it (a resend): ack again. A different view tag at that seq cannot be
+      // repaired record by record: this node holds writes the primary never had.
+      if (entry.seq === this.lastSeq && entry.view !== this.lastSeqView) return [{ kind: 'resync' }, this.refuseTo(from, view, 'diverged')];
+      return [this.ackTo(from, view)];
+    }
+    if (entry.seq !== this.lastSeq + 1) return [this.refuseTo(from, view, 'gap')];
+    this.lastSeq = entry.seq;
+    this.lastSeqView = entry.view;
+    return [{ kind: 'append', entry }];
+  }
+
+  private onAck(from: number, view: number, seq: number, seqView: number): ReplicaEffect<R>[] {
+    if (this.role !== 'primary' || view !== this.view!.view || !this.acked.has(from)) return [];
+    const before = this.ackedBy(from);
+    if (before === null) {
+      // The first word from a secondary of a new view: send it what it lacks.
+      this.acked.set(from, Math.min(seq, this.lastSeq));
+      return [{ kind: 'resend-from', to: from, afterSeq: seq, afterSeqView: seqView }, ...this.advanceCommit()];
+    }
+    if (seq > before) this.acked.set(from, Math.min(seq, this.lastSeq));
+    const effects = this.advanceCommit();
+    if (this.learners.get(from) === false && (this.ackedBy(from) ?? -1) >= this.lastSeq) {
+      // Caught up with everything sequenced: from now on it counts for commits.
+      this.learners.set(from, true);
+      effects.push({ kind: 'request-join', nodeId: from, view: this.view!.view });
+    }
+    return effects;
+  }
+
+  private onRefuse(from: number, message: Extract<ReplicationMessage<R>, { kind: 'refuse' }>): ReplicaEffect<R>[] {
+    if (this.role !== 'primary') return [];
+    if (message.reason === 'stale-view' && message.view > this.view!.view) {
+      // Someone knows a newer view: stop acting as primary until the coordinator says so.
+      this.role = 'standby';
+      this.leaseUntilMs = 0;
+      return [];
+    }
+    if (message.reason === 'gap') return [{ kind: 'resend-from', to: from, afterSeq: message.lastSeq, afterSeqView: -1 }];
+    return [];
+  }
+
+  /** A node asked to catch up; it gets new records from now on and the log it missed. */
+  private onLearner(nodeId: number, ackedSeq: number): ReplicaEffect<R>[] {
+    if (this.role !== 'primary' || this.view!.secondaries.includes(nodeId) || nodeId === this.nodeId) return [];
+    this.learners.set(nodeId, false);
+    this.acked.set(nodeId, ackedSeq);
+    return [{ kind: 'resend-from', to: nodeId, afterSeq: ackedSeq, afterSeqView: -1 }];
+  }
+
+  /** The commit point: durable here and acked by every secondary and every joining learner. */
+  private advanceCommit(): ReplicaEffect<R>[] {
+    if (this.role !== 'primary') return [];
+    let point = this.durableSeq;
+    for (const [id, seq] of this.acked) {
+      const counts = this.view!.secondaries.includes(id) || this.learners.get(id) === true;
+      if (counts) point = Math.min(point, seq ?? 0);
+    }
+    if (point <= this.commitSeq) return [];
+    this.commitSeq = point;
+    return [{ kind: 'commit', seq: point }];
+  }
+}

@@ -1,0 +1,124 @@
+import { expect } from 'chai';
+import { ReplicaCore, type ReplicaEffect, type ReplicationMessage } from '../../lib/kvserver/replica-core.js';
+
+type R = string;
+const LEASE_MS = 800;
+
+function entry(seq: number, view: number, record = `w${seq}`): { seq: number; view: number; record: R } {
+  return { seq, view, record };
+}
+
+function sends(effects: ReplicaEffect<R>[]): Array<{ to: number; message: ReplicationMessage<R> }> {
+  return effects.flatMap((e) => (e.kind === 'send' ? [{ to: e.to, message: e.message }] : []));
+}
+
+function commits(effects: ReplicaEffect<R>[]): number[] {
+  return effects.flatMap((e) => (e.kind === 'commit' ? [e.seq] : []));
+}
+
+/** A primary (node 0) of view 1 with secondaries 1 and 2 that have answered its probe. */
+function primaryWithSecondaries(): ReplicaCore<R> {
+  const p = new ReplicaCore<R>(0, LEASE_MS, { lastSeq: 0, lastSeqView: 0 });
+  const probes = sends(p.step({ kind: 'view', view: { group: 0, view: 1, primary: 0, secondaries: [1, 2] } }));
+  expect(probes.map((s) => [s.to, s.message.kind])).to.deep.equal([[1, 'probe'], [2, 'probe']]);
+  for (const id of [1, 2]) p.step({ kind: 'message', from: id, message: { kind: 'ack', view: 1, seq: 0, seqView: 0 } });
+  return p;
+}
+
+describe('kvserver: the replication state machine', () => {
+  it('commits a write only when it is durable locally and acked by every secondary', () => {
+    const p = primaryWithSecondaries();
+    const out = p.step({ kind: 'sequenced', entry: entry(1, 1) });
+    expect(sends(out).map((s) => s.to)).to.deep.equal([1, 2]);
+    expect(commits(p.step({ kind: 'durable', seq: 1 }))).to.deep.equal([]);
+    expect(commits(p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 1, seq: 1, seqView: 1 } }))).to.deep.equal([]);
+    expect(commits(p.step({ kind: 'message', from: 2, message: { kind: 'ack', view: 1, seq: 1, seqView: 1 } }))).to.deep.equal([1]);
+  });
+
+  it('stops waiting for a secondary the coordinator removed from the view', () => {
+    const p = primaryWithSecondaries();
+    p.step({ kind: 'sequenced', entry: entry(1, 1) });
+    p.step({ kind: 'durable', seq: 1 });
+    p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 1, seq: 1, seqView: 1 } });
+    const out = p.step({ kind: 'view', view: { group: 0, view: 2, primary: 0, secondaries: [1] } });
+    expect(commits(out)).to.deep.equal([1]);
+  });
+
+  it('a lone primary commits on its own fsync', () => {
+    const p = new ReplicaCore<R>(0, LEASE_MS, { lastSeq: 0, lastSeqView: 0 });
+    p.step({ kind: 'view', view: { group: 0, view: 1, primary: 0, secondaries: [] } });
+    p.step({ kind: 'sequenced', entry: entry(1, 1) });
+    expect(commits(p.step({ kind: 'durable', seq: 1 }))).to.deep.equal([1]);
+  });
+
+  it('a secondary applies in order, acks once durable, and reports gaps', () => {
+    const s = new ReplicaCore<R>(1, LEASE_MS, { lastSeq: 0, lastSeqView: 0 });
+    s.step({ kind: 'view', view: { group: 0, view: 1, primary: 0, secondaries: [1] } });
+    expect(s.step({ kind: 'message', from: 0, message: { kind: 'replicate', view: 1, entry: entry(1, 1) } })).to.deep.equal([{ kind: 'append', entry: entry(1, 1) }]);
+    expect(sends(s.step({ kind: 'durable', seq: 1 }))).to.deep.equal([{ to: 0, message: { kind: 'ack', view: 1, seq: 1, seqView: 1 } }]);
+    const gap = sends(s.step({ kind: 'message', from: 0, message: { kind: 'replicate', view: 1, entry: entry(3, 1) } }));
+    expect(gap).to.deep.equal([{ to: 0, message: { kind: 'refuse', view: 1, reason: 'gap', lastSeq: 1 } }]);
+  });
+
+  it('a secondary refuses a deposed primary, so it can never complete a write', () => {
+    const s = new ReplicaCore<R>(1, LEASE_MS, { lastSeq: 0, lastSeqView: 0 });
+    s.step({ kind: 'view', view: { group: 0, view: 3, primary: 2, secondaries: [1] } });
+    const out = s.step({ kind: 'message', from: 0, message: { kind: 'replicate', view: 2, entry: entry(1, 2) } });
+    expect(out).to.deep.equal([{ kind: 'send', to: 0, message: { kind: 'refuse', view: 3, reason: 'stale-view', lastSeq: 0 } }]);
+    const old = new ReplicaCore<R>(0, LEASE_MS, { lastSeq: 0, lastSeqView: 0 });
+    old.step({ kind: 'view', view: { group: 0, view: 2, primary: 0, secondaries: [1] } });
+    old.step({ kind: 'message', from: 1, message: { kind: 'refuse', view: 3, reason: 'stale-view', lastSeq: 0 } });
+    expect(old.canAcceptWrites()).to.equal(false);
+  });
+
+  it('a secondary holding writes the new primary lacks must resync', () => {
+    const s = new ReplicaCore<R>(1, LEASE_MS, { lastSeq: 7, lastSeqView: 2 });
+    s.step({ kind: 'view', view: { group: 0, view: 2, primary: 0, secondaries: [1] } });
+    const out = s.step({ kind: 'message', from: 2, message: { kind: 'probe', view: 3, lastSeq: 6, lastSeqView: 2 } });
+    expect(out[0]).to.deep.equal({ kind: 'resync' });
+    const same = new ReplicaCore<R>(1, LEASE_MS, { lastSeq: 6, lastSeqView: 2 });
+    const ok = sends(same.step({ kind: 'message', from: 2, message: { kind: 'probe', view: 3, lastSeq: 9, lastSeqView: 3 } }));
+    expect(ok).to.deep.equal([{ to: 2, message: { kind: 'ack', view: 3, seq: 6, seqView: 2 } }]);
+  });
+
+  it('a new primary resends to each secondary what it lacks, starting from its answer', () => {
+    const p = new ReplicaCore<R>(2, LEASE_MS, { lastSeq: 9, lastSeqView: 3 });
+    p.step({ kind: 'view', view: { group: 0, view: 4, primary: 2, secondaries: [1] } });
+    const out = p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 4, seq: 6, seqView: 2 } });
+    expect(out[0]).to.deep.equal({ kind: 'resend-from', to: 1, afterSeq: 6, afterSeqView: 2 });
+    expect(commits(p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 4, seq: 9, seqView: 3 } }))).to.deep.equal([9]);
+  });
+
+  it('a learner catches up, then counts for commits from its join request on', () => {
+    const p = primaryWithSecondaries();
+    p.step({ kind: 'view', view: { group: 0, view: 2, primary: 0, secondaries: [1] } });
+    p.step({ kind: 'sequenced', entry: entry(1, 2) });
+    p.step({ kind: 'durable', seq: 1 });
+    p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 2, seq: 1, seqView: 2 } });
+    expect(p.step({ kind: 'learner', nodeId: 2, ackedSeq: 0 })).to.deep.equal([{ kind: 'resend-from', to: 2, afterSeq: 0, afterSeqView: -1 }]);
+    const joined = p.step({ kind: 'message', from: 2, message: { kind: 'ack', view: 2, seq: 1, seqView: 2 } });
+    expect(joined).to.deep.include({ kind: 'request-join', nodeId: 2, view: 2 });
+    p.step({ kind: 'sequenced', entry: entry(2, 2) });
+    p.step({ kind: 'durable', seq: 2 });
+    expect(commits(p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 2, seq: 2, seqView: 2 } })), 'the learner has not acked').to.deep.equal([]);
+    expect(commits(p.step({ kind: 'message', from: 2, message: { kind: 'ack', view: 2, seq: 2, seqView: 2 } }))).to.deep.equal([2]);
+  });
+
+  it('a new primary serves reads only once what it held at promotion is committed', () => {
+    const p = new ReplicaCore<R>(2, LEASE_MS, { lastSeq: 9, lastSeqView: 3 });
+    p.step({ kind: 'view', view: { group: 0, view: 4, primary: 2, secondaries: [1] } });
+    p.step({ kind: 'coordinator-heard', sentAtMs: 0 });
+    p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 4, seq: 6, seqView: 2 } });
+    expect(p.canServeReads(1)).to.equal(false);
+    p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 4, seq: 9, seqView: 3 } });
+    expect(p.canServeReads(1)).to.equal(true);
+  });
+
+  it('serves reads only while the coordinator lease holds', () => {
+    const p = primaryWithSecondaries();
+    expect(p.canServeReads(0)).to.equal(false);
+    p.step({ kind: 'coordinator-heard', sentAtMs: 1_000 });
+    expect(p.canServeReads(1_000 + LEASE_MS - 1)).to.equal(true);
+    expect(p.canServeReads(1_000 + LEASE_MS)).to.equal(false);
+  });
+});
