@@ -1,0 +1,151 @@
+/**
+ * The webmail under `/api/mail`:
+ *   GET    /api/mail/folders                        folders with total and unread counts
+ *   GET    /api/mail/folders/<folder>?cursor=&limit= a page of a folder, newest first
+ *   GET    /api/mail/messages/<id>                   the message parsed (marks it seen)
+ *   GET    /api/mail/messages/<id>/raw               its RFC 5322 bytes
+ *   GET    /api/mail/messages/<id>/attachments/<n>   attachment n (0-based)
+ *   POST   /api/mail/send                            JSON or multipart: to, cc, subject, text, ...
+ *   DELETE /api/mail/messages/<id>                   to Trash; in Trash, for good
+ *   POST   /api/mail/messages/<id>/restore           back from Trash
+ * Ids are looked up in the caller's own mailbox only.
+ */
+import { PennError } from '../protocol/errors.js';
+import type { RequestContext } from '../router/context.js';
+import { Controller, type RouteTable } from '../router/router.js';
+import { MAIL_PAGE_DEFAULT, MAIL_PAGE_MAX } from '../services/mail-index.js';
+import type { MailService, SendRequest } from '../services/mail-service.js';
+import type { SessionService } from '../services/session-service.js';
+import { contentDisposition } from './content-disposition.js';
+import { readMailForm, splitAddresses } from './mail-form.js';
+import { requireSameSite, requireSession, sessionOf } from './request-guards.js';
+
+/** Largest JSON send request: text plus addresses; attachments come as multipart. */
+const SEND_JSON_BYTES_MAX = 4 * 1024 * 1024;
+
+export class MailController extends Controller {
+  constructor(private readonly mail: MailService, sessions: SessionService) {
+    super();
+    this.middleware.push(requireSameSite, requireSession(sessions));
+  }
+
+  routes(table: RouteTable): void {
+    table.get('/folders', (ctx) => this.folders(ctx));
+    table.get('/folders/:folder', (ctx) => this.list(ctx));
+    table.get('/messages/:id', (ctx) => this.read(ctx));
+    table.get('/messages/:id/raw', (ctx) => this.raw(ctx));
+    table.get('/messages/:id/attachments/:n', (ctx) => this.attachment(ctx));
+    table.post('/send', (ctx) => this.send(ctx));
+    table.delete('/messages/:id', (ctx) => this.remove(ctx));
+    table.post('/messages/:id/restore', (ctx) => this.restore(ctx));
+  }
+
+  private user(ctx: RequestContext): string {
+    return sessionOf(ctx).username;
+  }
+
+  private async folders(ctx: RequestContext): Promise<void> {
+    const counts = await this.mail.counts(this.user(ctx));
+    ctx.res.setHeader('cache-control', 'no-store');
+    ctx.json(200, { folders: Object.entries(counts).map(([name, c]) => ({ name, ...c })) });
+  }
+
+  private async list(ctx: RequestContext): Promise<void> {
+    const raw = ctx.query.get('limit');
+    const limit = raw === null ? MAIL_PAGE_DEFAULT : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAIL_PAGE_MAX) {
+      throw new PennError('BAD_REQUEST', `limit must be a whole number from 1 to ${MAIL_PAGE_MAX}`);
+    }
+    const page = await this.mail.listFolder(this.user(ctx), ctx.params.folder!, ctx.query.get('cursor') || null, limit);
+    ctx.res.setHeader('cache-control', 'no-store');
+    ctx.json(200, page);
+  }
+
+  private async read(ctx: RequestContext): Promise<void> {
+    const { summary, folder, parsed } = await this.mail.read(this.user(ctx), ctx.params.id!, true);
+    ctx.res.setHeader('cache-control', 'no-store');
+    ctx.json(200, {
+      message: summary,
+      folder,
+      headers: parsed.headers.map((h) => ({ name: h.name, value: h.value })),
+      subject: parsed.subject,
+      from: parsed.from,
+      to: parsed.to,
+      cc: parsed.cc,
+      replyTo: parsed.replyTo,
+      messageId: parsed.messageId,
+      text: parsed.text,
+      html: parsed.html,
+      attachments: parsed.attachments.map((a, n) => ({ index: n, filename: a.filename, contentType: a.contentType, size: a.content.length, inline: a.inline })),
+    });
+  }
+
+  private async raw(ctx: RequestContext): Promise<void> {
+    const bytes = await this.mail.raw(this.user(ctx), ctx.params.id!);
+    ctx.res.setHeader('content-disposition', contentDisposition('attachment', `${ctx.params.id}.eml`));
+    ctx.res.setHeader('cache-control', 'private, no-cache');
+    ctx.res.status = 200;
+    ctx.res.setHeader('content-type', 'message/rfc822');
+    ctx.res.end(bytes);
+  }
+
+  private async attachment(ctx: RequestContext): Promise<void> {
+    const n = Number(ctx.params.n);
+    const { parsed } = await this.mail.read(this.user(ctx), ctx.params.id!, false);
+    const a = Number.isInteger(n) && n >= 0 ? parsed.attachments[n] : undefined;
+    if (a === undefined) throw new PennError('NOT_FOUND', `message ${ctx.params.id} has no attachment ${ctx.params.n}`);
+    ctx.res.status = 200;
+    ctx.res.setHeader('content-type', a.contentType);
+    ctx.res.setHeader('content-disposition', contentDisposition('attachment', a.filename));
+    ctx.res.setHeader('cache-control', 'private, no-cache');
+    ctx.res.setHeader('x-content-type-options', 'nosniff');
+    ctx.res.end(a.content);
+  }
+
+  private async send(ctx: RequestContext): Promise<void> {
+    const type = (ctx.req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    const request = type === 'multipart/form-data'
+      ? await readMailForm(ctx, this.mail.options.messageBytesMax)
+      : sendFromJson(await ctx.readJson(SEND_JSON_BYTES_MAX));
+    const sent = await this.mail.send(this.user(ctx), request);
+    ctx.json(201, { message: sent });
+  }
+
+  private async remove(ctx: RequestContext): Promise<void> {
+    const outcome = await this.mail.delete(this.user(ctx), ctx.params.id!);
+    ctx.json(200, { id: ctx.params.id, outcome });
+  }
+
+  private async restore(ctx: RequestContext): Promise<void> {
+    const folder = await this.mail.restore(this.user(ctx), ctx.params.id!);
+    ctx.json(200, { id: ctx.params.id, folder });
+  }
+}
+
+function sendFromJson(body: unknown): SendRequest {
+  if (typeof body !== 'object' || body === null) throw new PennError('BAD_REQUEST', 'the body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const addressField = (name: string): string[] => {
+    const v = b[name];
+    if (v === undefined) return [];
+    if (typeof v === 'string') return splitAddresses(v);
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    throw new PennError('BAD_REQUEST', `${name} must be an address or a list of addresses`);
+  };
+  const text = (name: string, optional: boolean): string | undefined => {
+    const v = b[name];
+    if (v === undefined && optional) return undefined;
+    if (typeof v !== 'string') throw new PennError('BAD_REQUEST', `${name} must be a string`);
+    return v;
+  };
+  return {
+    to: addressField('to'),
+    cc: addressField('cc'),
+    subject: text('subject', true) ?? '',
+    text: text('text', true) ?? '',
+    ...(b.html === undefined ? {} : { html: text('html', false)! }),
+    ...(b.inReplyTo === undefined ? {} : { inReplyTo: text('inReplyTo', false)! }),
+    ...(b.forwardOf === undefined ? {} : { forwardOf: text('forwardOf', false)! }),
+    attachments: [],
+  };
+}
