@@ -28,7 +28,10 @@ export interface OutgoingMessage {
   dateMs: number;
 }
 
-/** The raw bytes of `message`, CRLF line ends. */
+/**
+ * The raw bytes of `message`, every line ending in CRLF (RFC 5322 §2.1; the composer keeps
+ * the text's own LFs, which SMTP would otherwise rewrite on the way and POP3 sizes would miss).
+ */
 export function composeMessage(message: OutgoingMessage): Promise<Buffer> {
   const composer = new MailComposer({
     from: formatAddress(message.from),
@@ -44,6 +47,11 @@ export function composeMessage(message: OutgoingMessage): Promise<Buffer> {
     attachments: message.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })),
   });
   return new Promise((resolve, reject) => {
-    composer.compile().build((err, bytes) => (err ? reject(err) : resolve(bytes)));
+    composer.compile().build((err, bytes) => (err ? reject(err) : resolve(toCrlf(bytes))));
   });
+}
+
+/** Bare LFs and CRs become CRLF; the parts are all 7-bit or encoded, so this is byte-safe. */
+function toCrlf(bytes: Buffer): Buffer {
+  return Buffer.from(bytes.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
 }

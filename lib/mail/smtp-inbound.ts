@@ -1,0 +1,160 @@
+/**
+ * The SMTP server (on the smtp-server package): mail for local users is accepted from anyone
+ * and delivered to their Inbox; mail for other domains only from a client that has logged in
+ * (AUTH PLAIN or LOGIN with a PennCloud account), so PennCloud is never an open relay.
+ * Oversize messages are read to their end and then refused with 552 (RFC 1870 §6.3).
+ */
+import type { Readable } from 'node:stream';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { isPennError, type ErrorCode } from '../protocol/errors.js';
+import type { Logger } from '../protocol/log.js';
+
+/** What the SMTP server needs from the mail service. */
+export interface SmtpBackend {
+  /** The mail domain: addresses `user@domain` are local. */
+  readonly domain: string;
+  authenticate(username: string, password: string, remoteAddress: string): Promise<boolean>;
+  /** True when `username` has an account. */
+  userExists(username: string): Promise<boolean>;
+  /**
+   * Takes a whole message: local recipients get it in their Inbox, others go to the outbound
+   * queue. Resolves once it is stored (the client is told it was accepted only then).
+   */
+  accept(envelope: { from: string; recipients: string[]; authenticatedUser: string | null }, raw: Buffer): Promise<void>;
+}
+
+/** SMTP replies for errors of the mail service (this adapter's own table). */
+export const SMTP_REPLY_BY_CODE: Record<ErrorCode, { code: number; text: string }> = {
+  BAD_REQUEST: { code: 550, text: '5.6.0 Message refused' },
+  UNAUTHENTICATED: { code: 530, text: '5.7.0 Authentication required' },
+  FORBIDDEN: { code: 550, text: '5.7.1 Not allowed' },
+  NOT_FOUND: { code: 550, text: '5.1.1 No such user here' },
+  METHOD_NOT_ALLOWED: { code: 502, text: '5.5.1 Not allowed' },
+  CONFLICT: { code: 451, text: '4.3.0 Try again later' },
+  PRECONDITION_FAILED: { code: 451, text: '4.3.0 Try again later' },
+  TOO_LARGE: { code: 552, text: '5.3.4 Message too big' },
+  URI_TOO_LONG: { code: 500, text: '5.5.2 Line too long' },
+  HEADERS_TOO_LARGE: { code: 552, text: '5.3.4 Header too big' },
+  RANGE_NOT_SATISFIABLE: { code: 550, text: '5.6.0 Message refused' },
+  UNSUPPORTED_MEDIA_TYPE: { code: 550, text: '5.6.0 Message refused' },
+  TIMEOUT: { code: 451, text: '4.4.1 Storage did not answer, try again later' },
+  RATE_LIMITED: { code: 450, text: '4.7.1 Too many attempts, try again later' },
+  QUOTA_EXCEEDED: { code: 552, text: '5.2.2 Mailbox full' },
+  UNAVAILABLE: { code: 451, text: '4.3.0 Storage unavailable, try again later' },
+  NOT_IMPLEMENTED: { code: 502, text: '5.5.1 Not implemented' },
+  INTERNAL: { code: 451, text: '4.3.0 Local error, try again later' },
+};
+
+export interface SmtpInboundOptions {
+  backend: SmtpBackend;
+  logger: Logger;
+  /** Largest message accepted, advertised with SIZE. */
+  messageBytesMax: number;
+  /** Host name in the greeting and the Received header. */
+  hostname: string;
+  /** PEM key and certificate for STARTTLS, or null for none. */
+  tls: { key: Buffer; cert: Buffer } | null;
+}
+
+/** An Error that smtp-server turns into a reply with this code. */
+function smtpError(code: number, text: string): Error {
+  return Object.assign(new Error(text), { responseCode: code });
+}
+
+function replyFor(err: unknown): Error {
+  const reply = SMTP_REPLY_BY_CODE[isPennError(err) ? err.code : 'INTERNAL'];
+  return smtpError(reply.code, isPennError(err) && reply.code < 500 ? reply.text : `${reply.text}${isPennError(err) ? `: ${err.message}` : ''}`);
+}
+
+export class SmtpInbound {
+  readonly server: SMTPServer;
+
+  constructor(private readonly options: SmtpInboundOptions) {
+    const { backend } = options;
+    const settings: SMTPServerOptions = {
+      name: options.hostname,
+      banner: 'PennCloud ESMTP',
+      size: options.messageBytesMax,
+      authMethods: ['PLAIN', 'LOGIN'],
+      authOptional: true,
+      // Without a certificate there is no TLS to wait for; AUTH is then allowed in the clear
+      // (a local deployment). With one, clients are expected to use STARTTLS first.
+      allowInsecureAuth: options.tls === null,
+      hideSTARTTLS: options.tls === null,
+      ...(options.tls === null ? {} : { key: options.tls.key, cert: options.tls.cert }),
+      logger: false,
+      disabledCommands: options.tls === null ? ['STARTTLS'] : [],
+      onAuth: (auth, session, callback) => {
+        const remote = session.remoteAddress;
+        backend.authenticate(auth.username ?? '', auth.password ?? '', remote).then(
+          (ok) => (ok ? callback(null, { user: auth.username }) : callback(smtpError(535, '5.7.8 Invalid user name or password'))),
+          (err: unknown) => callback(replyFor(err)),
+        );
+      },
+      onRcptTo: (address, session, callback) => {
+        this.checkRecipient(address.address, session).then(() => callback(), (err: unknown) => callback(err as Error));
+      },
+      onData: (stream, session, callback) => {
+        this.receive(stream, session).then((id) => callback(null, `Message queued as ${id}`), (err: unknown) => callback(err as Error));
+      },
+    };
+    this.server = new SMTPServer(settings);
+    this.server.on('error', (err) => options.logger.warn('smtp connection error', { err: (err as Error).message }));
+  }
+
+  listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        const a = this.server.server.address() as { address: string; port: number };
+        resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async checkRecipient(address: string, session: SMTPServerSession): Promise<void> {
+    const at = address.lastIndexOf('@');
+    const domain = at === -1 ? '' : address.slice(at + 1).toLowerCase();
+    if (domain === this.options.backend.domain) {
+      let exists: boolean;
+      try {
+        exists = await this.options.backend.userExists(address.slice(0, at).toLowerCase());
+      } catch (err) {
+        throw replyFor(err);
+      }
+      if (!exists) throw smtpError(550, `5.1.1 <${address}>: no such user here`);
+      return;
+    }
+    if (session.user === undefined) throw smtpError(550, '5.7.1 Relaying denied: log in to send mail to other domains');
+  }
+
+  private async receive(stream: Readable & { sizeExceeded: boolean }, session: SMTPServerSession): Promise<string> {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    // Read to the end whatever the size, so the client sees the 552 reply (RFC 1870 §6.3)
+    // rather than a connection cut in the middle of its DATA.
+    for await (const chunk of stream) {
+      if (stream.sizeExceeded) continue;
+      bytes += (chunk as Buffer).length;
+      chunks.push(chunk as Buffer);
+    }
+    if (stream.sizeExceeded) throw smtpError(552, `5.3.4 Message too big: at most ${this.options.messageBytesMax} bytes`);
+    const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    const received = `Received: from ${session.clientHostname || session.remoteAddress} ([${session.remoteAddress}])\r\n`
+      + `\tby ${this.options.hostname} (PennCloud) with ${session.transmissionType} id ${id}\r\n`
+      + `\tfor <${session.envelope.rcptTo.map((r) => r.address).join('>, <')}>; ${new Date().toUTCString().replace('GMT', '+0000')}\r\n`;
+    const raw = Buffer.concat([Buffer.from(received, 'utf8'), ...chunks]);
+    const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+    try {
+      await this.options.backend.accept({ from, recipients: session.envelope.rcptTo.map((r) => r.address), authenticatedUser: session.user ?? null }, raw);
+    } catch (err) {
+      throw replyFor(err);
+    }
+    this.options.logger.info('message accepted', { id, bytes: raw.length, recipients: session.envelope.rcptTo.length });
+    return id;
+  }
+}
