@@ -1,0 +1,195 @@
+/**
+ * `npm run bench:drive`: the drive and the webmail through a real frontend on a real store.
+ *   1. 256 MiB uploaded (PUT /api/files/...) and downloaded through a frontend, MiB/s, beside
+ *      the same bytes sent to and read from a plain node:http server in a child process that
+ *      discards or generates them (the ceiling, measured in the same run). Targets: upload at
+ *      least 0.1x the ceiling, download at least 0.2x.
+ *   2. The first page (50 messages) of a 10,000-message Inbox: median and p90 of 20 requests.
+ *      Target: under 50 ms.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { setLogLevel } from '../lib/protocol/log.js';
+import { KvClient } from '../lib/kvclient/kv-client.js';
+import { StorageService } from '../lib/services/storage-service.js';
+import { MailService } from '../lib/services/mail-service.js';
+import { ApiClient, MARK, startCloud } from '../test/api/cloud.js';
+import { cleanupTempDirs, killAllRoles } from '../test/support/roles.js';
+
+const MIB = 1024 * 1024;
+const FILE_BYTES = 256 * MIB;
+const PIECE_BYTES = MIB;
+const INBOX_MESSAGES = 10_000;
+/** Deliveries in flight while filling; one user's quota and counts cells take them one CPUT at a time. */
+const FILL_CONCURRENCY = 4;
+const PAGE_SAMPLES = 20;
+const UPLOAD_TARGET = 0.1;
+const DOWNLOAD_TARGET = 0.2;
+const PAGE_TARGET_MS = 50;
+/** Bound on one transfer of 256 MiB. */
+const TRANSFER_TIMEOUT_MS = 600_000;
+
+/** Child mode: a node:http server that discards uploads and serves generated downloads. */
+function serveCeiling(): void {
+  const piece = Buffer.alloc(PIECE_BYTES, 0x61);
+  const server = createServer((req, res) => {
+    if (req.method === 'PUT') {
+      req.on('data', () => undefined);
+      req.on('end', () => res.end('ok'));
+      return;
+    }
+    res.writeHead(200, { 'content-length': FILE_BYTES });
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < FILE_BYTES) {
+        sent += PIECE_BYTES;
+        if (!res.write(piece)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`PORT ${(server.address() as { port: number }).port}\n`));
+}
+
+async function startCeiling(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--ceiling'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('ceiling server did not start')), 15_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /PORT (\d+)/.exec(d.toString());
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function* generated(bytes: number): AsyncGenerator<Buffer> {
+  const piece = Buffer.alloc(PIECE_BYTES);
+  for (let i = 0; i < piece.length; i++) piece[i] = (i * 31) & 0xff;
+  for (let sent = 0; sent < bytes; sent += PIECE_BYTES) yield piece;
+}
+
+/** Streams `bytes` as a PUT with backpressure; resolves with MiB/s. */
+function timedUpload(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = httpRequest(url, { method: 'PUT', agent: false, headers: { ...headers, 'content-length': String(FILE_BYTES) } });
+    const timer = setTimeout(() => req.destroy(new Error('upload timed out')), TRANSFER_TIMEOUT_MS);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => {
+        clearTimeout(timer);
+        if (res.statusCode! >= 300) return reject(new Error(`upload answered ${res.statusCode}`));
+        resolve(mibPerSecond(FILE_BYTES, started));
+      });
+    });
+    req.on('error', reject);
+    void (async () => {
+      for await (const piece of generated(FILE_BYTES)) {
+        if (!req.write(piece)) await new Promise((r) => req.once('drain', r));
+      }
+      req.end();
+    })();
+  });
+}
+
+function timedDownload(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = httpRequest(url, { agent: false, headers });
+    const timer = setTimeout(() => req.destroy(new Error('download timed out')), TRANSFER_TIMEOUT_MS);
+    req.on('response', (res) => {
+      let count = 0;
+      res.on('data', (d: Buffer) => { count += d.length; });
+      res.on('end', () => {
+        clearTimeout(timer);
+        if (count !== FILE_BYTES) return reject(new Error(`downloaded ${count} bytes, expected ${FILE_BYTES}`));
+        resolve(mibPerSecond(count, started));
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function mibPerSecond(bytes: number, started: bigint): number {
+  return bytes / MIB / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  setLogLevel('silent');
+  const ceiling = await startCeiling();
+  const cloud = await startCloud({ drive: { chunkBytes: MIB, quotaBytes: 4 * FILE_BYTES } });
+  try {
+    const api = await new ApiClient(cloud.urls[0]!).signUpAndLogIn('bench');
+    const auth = { ...MARK, cookie: api.cookie! };
+    const ceilingUp = await timedUpload(`${ceiling.url}/sink`, {});
+    const ceilingDown = await timedDownload(`${ceiling.url}/source`, {});
+    const oursUp = await timedUpload(`${cloud.urls[0]}/api/files/bench.bin`, auth);
+    const oursDown = await timedDownload(`${cloud.urls[0]}/api/files/bench.bin`, { cookie: api.cookie! });
+
+    // A 10,000-message Inbox, filled through the mail service itself (sending 10,000 messages
+    // over HTTP would measure the filling, not the listing).
+    const config = cloud.kvConfig;
+    const kv = new KvClient({ cluster: config, valueBytesMax: 8 * MIB, requestTimeoutMs: 60_000 });
+    const storage = new StorageService(kv, { chunkBytes: MIB });
+    const mail = new MailService(kv, storage, { exists: async () => true }, { domain: 'localhost', messageBytesMax: 25 * MIB, quotaBytes: 1024 * MIB });
+    const fillStarted = Date.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: FILL_CONCURRENCY }, async () => {
+      while (next < INBOX_MESSAGES) {
+        const n = next++;
+        const raw = Buffer.from(`From: sender${n % 50}@example.org\r\nTo: bench@localhost\r\nSubject: message ${n}\r\nDate: ${new Date(Date.UTC(2026, 0, 1) + n * 1000).toUTCString()}\r\n\r\nBody of message ${n}.\r\n`);
+        await mail.deliverLocal('bench', raw);
+      }
+    }));
+    const fillSeconds = (Date.now() - fillStarted) / 1000;
+    kv.close();
+    const samples: number[] = [];
+    for (let i = 0; i < PAGE_SAMPLES; i++) {
+      const started = process.hrtime.bigint();
+      const reply = await api.request('GET', '/api/mail/folders/inbox?limit=50');
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (reply.status !== 200 || reply.json().messages.length !== 50) throw new Error(`inbox page: ${reply.status}`);
+      samples.push(ms);
+    }
+    samples.sort((a, b) => a - b);
+    const median = percentile(samples, 0.5);
+
+    const row = (name: string, ours: number, ref: number, target: number): string => {
+      const ratio = ours / ref;
+      return `${name.padEnd(22)} ${ours.toFixed(1).padStart(9)} ${ref.toFixed(1).padStart(11)} ${ratio.toFixed(2).padStart(7)}x  target >= ${target}x  ${ratio >= target ? 'met' : 'NOT met'}`;
+    };
+    process.stdout.write([
+      '',
+      `drive: 256 MiB through a frontend into the store (MiB/s) vs a plain node:http server (ceiling)`,
+      `${''.padEnd(22)} ${'PennCloud'.padStart(9)} ${'node:http'.padStart(11)} ${'ratio'.padStart(8)}`,
+      row('upload', oursUp, ceilingUp, UPLOAD_TARGET),
+      row('download', oursDown, ceilingDown, DOWNLOAD_TARGET),
+      '',
+      `webmail: first page (50) of a ${INBOX_MESSAGES}-message Inbox (filled in ${fillSeconds.toFixed(1)} s)`,
+      `  median ${median.toFixed(1)} ms, p90 ${percentile(samples, 0.9).toFixed(1)} ms, best ${samples[0]!.toFixed(1)} ms  target < ${PAGE_TARGET_MS} ms  ${median < PAGE_TARGET_MS ? 'met' : 'NOT met'}`,
+      '',
+    ].join('\n'));
+  } finally {
+    ceiling.child.kill('SIGKILL');
+    killAllRoles();
+    cleanupTempDirs();
+  }
+}
+
+if (process.argv.includes('--ceiling')) serveCeiling();
+else main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`bench:drive failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});

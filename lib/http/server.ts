@@ -1,0 +1,148 @@
+/**
+ * The HTTP/1.1 server (RFC 9112) on node:net: accepts connections, gives each a Connection,
+ * and runs the one timer of the server, a sweep that enforces every connection's deadline
+ * (head timeout, idle keep-alive timeout, lingering close) without a timer per request.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { HttpLimitsConfig } from '../../conf/config.js';
+import { createLogger, type Logger } from '../protocol/log.js';
+import { Connection, type ConnectionContext } from './connection.js';
+import { resolveLimits, sweepIntervalMs, type HttpLimits } from './limits.js';
+import type { RequestHandler } from './types.js';
+
+export interface HttpServerOptions {
+  handler: RequestHandler;
+  /** Overrides of the defaults in limits.ts (as conf/ gives them). */
+  limits?: HttpLimitsConfig;
+  logger?: Logger;
+  /** Shown in log lines and request ids ("frontend-1", "dispatcher"). */
+  name?: string;
+}
+
+/** Where a server listens. */
+export interface ListenAddress {
+  port: number;
+  host: string;
+}
+
+export class HttpServer implements ConnectionContext {
+  readonly handler: RequestHandler;
+  readonly limits: HttpLimits;
+  readonly logger: Logger;
+  readonly idPrefix: string;
+  clockMs = Date.now();
+  shuttingDown = false;
+  private readonly name: string;
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private requestSeq = 0;
+  private closed: Promise<void> | null = null;
+  private closeWaiter: (() => void) | null = null;
+
+  constructor(options: HttpServerOptions) {
+    this.handler = options.handler;
+    this.limits = resolveLimits(options.limits ?? {});
+    this.name = options.name ?? 'http';
+    this.logger = options.logger ?? createLogger('http', { server: this.name });
+    this.idPrefix = `${randomBytes(3).toString('hex')}-`;
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  listen(port: number, host = '127.0.0.1'): Promise<ListenAddress> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => this.logger.error('server error', { err }));
+        this.startSweep();
+        const address = this.address!;
+        this.logger.info('listening', { host: address.host, port: address.port });
+        resolve(address);
+      });
+    });
+  }
+
+  /** The bound address, or null before listen(). */
+  get address(): ListenAddress | null {
+    const info = this.server.address() as AddressInfo | null;
+    return info === null ? null : { port: info.port, host: info.address };
+  }
+
+  /** Open client connections (reported in the frontend's heartbeat). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, closes idle keep-alive connections now, lets in-flight
+   * requests finish (their responses carry `Connection: close`) for up to shutdownGraceMs,
+   * then cuts whatever is left. Resolves when every connection is closed.
+   */
+  close(): Promise<void> {
+    if (this.closed !== null) return this.closed;
+    this.shuttingDown = true;
+    this.closed = new Promise<void>((resolve) => {
+      let listenerClosed = !this.server.listening;
+      const grace = setTimeout(() => {
+        for (const connection of this.connections) connection.socket.destroy();
+      }, this.limits.shutdownGraceMs);
+      const finish = (): void => {
+        if (!listenerClosed || this.connections.size > 0) return;
+        clearTimeout(grace);
+        this.stopSweep();
+        this.closeWaiter = null;
+        this.logger.info('closed');
+        resolve();
+      };
+      this.closeWaiter = finish;
+      if (!listenerClosed) {
+        this.server.close(() => {
+          listenerClosed = true;
+          finish();
+        });
+      }
+      for (const connection of this.connections) connection.shutdown();
+      finish();
+    });
+    return this.closed;
+  }
+
+  nextRequestSeq(): number {
+    return ++this.requestSeq;
+  }
+
+  onConnectionClosed(connection: Connection): void {
+    this.connections.delete(connection);
+    this.closeWaiter?.();
+  }
+
+  private accept(socket: Socket): void {
+    if (this.shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(new Connection(socket, this));
+  }
+
+  private startSweep(): void {
+    if (this.sweepTimer !== null) return;
+    this.clockMs = Date.now();
+    this.sweepTimer = setInterval(() => this.sweep(), sweepIntervalMs(this.limits));
+    this.sweepTimer.unref();
+  }
+
+  private stopSweep(): void {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    this.clockMs = now;
+    for (const connection of this.connections) connection.sweep(now);
+  }
+}
