@@ -47,4 +47,14 @@ export function onShutdownSignal(stop: () => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  // Started by `penncloud up`: its end (even by SIGKILL) closes our stdin, and we stop too,
+  // rather than live on as an orphan holding ports and data.
+  if (process.env[SUPERVISED_ENV] === '1') {
+    process.stdin.on('end', () => handler('SIGTERM'));
+    process.stdin.on('error', () => handler('SIGTERM'));
+    process.stdin.resume();
+  }
 }
+
+/** Set by the supervisor in each child's environment; the child then watches its stdin. */
+export const SUPERVISED_ENV = 'PENNCLOUD_SUPERVISED';

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { SUPERVISED_ENV } from './role-context.js';
 
 /** How long a role may take from spawn to its READY line. */
 export const READY_TIMEOUT_MS = 60_000;
@@ -41,7 +42,12 @@ export class Supervisor {
   /** Starts a role and resolves with the detail of its READY line. */
   start(spec: RoleSpec, readyTimeoutMs = READY_TIMEOUT_MS): Promise<string> {
     if (this.running.has(spec.name)) return Promise.reject(new Error(`${spec.name} is already running`));
-    const child = spawn(process.execPath, [this.entry, ...spec.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin is a pipe the child watches: when this process ends, however it ends, the child
+    // sees end-of-file and stops (see onShutdownSignal).
+    const child = spawn(process.execPath, [this.entry, ...spec.args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, [SUPERVISED_ENV]: '1' },
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? null : 0))));
     const entry: Running = { spec, child, exited, stopping: false };
     this.running.set(spec.name, entry);

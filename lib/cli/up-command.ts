@@ -14,10 +14,19 @@ export const upCommand: Command = {
   async run(args) {
     const { config, confFile, dataDir } = loadRoleContext(args);
     const common = ['--conf', confFile, '--data', dataDir];
-    const roles: RoleSpec[] = [
-      ...config.frontends.map((f) => ({ name: `frontend-${f.id}`, args: ['frontend', '--id', String(f.id), ...common] })),
-      { name: 'dispatcher', args: ['dispatcher', ...common] },
+    // Started tier by tier, each tier in parallel: the store, the dispatcher (so it hears each
+    // frontend's first heartbeat), then what serves users. Stopped in the reverse order.
+    const tiers: RoleSpec[][] = [
+      [{ name: 'coordinator', args: ['coordinator', ...common] }],
+      config.kv.nodes.map((n) => ({ name: `kvnode-${n.id}`, args: ['kvnode', '--id', String(n.id), ...common] })),
+      [{ name: 'dispatcher', args: ['dispatcher', ...common] }],
+      [
+        ...config.frontends.map((f) => ({ name: `frontend-${f.id}`, args: ['frontend', '--id', String(f.id), ...common] })),
+        { name: 'smtp', args: ['smtp', ...common] },
+        { name: 'pop3', args: ['pop3', ...common] },
+      ],
     ];
+    const roles = tiers.flat();
     let stopping = false;
     const supervisor = new Supervisor(ENTRY, (name, code) => {
       if (!stopping) process.stderr.write(`[up] ${name} exited unexpectedly (code ${code})\n`);
@@ -30,13 +39,17 @@ export const upCommand: Command = {
     onShutdownSignal(stop);
     const urls: string[] = [];
     try {
-      for (const role of roles) urls.push(`  ${role.name.padEnd(14)} ${await supervisor.start(role)}`);
+      for (const tier of tiers) {
+        const ready = await Promise.all(tier.map((role) => supervisor.start(role)));
+        tier.forEach((role, i) => urls.push(`  ${role.name.padEnd(14)} ${ready[i]}`));
+      }
     } catch (err) {
       process.stderr.write(`[up] ${(err as Error).message}; stopping\n`);
       await stop();
       return 1;
     }
-    process.stdout.write(`PennCloud is up (data in ${dataDir}):\n${urls.join('\n')}\n`);
+    const d = config.dispatcher;
+    process.stdout.write(`PennCloud is up (data in ${dataDir}):\n${urls.join('\n')}\n\nOpen http://${d.host}:${d.port}/ in a browser.\n`);
     process.stdout.write('READY up all roles started\n');
     return new Promise<number>(() => { /* runs until a signal */ });
   },

@@ -59,6 +59,8 @@ export async function writeTestConfig(dir: string, options: { frontends?: number
     dispatcher: { host: '127.0.0.1', port: await freePort() },
     coordinator: { host: '127.0.0.1', port: await freePort() },
     kv: { nodes, groups: [[0, 1, 2]], tablets: [{ start: '', group: 0 }] },
+    smtp: { host: '127.0.0.1', port: await freePort() },
+    pop3: { host: '127.0.0.1', port: await freePort() },
   };
   options.patch?.(config);
   const file = join(dir, 'conf.json');

@@ -1,0 +1,67 @@
+/** `penncloud kvnode --id N`: runs one KV storage node. */
+import { join } from 'node:path';
+import type { KvConfig } from '../../conf/config.js';
+import { createLogger } from '../protocol/log.js';
+import { KvServer } from '../kvserver/kv-server.js';
+import { KvStartError, openKvStore } from '../kvserver/recovery.js';
+import type { TabletRange } from '../kvserver/tablet.js';
+import { intOption, UsageError, type Command } from './command.js';
+import { announceReady, loadRoleContext, onShutdownSignal } from './role-context.js';
+
+/** The tablet ranges of the group `nodeId` belongs to, from the configuration. */
+export function tabletsOfNode(kv: KvConfig, nodeId: number): TabletRange[] {
+  const group = kv.groups.findIndex((members) => members.includes(nodeId));
+  if (group < 0) return [];
+  const ranges: TabletRange[] = [];
+  kv.tablets.forEach((t, i) => {
+    if (t.group === group) ranges.push({ start: t.start, end: kv.tablets[i + 1]?.start ?? null });
+  });
+  return ranges;
+}
+
+export const kvnodeCommand: Command = {
+  name: 'kvnode',
+  summary: 'run a key-value storage node',
+  usage: '--id N',
+  options: [{ name: 'id', value: 'N', description: 'the node id (from kv.nodes in the configuration)' }],
+  async run(args) {
+    const id = intOption(args, 'id');
+    const { config, dataDir } = loadRoleContext(args);
+    const node = config.kv.nodes.find((n) => n.id === id);
+    if (node === undefined) throw new UsageError(`node ${id} is not in kv.nodes of the configuration`);
+    const log = createLogger('kvnode', { node: id });
+    const tablets = tabletsOfNode(config.kv, id);
+    if (tablets.length === 0) throw new UsageError(`node ${id} is in no group that holds a tablet`);
+    let store;
+    try {
+      store = await openKvStore({
+        nodeId: id,
+        dir: join(dataDir, `kv-${id}`),
+        valueBytesMax: config.kv.valueBytesMax,
+        memoryBudgetBytes: config.kv.memoryBudgetBytes,
+        tabletSplitBytes: config.kv.tabletSplitBytes,
+        checkpointLogBytes: config.kv.checkpointLogBytes,
+        log: log.child({ part: 'store' }),
+        onFatal: (err) => {
+          log.error('storage failure; stopping so that no unsafe reply is sent', { err });
+          process.exit(70);
+        },
+      }, tablets);
+    } catch (err) {
+      if (err instanceof KvStartError) {
+        process.stderr.write(`penncloud kvnode: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
+    const server = new KvServer(store, log.child({ part: 'server' }));
+    const address = await server.listen(node.host, node.port);
+    onShutdownSignal(async () => {
+      log.info('stopping');
+      await server.stop();
+    });
+    announceReady(`kvnode-${id}`, address);
+    log.info('serving', { address, tablets: tablets.length });
+    return new Promise<number>(() => undefined);
+  },
+};

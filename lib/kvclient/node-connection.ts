@@ -1,0 +1,152 @@
+/**
+ * One TCP connection from a client to a node, pipelined: many requests in flight, replies
+ * matched by request id, each request with its own timeout. A lost connection fails every
+ * request in flight with UNAVAILABLE; the next request opens a new one.
+ */
+import { connect, type Socket } from 'node:net';
+import { PennError } from '../protocol/errors.js';
+import { KvBodyError } from '../protocol/kv-bytes.js';
+import { KvFrameDecoder, KvFrameError } from '../protocol/kv-frame-decoder.js';
+import { KvOutbox } from '../protocol/kv-outbox.js';
+import { decodeReply } from '../protocol/kv-reply-codec.js';
+import { encodeRequest } from '../protocol/kv-request-codec.js';
+import { kvFrameBytesMax, type KvReply, type KvRequestBody } from '../protocol/kv-wire.js';
+
+export interface NodeAddress {
+  host: string;
+  port: number;
+}
+
+interface Pending {
+  resolve: (reply: KvReply) => void;
+  reject: (err: Error) => void;
+  deadlineMs: number;
+  op: string;
+}
+
+export class NodeConnection {
+  private socket: Socket | null = null;
+  private connecting: Promise<Socket> | null = null;
+  private decoder: KvFrameDecoder | null = null;
+  /** Requests in flight, in the order sent (so, with one timeout for all, by deadline). */
+  private readonly pending = new Map<number, Pending>();
+  private outbox: KvOutbox | null = null;
+  /** One timer per connection, armed for the earliest deadline, instead of one per request. */
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly address: NodeAddress,
+    private readonly clientId: Buffer,
+    private readonly valueBytesMax: number,
+    private readonly connectTimeoutMs: number,
+    /** Shared with the other connections of a client: requests in flight over all of them. */
+    private readonly counter: { inFlight: number },
+  ) {}
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Sends one request and resolves with its reply; rejects with PennError on failure. */
+  request(body: KvRequestBody, requestId: number, timeoutMs: number): Promise<KvReply> {
+    const socket = this.socket;
+    if (socket === null) return this.connect().then(() => this.request(body, requestId, timeoutMs));
+    return new Promise<KvReply>((resolve, reject) => {
+      this.pending.set(requestId, { resolve, reject, deadlineMs: Date.now() + timeoutMs, op: body.op });
+      this.counter.inFlight++;
+      if (this.sweepTimer === null) this.armSweep(timeoutMs);
+      this.outbox!.push(encodeRequest(body, requestId, this.clientId));
+    });
+  }
+
+  private armSweep(delayMs: number): void {
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(1, delayMs));
+    this.sweepTimer.unref();
+  }
+
+  /** Fails every request past its deadline, then re-arms for the earliest one left. */
+  private sweep(): void {
+    this.sweepTimer = null;
+    const now = Date.now();
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [id, p] of this.pending) {
+      if (p.deadlineMs <= now) {
+        this.pending.delete(id);
+        this.counter.inFlight--;
+        p.reject(new PennError('TIMEOUT', `${p.op} to ${this.label()} got no reply in time`));
+      } else {
+        earliest = Math.min(earliest, p.deadlineMs);
+      }
+    }
+    if (Number.isFinite(earliest)) this.armSweep(earliest - now);
+  }
+
+  private label(): string {
+    return `${this.address.host}:${this.address.port}`;
+  }
+
+  private connect(): Promise<Socket> {
+    if (this.connecting !== null) return this.connecting;
+    this.connecting = new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ host: this.address.host, port: this.address.port });
+      socket.setNoDelay(true);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new PennError('UNAVAILABLE', `cannot connect to ${this.label()}: no answer in ${this.connectTimeoutMs} ms`, { reason: 'CONNECT_FAILED' }));
+      }, this.connectTimeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        this.socket = socket;
+        this.outbox = new KvOutbox(socket);
+        this.decoder = new KvFrameDecoder('reply', kvFrameBytesMax(this.valueBytesMax));
+        resolve(socket);
+      });
+      socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
+      socket.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new PennError('UNAVAILABLE', `cannot reach ${this.label()}: ${err.message}`, { reason: 'CONNECT_FAILED', cause: err }));
+      });
+      socket.on('close', () => this.onClose(socket));
+    }).finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private onData(socket: Socket, chunk: Buffer): void {
+    if (socket !== this.socket || this.decoder === null) return;
+    const decoder = this.decoder;
+    try {
+      for (const frame of decoder.push(chunk)) {
+        const reply = decodeReply(frame);
+        const p = this.pending.get(reply.requestId);
+        if (p === undefined) continue; // timed out already
+        this.pending.delete(reply.requestId);
+        this.counter.inFlight--;
+        p.resolve(reply);
+      }
+      if (decoder.error !== null) throw decoder.error;
+    } catch (err) {
+      if (!(err instanceof KvFrameError) && !(err instanceof KvBodyError)) throw err;
+      this.failAll(new PennError('UNAVAILABLE', `node ${this.label()} sent a malformed reply: ${err.message}`, { reason: 'PROTOCOL' }));
+      socket.destroy();
+    }
+  }
+
+  private onClose(socket: Socket): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.decoder = null;
+    this.failAll(new PennError('UNAVAILABLE', `connection to ${this.label()} closed`, { reason: 'CONNECTION_LOST' }));
+  }
+
+  private failAll(err: PennError): void {
+    this.counter.inFlight -= this.pending.size;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  close(): void {
+    this.socket?.destroy();
+  }
+}

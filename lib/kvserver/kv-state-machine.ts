@@ -1,0 +1,53 @@
+/**
+ * The deterministic heart of the store: given a tablet and a write request, decide the reply
+ * and the WAL record (if any); given a record, apply it. No I/O, no clock. A primary decides;
+ * replay (and, later, a replica) only applies, so every copy reaches the same state from the
+ * same log.
+ */
+import type { KvExpected, KvOrigin, KvReplyBody } from '../protocol/kv-wire.js';
+import type { Tablet } from './tablet.js';
+import type { WalRecord } from './wal-record.js';
+
+export type KvWrite =
+  | { op: 'PUT'; row: string; column: string; value: Buffer }
+  | { op: 'CPUT'; row: string; column: string; expected: KvExpected; value: Buffer }
+  | { op: 'DELETE'; row: string; column: string };
+
+export type WriteDecision =
+  | { kind: 'reply'; reply: KvReplyBody }
+  | { kind: 'write'; record: WalRecord; reply: KvReplyBody };
+
+/** Decides a write against the tablet's current state; `seq` is used only if it writes. */
+export function decideWrite(tablet: Tablet, write: KvWrite, seq: number, origin: KvOrigin): WriteDecision {
+  const { row, column } = write;
+  const { clientId, requestId } = origin;
+  switch (write.op) {
+    case 'PUT':
+      return {
+        kind: 'write',
+        record: { seq, op: 'PUT', row, column, value: Buffer.from(write.value), clientId, requestId },
+        reply: { status: 'OK' },
+      };
+    case 'CPUT': {
+      const current = tablet.get(row, column);
+      const matches = write.expected.kind === 'absent'
+        ? current === undefined
+        : current !== undefined && current.equals(write.expected.value);
+      if (!matches) return { kind: 'reply', reply: { status: 'CPUT_MISMATCH', current: current ?? null } };
+      return {
+        kind: 'write',
+        record: { seq, op: 'PUT', row, column, value: Buffer.from(write.value), clientId, requestId },
+        reply: { status: 'OK' },
+      };
+    }
+    case 'DELETE':
+      if (tablet.get(row, column) === undefined) return { kind: 'reply', reply: { status: 'NOT_FOUND' } };
+      return { kind: 'write', record: { seq, op: 'DELETE', row, column, clientId, requestId }, reply: { status: 'OK' } };
+  }
+}
+
+/** Applies a record; a PUT's value is stored as is (the caller hands over an owned buffer). */
+export function applyRecord(tablet: Tablet, record: WalRecord): void {
+  if (record.op === 'PUT') tablet.put(record.row, record.column, record.value);
+  else tablet.delete(record.row, record.column);
+}

@@ -1,0 +1,351 @@
+/**
+ * The storage engine of one node: executes requests against its tablets, logs every write
+ * and acknowledges it only once the log is fsynced, loads evicted tablets on access. Splits,
+ * checkpoints and eviction run in TabletMaintenance; start-up in openKvStore (recovery.ts).
+ *
+ * Visibility: a write is applied in memory when it is sequenced, before its fsync, so that a
+ * later CPUT on the same cell decides against it. A read that sees a cell whose write is not
+ * yet durable waits for that fsync before it answers, so no reply ever reveals a write that a
+ * crash could still undo.
+ */
+import type { Logger } from '../protocol/log.js';
+import {
+  KV_KEY_BYTES_MAX, KV_LIST_PAGE_MAX, checkKey,
+  type KvNodeStatus, type KvOrigin, type KvReplyBody, type KvRequestBody,
+} from '../protocol/kv-wire.js';
+import { encodeCheckpoint } from './checkpoint-codec.js';
+import { applyRecord, decideWrite, type KvWrite } from './kv-state-machine.js';
+import { CELL_OVERHEAD_BYTES, ROW_OVERHEAD_BYTES } from './memory-accounting.js';
+import { loadSlotTablet } from './slot-loader.js';
+import type { Tablet } from './tablet.js';
+import { TabletMaintenance } from './tablet-maintenance.js';
+import { TabletSlots, type TabletSlot } from './tablet-slots.js';
+import { readLogAfter } from './wal-reader.js';
+import type { WalRecord } from './wal-record.js';
+import type { WalWriter } from './wal-writer.js';
+
+export interface KvStoreOptions {
+  nodeId: number;
+  /** The node's own data directory (`<dataDir>/kv-<id>`). */
+  dir: string;
+  valueBytesMax: number;
+  memoryBudgetBytes: number;
+  tabletSplitBytes: number;
+  checkpointLogBytes: number;
+  log: Logger;
+  /** Called once on an I/O failure that leaves memory and disk in doubt; must stop the node. */
+  onFatal: (err: Error) => void;
+}
+
+/** Attempts to find a loaded tablet for a row before giving up (loads race with eviction). */
+const LOAD_ATTEMPTS_MAX = 8;
+
+/** How long a write waits for eviction to bring memory back under the hard limit. */
+const MEMORY_WAIT_MS = 10_000;
+
+type Located = { slot: TabletSlot; tablet: Tablet };
+
+function cellKey(row: string, column: string): string {
+  return `${row.length}:${row}${column}`;
+}
+
+export class KvStore {
+  readonly slots = new TabletSlots();
+  readonly maintenance: TabletMaintenance;
+  wal: WalWriter | null = null;
+  lastSeq = 0;
+  memoryBytes = 0;
+  nextTabletId = 1;
+  lastCheckpoint: KvNodeStatus['lastCheckpoint'] = null;
+  /** Cells whose latest write is not yet durable, with that write's seq. */
+  private readonly pendingSeqByCell = new Map<string, number>();
+  /** The previous tablet load: the next one starts after it. */
+  private loadGate: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(readonly options: KvStoreOptions) {
+    this.maintenance = new TabletMaintenance(this);
+  }
+
+  get log(): Logger {
+    return this.options.log;
+  }
+
+  /** Past this, writes wait for eviction: the budget plus one tablet about to split. */
+  get memoryHardLimitBytes(): number {
+    return this.options.memoryBudgetBytes + this.options.tabletSplitBytes + 2 * this.options.valueBytesMax;
+  }
+
+  /** Highest seq known durable (during recovery every replayed record already is). */
+  get durableSeq(): number {
+    return this.wal === null ? this.lastSeq : this.wal.durableSeq;
+  }
+
+  waitDurable(seq: number): Promise<void> {
+    return this.wal === null ? Promise.resolve() : this.wal.waitDurable(seq);
+  }
+
+  /** Executes one request; resolves with its reply (never rejects for a client mistake). */
+  execute(body: KvRequestBody, origin: KvOrigin): KvReplyBody | Promise<KvReplyBody> {
+    if (this.closed) return { status: 'UNAVAILABLE', message: 'node is shutting down' };
+    const invalid = this.validate(body);
+    if (invalid !== null) return invalid;
+    switch (body.op) {
+      case 'GET': return this.get(body.row, body.column);
+      case 'PUT': case 'CPUT': case 'DELETE': return this.write(body, origin);
+      case 'LIST_ROWS': return this.listRows(body.tabletStart, body.after, body.limit);
+      case 'LIST_COLUMNS': return this.listColumns(body.row, body.after, body.limit);
+      case 'STATUS': return { status: 'STATUS', node: this.status() };
+    }
+  }
+
+  private validate(body: KvRequestBody): KvReplyBody | null {
+    let problem: string | null = null;
+    switch (body.op) {
+      case 'GET': case 'DELETE':
+        problem = checkKey(body.row, 'row') ?? checkKey(body.column, 'column');
+        break;
+      case 'PUT': case 'CPUT': {
+        problem = checkKey(body.row, 'row') ?? checkKey(body.column, 'column');
+        const max = this.options.valueBytesMax;
+        const longest = Math.max(body.value.length, body.op === 'CPUT' && body.expected.kind === 'value' ? body.expected.value.length : 0);
+        if (problem === null && longest > max) {
+          return { status: 'TOO_LARGE', message: `value of ${longest} bytes exceeds the limit of ${max} bytes (kv.valueBytesMax)` };
+        }
+        break;
+      }
+      case 'LIST_ROWS': case 'LIST_COLUMNS':
+        problem = body.op === 'LIST_ROWS' ? checkKey(body.tabletStart, 'row') : checkKey(body.row, 'row');
+        if (problem === null && body.after !== null) problem = checkKey(body.after, body.op === 'LIST_ROWS' ? 'row' : 'column');
+        if (problem === null && body.limit < 1) problem = 'page limit must be at least 1';
+        break;
+      case 'STATUS':
+        break;
+    }
+    return problem === null ? null : { status: 'BAD_REQUEST', message: problem };
+  }
+
+  /**
+   * Runs `fn` on the loaded tablet holding `row` (loading it first if evicted), or returns the
+   * reply that ends the request. `fn` runs synchronously right after the tablet was found
+   * loaded and current: with an await in between, a split or an eviction could detach it.
+   */
+  private withTablet<T>(row: string, fn: (l: Located) => T): T | KvReplyBody | Promise<T | KvReplyBody> {
+    const slot = this.slots.forRow(row);
+    if (slot === undefined) return this.wrongTablet(row);
+    if (slot.tablet !== null) {
+      this.slots.touch(slot);
+      return fn({ slot, tablet: slot.tablet });
+    }
+    return this.withTabletSlow(row, fn);
+  }
+
+  private async withTabletSlow<T>(row: string, fn: (l: Located) => T): Promise<T | KvReplyBody> {
+    for (let attempt = 0; attempt < LOAD_ATTEMPTS_MAX; attempt++) {
+      const slot = this.slots.forRow(row);
+      if (slot === undefined) return this.wrongTablet(row);
+      if (slot.tablet !== null) {
+        this.slots.touch(slot);
+        return fn({ slot, tablet: slot.tablet });
+      }
+      try {
+        await this.ensureLoaded(slot);
+      } catch (err) {
+        this.log.error('cannot load tablet', { start: slot.start, err });
+        return { status: 'INTERNAL', message: `cannot load tablet starting at ${JSON.stringify(slot.start)}: ${(err as Error).message}` };
+      }
+    }
+    return { status: 'UNAVAILABLE', message: 'tablet was evicted repeatedly while loading; retry' };
+  }
+
+  private wrongTablet(row: string): KvReplyBody {
+    return { status: 'WRONG_TABLET', message: `node ${this.options.nodeId} does not serve row ${JSON.stringify(row.slice(0, 64))}` };
+  }
+
+  /**
+   * Loads an evicted tablet from its checkpoint; concurrent callers share one load. Loads go
+   * one at a time, each after eviction made room for it, so that requests scattered over many
+   * evicted tablets cannot pull them all into memory at once.
+   */
+  ensureLoaded(slot: TabletSlot): Promise<void> {
+    if (slot.tablet !== null) return Promise.resolve();
+    if (slot.loading === null) {
+      const loading = this.loadGate.then(async () => {
+        if (slot.tablet !== null) return;
+        if (this.memoryBytes + slot.bytes > this.options.memoryBudgetBytes) {
+          this.maintenance.schedule();
+          await this.maintenance.idle(MEMORY_WAIT_MS);
+        }
+        const tablet = await loadSlotTablet(this.options.dir, slot);
+        slot.tablet = tablet;
+        slot.bytes = tablet.bytes;
+        this.memoryBytes += tablet.bytes;
+        this.slots.touch(slot);
+        this.maintenance.schedule();
+      }).finally(() => {
+        slot.loading = null;
+      });
+      slot.loading = loading;
+      this.loadGate = loading.catch(() => undefined);
+    }
+    return slot.loading;
+  }
+
+  /** Waits until the latest write to a cell is durable, if it is not yet. */
+  private waitCell(row: string, column: string): Promise<void> | null {
+    if (this.pendingSeqByCell.size === 0) return null;
+    const seq = this.pendingSeqByCell.get(cellKey(row, column));
+    return seq === undefined ? null : this.waitDurable(seq);
+  }
+
+  private get(row: string, column: string): KvReplyBody | Promise<KvReplyBody> {
+    const result = this.withTablet(row, ({ tablet }): KvReplyBody | Promise<KvReplyBody> => {
+      const value = tablet.get(row, column);
+      const reply: KvReplyBody = value === undefined ? { status: 'NOT_FOUND' } : { status: 'VALUE', value };
+      const wait = this.waitCell(row, column);
+      return wait === null ? reply : wait.then(() => reply);
+    });
+    return result as KvReplyBody | Promise<KvReplyBody>;
+  }
+
+  private write(write: KvWrite, origin: KvOrigin): KvReplyBody | Promise<KvReplyBody> {
+    if (this.memoryBytes > this.memoryHardLimitBytes) return this.writeAfterEviction(write, origin);
+    return this.withTablet(write.row, ({ slot, tablet }): KvReplyBody | Promise<KvReplyBody> => {
+      const decision = decideWrite(tablet, write, this.lastSeq + 1, origin);
+      if (decision.kind === 'reply') {
+        const wait = this.waitCell(write.row, write.column);
+        return wait === null ? decision.reply : wait.then(() => decision.reply);
+      }
+      const record = decision.record;
+      this.wal!.append(record);
+      this.applyToSlot(slot, tablet, record);
+      const cell = cellKey(write.row, write.column);
+      this.pendingSeqByCell.set(cell, record.seq);
+      this.maintenance.afterWrite(slot);
+      const settle = (): void => {
+        if (this.pendingSeqByCell.get(cell) === record.seq) this.pendingSeqByCell.delete(cell);
+        this.maintenance.afterWrite(slot); // the log grew on disk: a checkpoint may be due now
+      };
+      return this.wal!.waitDurable(record.seq).then(
+        () => {
+          settle();
+          return decision.reply;
+        },
+        (err: unknown) => {
+          settle();
+          throw err;
+        },
+      );
+    }) as KvReplyBody | Promise<KvReplyBody>;
+  }
+
+  /** Memory is past the hard limit: wait for eviction (bounded) before writing. */
+  private async writeAfterEviction(write: KvWrite, origin: KvOrigin): Promise<KvReplyBody> {
+    await this.maintenance.idle(MEMORY_WAIT_MS);
+    if (this.memoryBytes > this.memoryHardLimitBytes) {
+      return { status: 'UNAVAILABLE', message: 'memory budget exhausted while tablets are checkpointed; retry' };
+    }
+    return this.write(write, origin);
+  }
+
+  private applyToSlot(slot: TabletSlot, tablet: Tablet, record: WalRecord): void {
+    this.lastSeq = record.seq;
+    const before = tablet.bytes;
+    applyRecord(tablet, record);
+    this.memoryBytes += tablet.bytes - before;
+    slot.bytes = tablet.bytes;
+    slot.lastWriteSeq = record.seq;
+    if (slot.dirtySinceSeq === null) slot.dirtySinceSeq = record.seq;
+  }
+
+  /** Re-applies a logged record at start-up (skipped when its tablet's checkpoint has it). */
+  async replayRecord(record: WalRecord): Promise<void> {
+    this.lastSeq = Math.max(this.lastSeq, record.seq);
+    const slot = this.slots.forRow(record.row);
+    if (slot === undefined) {
+      this.log.warn('log record for a row this node no longer holds; skipped', { seq: record.seq });
+      return;
+    }
+    if (record.seq <= slot.checkpointSeq) return;
+    const applied = await this.withTablet(record.row, ({ slot, tablet }) => {
+      const owned: WalRecord = record.op === 'PUT' ? { ...record, value: Buffer.from(record.value) } : record;
+      this.applyToSlot(slot, tablet, owned);
+      this.maintenance.afterWrite(slot);
+      return true as const;
+    });
+    if (applied !== true) throw new Error(`replay of seq ${record.seq} failed: ${'message' in applied ? applied.message : applied.status}`);
+    if (this.memoryBytes > this.options.memoryBudgetBytes) await this.maintenance.idle(Number.POSITIVE_INFINITY);
+  }
+
+  private async listRows(tabletStart: string, after: string | null, limit: number): Promise<KvReplyBody> {
+    const slot = this.slots.forStart(tabletStart);
+    if (slot === undefined) {
+      return { status: 'WRONG_TABLET', message: `node ${this.options.nodeId} holds no tablet starting at ${JSON.stringify(tabletStart)}` };
+    }
+    const page = await this.withTablet(tabletStart, ({ slot: current, tablet }): KvReplyBody => {
+      const { rows, more } = tablet.listRows(after, Math.min(limit, KV_LIST_PAGE_MAX));
+      return { status: 'ROWS', rows, end: current.end, more };
+    });
+    await this.waitDurable(this.lastSeq);
+    return page;
+  }
+
+  private async listColumns(row: string, after: string | null, limit: number): Promise<KvReplyBody> {
+    const page = await this.withTablet(row, ({ tablet }): KvReplyBody => {
+      const { columns, more } = tablet.listColumns(row, after, Math.min(limit, KV_LIST_PAGE_MAX));
+      return { status: 'COLUMNS', columns, more };
+    });
+    await this.waitDurable(this.lastSeq);
+    return page;
+  }
+
+  status(): KvNodeStatus {
+    const segments = this.wal?.segments ?? [];
+    return {
+      nodeId: this.options.nodeId,
+      tablets: this.slots.all().map((s) => ({
+        start: s.start, end: s.end, loaded: s.tablet !== null, bytes: s.bytes, checkpointSeq: s.checkpointSeq,
+      })),
+      memoryBytes: this.memoryBytes,
+      memoryBudgetBytes: this.options.memoryBudgetBytes,
+      log: {
+        bytes: this.wal?.retainedBytes ?? 0,
+        segments: segments.length,
+        firstSeq: segments[0]?.firstSeq ?? this.lastSeq + 1,
+        lastSeq: this.lastSeq,
+        durableSeq: this.durableSeq,
+      },
+      lastCheckpoint: this.lastCheckpoint,
+      accounting: { cellOverheadBytes: CELL_OVERHEAD_BYTES, rowOverheadBytes: ROW_OVERHEAD_BYTES },
+    };
+  }
+
+  /** A full snapshot of one tablet (checkpoint format) and the seq it reflects, for a peer. */
+  async snapshotTablet(start: string): Promise<{ seq: number; bytes: Buffer } | null> {
+    const slot = this.slots.forStart(start);
+    if (slot === undefined) return null;
+    const snapshot = await this.withTablet(start, ({ tablet }) => ({ seq: this.lastSeq, bytes: encodeCheckpoint(tablet, this.lastSeq) }));
+    if (!('seq' in snapshot)) return null;
+    await this.waitDurable(snapshot.seq);
+    return snapshot;
+  }
+
+  /** Durable log records after `afterSeq`, or null when only a snapshot can catch a peer up. */
+  readLogAfter(afterSeq: number, recordsMax: number): Promise<{ records: WalRecord[]; more: boolean } | null> {
+    if (this.wal === null) return Promise.resolve(null);
+    return readLogAfter(this.options.dir, this.wal.segments, afterSeq, this.wal.durableSeq,
+      walPayloadBytesMax(this.options.valueBytesMax), recordsMax);
+  }
+
+  /** Stops taking requests, lets maintenance and the log finish, closes the log. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.maintenance.idle(Number.POSITIVE_INFINITY);
+    await this.wal?.close();
+  }
+}
+
+/** Largest WAL payload a record of this node may carry (a bound for replay). */
+export function walPayloadBytesMax(valueBytesMax: number): number {
+  return valueBytesMax + 2 * (2 + KV_KEY_BYTES_MAX) + 64;
+}

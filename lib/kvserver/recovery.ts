@@ -1,0 +1,134 @@
+/**
+ * Start-up of a node's store: bootstrap an empty data directory, or recover an existing one
+ * (clear crash leftovers, verify every checkpoint, replay the log). Any sign that acknowledged
+ * data is damaged stops the start with a KvStartError naming the file, rather than serve
+ * wrong data.
+ */
+import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeCheckpoint } from './checkpoint-codec.js';
+import { TEMP_SUFFIX, fsyncDirectory, writeFileDurable } from './durable-files.js';
+import { KvStore, walPayloadBytesMax, type KvStoreOptions } from './kv-store.js';
+import { MANIFEST_FILE, checkpointFileName, readManifest, writeManifest, type Manifest } from './manifest.js';
+import { CheckpointFileError, verifyCheckpoint } from './slot-loader.js';
+import { Tablet, type TabletRange } from './tablet.js';
+import type { TabletSlot } from './tablet-slots.js';
+import { WalCorruptError, recoverWal } from './wal-reader.js';
+import { listSegmentFiles } from './wal-segments.js';
+import { WalWriter } from './wal-writer.js';
+
+/** The store cannot start safely; the message says why and names the file. */
+export class KvStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KvStartError';
+  }
+}
+
+const CHECKPOINT_PATTERN = /^tablet-(\d+)\.ckpt$/;
+
+/**
+ * Opens (recovering or bootstrapping) the store in `options.dir`. `initialTablets` are the
+ * ranges this node serves when its directory is new; after that the manifest is authoritative.
+ */
+export async function openKvStore(options: KvStoreOptions, initialTablets: TabletRange[]): Promise<KvStore> {
+  const { dir, log } = options;
+  await mkdir(dir, { recursive: true });
+  await removeTempFiles(dir, options);
+  let manifest = await readManifestOrFail(dir);
+  if (manifest === null) {
+    if ((await listSegmentFiles(dir)).length > 0) {
+      throw new KvStartError(`${join(dir, MANIFEST_FILE)} is missing but log segments exist; refusing to start`);
+    }
+    manifest = await bootstrap(options, initialTablets);
+    log.info('new data directory', { dir, tablets: manifest.tablets.length });
+  }
+  await removeOrphanCheckpoints(dir, manifest, options);
+
+  const store = new KvStore(options);
+  store.nextTabletId = manifest.nextTabletId;
+  const slots: TabletSlot[] = [];
+  let checkpointSeqMax = 0;
+  for (const t of manifest.tablets) {
+    let header;
+    try {
+      header = await verifyCheckpoint(dir, t.id, t);
+    } catch (err) {
+      if (err instanceof CheckpointFileError) throw new KvStartError(`${err.message}; refusing to start`);
+      throw err;
+    }
+    checkpointSeqMax = Math.max(checkpointSeqMax, header.seq);
+    slots.push({
+      id: t.id, start: t.start, end: t.end, tablet: null, bytes: header.bytes, checkpointSeq: header.seq,
+      lastWriteSeq: 0, dirtySinceSeq: null, loading: null, busy: false, unsplittableRows: -1,
+    });
+  }
+  store.slots.reset(slots);
+
+  let replayed = 0;
+  let recovered;
+  try {
+    recovered = await recoverWal(dir, walPayloadBytesMax(options.valueBytesMax), log, async (record) => {
+      replayed++;
+      await store.replayRecord(record);
+    });
+  } catch (err) {
+    if (err instanceof WalCorruptError) throw new KvStartError(err.message);
+    throw err;
+  }
+  if (checkpointSeqMax > recovered.lastSeq) {
+    throw new KvStartError(`a checkpoint in ${dir} holds seq ${checkpointSeqMax} but the log ends at ${recovered.lastSeq}; refusing to start`);
+  }
+  store.lastSeq = recovered.lastSeq;
+  await store.maintenance.idle(Number.POSITIVE_INFINITY);
+  store.wal = await WalWriter.open(dir, recovered.segments, recovered.lastSeq, options.onFatal);
+  log.info('store recovered', { lastSeq: store.lastSeq, replayed, tablets: slots.length, memoryBytes: store.memoryBytes });
+  return store;
+}
+
+async function readManifestOrFail(dir: string): Promise<Manifest | null> {
+  try {
+    return await readManifest(dir);
+  } catch (err) {
+    throw new KvStartError((err as Error).message);
+  }
+}
+
+/** Empty checkpoints for every initial tablet, then the manifest that names them. */
+async function bootstrap(options: KvStoreOptions, ranges: TabletRange[]): Promise<Manifest> {
+  if (ranges.length === 0) throw new KvStartError(`node ${options.nodeId} has no tablets in its configuration`);
+  const tablets = ranges.map((r, i) => ({ id: i + 1, start: r.start, end: r.end }));
+  for (const t of tablets) {
+    await writeFileDurable(join(options.dir, checkpointFileName(t.id)), [encodeCheckpoint(new Tablet(t.start, t.end), 0)]);
+  }
+  const manifest = { nodeId: options.nodeId, nextTabletId: tablets.length + 1, tablets };
+  await writeManifest(options.dir, manifest);
+  return manifest;
+}
+
+/** A temp file is a write cut short by a crash; the file it was to replace is still whole. */
+async function removeTempFiles(dir: string, options: KvStoreOptions): Promise<void> {
+  let removed = 0;
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith(TEMP_SUFFIX)) continue;
+    options.log.warn('removing a file left by an interrupted write', { file: name });
+    await unlink(join(dir, name));
+    removed++;
+  }
+  if (removed > 0) await fsyncDirectory(dir);
+}
+
+/** Checkpoints the manifest does not name: halves of a split that did not complete. */
+async function removeOrphanCheckpoints(dir: string, manifest: Manifest, options: KvStoreOptions): Promise<void> {
+  const known = new Set(manifest.tablets.map((t) => t.id));
+  let removed = 0;
+  for (const name of await readdir(dir)) {
+    const m = CHECKPOINT_PATTERN.exec(name);
+    if (m === null || known.has(Number(m[1]))) continue;
+    options.log.warn('removing a checkpoint the manifest does not name (left by a split)', { file: name });
+    await unlink(join(dir, name));
+    removed++;
+  }
+  if (removed > 0) await fsyncDirectory(dir);
+}
+

@@ -1,0 +1,206 @@
+/**
+ * Background work on tablets, one job at a time so that no two can disagree about what is on
+ * disk: splitting a tablet past its split size, the checkpoint round after enough log, and
+ * evicting least-recently-used tablets past the memory budget. A failed write here leaves the
+ * node unable to honour its log retention, so it is fatal.
+ */
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeCheckpoint } from './checkpoint-codec.js';
+import { fsyncDirectory, writeFileDurable } from './durable-files.js';
+import type { KvStore } from './kv-store.js';
+import { checkpointFileName, writeManifest, type Manifest } from './manifest.js';
+import { chooseSplitRow } from './split-point.js';
+import type { Tablet } from './tablet.js';
+import type { TabletSlot } from './tablet-slots.js';
+
+/** Evictions in one maintenance pass before other work gets a turn. */
+const EVICTIONS_PER_PASS_MAX = 64;
+
+export class TabletMaintenance {
+  /** The last job queued; jobs run one after another. */
+  private tail: Promise<void> = Promise.resolve();
+  /** A pass is queued or running, and will look at `wanted` before it ends. */
+  private passQueued = false;
+  private wanted = false;
+
+  constructor(private readonly store: KvStore) {}
+
+  /** After a write: schedule work if the tablet, the log or memory crossed a limit. */
+  afterWrite(slot: TabletSlot): void {
+    const o = this.store.options;
+    if (slot.bytes > o.tabletSplitBytes
+      || this.store.memoryBytes > o.memoryBudgetBytes
+      || (this.store.wal !== null && this.store.wal.retainedBytes >= o.checkpointLogBytes)) {
+      this.schedule();
+    }
+  }
+
+  /** Asks for a maintenance pass (splits, checkpoint round, eviction) as soon as possible. */
+  schedule(): void {
+    this.wanted = true;
+    if (this.passQueued) return;
+    this.passQueued = true;
+    this.tail = this.tail.then(async () => {
+      while (this.wanted) {
+        this.wanted = false;
+        await this.pass();
+      }
+      this.passQueued = false; // same synchronous step as the last check of `wanted`
+    }).catch((err: unknown) => {
+      this.store.log.error('tablet maintenance failed', { err });
+      this.store.options.onFatal(err as Error);
+    });
+  }
+
+  /**
+   * Runs `job` alone: after the queued maintenance, before any later one (for changes of the
+   * tablet set such as installing or removing a tablet). Its failure goes to the caller.
+   */
+  exclusive<T>(job: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(job);
+    this.tail = result.then(() => undefined, () => undefined);
+    return result;
+  }
+
+  /** Resolves when no maintenance is queued or running, or after `timeoutMs`. */
+  async idle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const tail = this.tail;
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      if (!Number.isFinite(left)) {
+        await tail;
+      } else {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([tail, new Promise((r) => { timer = setTimeout(r, left); })]);
+        clearTimeout(timer);
+      }
+      if (tail === this.tail) return;
+    }
+  }
+
+  private async pass(): Promise<void> {
+    const o = this.store.options;
+    for (const slot of this.store.slots.all()) {
+      if (slot.tablet !== null && !slot.busy && slot.bytes > o.tabletSplitBytes
+        && slot.tablet.rowCount !== slot.unsplittableRows) {
+        await this.split(slot, slot.tablet);
+        this.wanted = true; // the slot list changed; look again
+        return;
+      }
+    }
+    if (this.store.wal !== null && this.store.wal.retainedBytes >= o.checkpointLogBytes) {
+      await this.checkpointRound();
+    }
+    for (let i = 0; i < EVICTIONS_PER_PASS_MAX && this.store.memoryBytes > o.memoryBudgetBytes; i++) {
+      const victim = this.pickVictim();
+      if (victim === undefined) return;
+      await this.evict(victim);
+    }
+    if (this.store.memoryBytes > o.memoryBudgetBytes && this.pickVictim() !== undefined) this.wanted = true;
+  }
+
+  /** The least recently used loaded tablet, never the most recent one (it is being served). */
+  private pickVictim(): TabletSlot | undefined {
+    const loaded = this.store.slots.loadedByRecency();
+    return loaded.slice(0, -1).find((s) => !s.busy && s.loading === null);
+  }
+
+  /** Writes a snapshot of a loaded tablet durably; afterwards the log before it is not needed. */
+  private async checkpoint(slot: TabletSlot, tablet: Tablet): Promise<void> {
+    const seq = this.store.lastSeq;
+    const bytes = encodeCheckpoint(tablet, seq);
+    await this.store.waitDurable(seq);
+    await writeFileDurable(join(this.store.options.dir, checkpointFileName(slot.id)), [bytes]);
+    slot.checkpointSeq = seq;
+    slot.dirtySinceSeq = slot.lastWriteSeq > seq ? seq + 1 : null;
+    this.store.lastCheckpoint = { seq, atMs: Date.now(), tabletStart: slot.start };
+  }
+
+  private async evict(slot: TabletSlot): Promise<void> {
+    slot.busy = true;
+    try {
+      if (slot.dirtySinceSeq !== null && slot.tablet !== null) await this.checkpoint(slot, slot.tablet);
+      // Written again while the checkpoint was being made: it stays; a later pass retries.
+      if (slot.dirtySinceSeq !== null || slot.tablet === null) return;
+      this.store.memoryBytes -= slot.tablet.bytes;
+      slot.bytes = slot.tablet.bytes;
+      slot.tablet = null;
+      this.store.slots.unloaded(slot);
+      this.store.log.debug('tablet evicted', { start: slot.start, bytes: slot.bytes });
+    } finally {
+      slot.busy = false;
+    }
+  }
+
+  /** Checkpoints every dirty tablet after a log roll, then drops the log they cover. */
+  private async checkpointRound(): Promise<void> {
+    const wal = this.store.wal!;
+    const rolledAt = await wal.roll();
+    for (const slot of this.store.slots.all()) {
+      if (slot.dirtySinceSeq === null || slot.tablet === null) continue;
+      slot.busy = true;
+      try {
+        await this.checkpoint(slot, slot.tablet);
+      } finally {
+        slot.busy = false;
+      }
+    }
+    let neededSeq = this.store.lastSeq + 1;
+    for (const slot of this.store.slots.all()) {
+      if (slot.dirtySinceSeq !== null) neededSeq = Math.min(neededSeq, slot.dirtySinceSeq);
+    }
+    const dropped = await wal.dropSegmentsBefore(neededSeq);
+    this.store.log.info('checkpoint round', { rolledAt, neededSeq, droppedSegments: dropped, logBytes: wal.retainedBytes });
+  }
+
+  /**
+   * Splits a tablet where half its bytes lie. Both halves get new ids and checkpoints before
+   * the manifest names them; until then the old manifest and checkpoint still describe the
+   * data, so a crash at any step recovers one version or the other.
+   */
+  private async split(slot: TabletSlot, tablet: Tablet): Promise<void> {
+    const splitRow = chooseSplitRow(tablet.rowWeights());
+    if (splitRow === null) {
+      slot.unsplittableRows = tablet.rowCount;
+      return;
+    }
+    const totalBytes = tablet.bytes;
+    const right = tablet.splitAt(splitRow);
+    const halves = [tablet, right].map((t): TabletSlot => ({
+      id: this.store.nextTabletId++,
+      start: t.start,
+      end: t.end,
+      tablet: t,
+      bytes: t.bytes,
+      checkpointSeq: slot.checkpointSeq,
+      lastWriteSeq: slot.lastWriteSeq,
+      dirtySinceSeq: slot.dirtySinceSeq ?? slot.checkpointSeq + 1,
+      loading: null,
+      busy: true,
+      unsplittableRows: -1,
+    }));
+    this.store.slots.replace(slot, halves);
+    this.store.log.info('tablet split', {
+      start: slot.start, at: splitRow, bytes: totalBytes, leftBytes: halves[0]!.bytes, rightBytes: halves[1]!.bytes,
+    });
+    try {
+      for (const half of halves) await this.checkpoint(half, half.tablet!);
+      await writeManifest(this.store.options.dir, this.manifest());
+      await unlink(join(this.store.options.dir, checkpointFileName(slot.id)));
+      await fsyncDirectory(this.store.options.dir);
+    } finally {
+      for (const half of halves) half.busy = false;
+    }
+  }
+
+  manifest(): Manifest {
+    return {
+      nodeId: this.store.options.nodeId,
+      nextTabletId: this.store.nextTabletId,
+      tablets: this.store.slots.all().map((s) => ({ id: s.id, start: s.start, end: s.end })),
+    };
+  }
+}

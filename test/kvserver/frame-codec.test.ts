@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import { KvBodyError } from '../../lib/protocol/kv-bytes.js';
+import { KvFrameDecoder, KvFrameError } from '../../lib/protocol/kv-frame-decoder.js';
+import { decodeReply, encodeReply } from '../../lib/protocol/kv-reply-codec.js';
+import { decodeRequest, encodeRequest } from '../../lib/protocol/kv-request-codec.js';
+import { kvFrameBytesMax, type KvReplyBody, type KvRequestBody } from '../../lib/protocol/kv-wire.js';
+
+const CLIENT_ID = Buffer.from('0102030405060708', 'hex');
+const FRAME_MAX = kvFrameBytesMax(1024 * 1024);
+const binary = Buffer.from(Array.from({ length: 256 }, (_v, i) => i));
+
+const REQUESTS: KvRequestBody[] = [
+  { op: 'GET', row: 'row', column: 'col' },
+  { op: 'GET', row: '', column: 'é ☃ 𝄞' },
+  { op: 'PUT', row: 'r', column: 'c', value: binary },
+  { op: 'PUT', row: 'r', column: 'c', value: Buffer.alloc(0) },
+  { op: 'CPUT', row: 'r', column: 'c', expected: { kind: 'absent' }, value: Buffer.from('new') },
+  { op: 'CPUT', row: 'r', column: 'c', expected: { kind: 'value', value: binary }, value: Buffer.from('new') },
+  { op: 'DELETE', row: 'r', column: 'c' },
+  { op: 'LIST_ROWS', tabletStart: '', after: null, limit: 10 },
+  { op: 'LIST_ROWS', tabletStart: 'h', after: 'hello', limit: 1000 },
+  { op: 'LIST_COLUMNS', row: 'r', after: 'c', limit: 5 },
+  { op: 'STATUS' },
+];
+
+const REPLIES: KvReplyBody[] = [
+  { status: 'OK' },
+  { status: 'VALUE', value: binary },
+  { status: 'VALUE', value: Buffer.alloc(0) },
+  { status: 'NOT_FOUND' },
+  { status: 'CPUT_MISMATCH', current: null },
+  { status: 'CPUT_MISMATCH', current: Buffer.from('x') },
+  { status: 'WRONG_TABLET', message: 'node 1 does not serve row "z"' },
+  { status: 'TOO_LARGE', message: 'too big' },
+  { status: 'BAD_REQUEST', message: 'bad' },
+  { status: 'UNAVAILABLE', message: 'later' },
+  { status: 'INTERNAL', message: 'oops' },
+  { status: 'ROWS', rows: ['a', 'b', 'ç'], end: 'h', more: true },
+  { status: 'ROWS', rows: [], end: null, more: false },
+  { status: 'COLUMNS', columns: [{ column: 'x', valueBytes: 3 }, { column: 'y', valueBytes: 0 }], more: false },
+];
+
+function frameOf(parts: Buffer[]): Buffer {
+  return Buffer.concat(parts);
+}
+
+describe('kv frame codec', () => {
+  for (const body of REQUESTS) {
+    it(`round-trips a ${body.op} request byte by byte`, () => {
+      const bytes = frameOf(encodeRequest(body, 77, CLIENT_ID));
+      const decoder = new KvFrameDecoder('request', FRAME_MAX);
+      const frames = [];
+      for (let i = 0; i < bytes.length; i++) frames.push(...decoder.push(bytes.subarray(i, i + 1)));
+      expect(frames).to.have.length(1);
+      const decoded = decodeRequest(frames[0]!);
+      expect(decoded).to.deep.equal({ ...body, origin: { clientId: '0102030405060708', requestId: 77 } });
+    });
+  }
+
+  for (const body of REPLIES) {
+    it(`round-trips a ${body.status} reply`, () => {
+      const decoder = new KvFrameDecoder('reply', FRAME_MAX);
+      const frames = decoder.push(frameOf(encodeReply(body, 0xfffffffe)));
+      expect(frames).to.have.length(1);
+      expect(decodeReply(frames[0]!)).to.deep.equal({ ...body, requestId: 0xfffffffe });
+    });
+  }
+
+  it('cuts many pipelined frames out of one chunk, and one frame out of many chunks', () => {
+    const all = Buffer.concat(REQUESTS.map((b, i) => frameOf(encodeRequest(b, i, CLIENT_ID))));
+    const decoder = new KvFrameDecoder('request', FRAME_MAX);
+    const ids = decoder.push(all).map((f) => decodeRequest(f).origin.requestId);
+    expect(ids).to.deep.equal(REQUESTS.map((_b, i) => i));
+    expect(decoder.pendingBytes).to.equal(0);
+    const split = new KvFrameDecoder('request', FRAME_MAX);
+    expect(split.push(all.subarray(0, 7))).to.deep.equal([]);
+    expect(split.push(all.subarray(7)).length).to.equal(REQUESTS.length);
+  });
+
+  it('rejects a wrong version, set flags and an absurd length as stream garbage', () => {
+    const good = frameOf(encodeRequest({ op: 'STATUS' }, 5, CLIENT_ID));
+    const cases: [string, (b: Buffer) => void, boolean][] = [
+      ['version', (b) => { b[4] = 9; }, false],
+      ['flags', (b) => { b.writeUInt16BE(1, 6); }, false],
+      ['short length', (b) => { b.writeUInt32BE(3, 0); }, false],
+      ['absurd length', (b) => { b.writeUInt32BE(0xfffffff0, 0); }, true],
+    ];
+    for (const [name, spoil, tooLarge] of cases) {
+      const bytes = Buffer.from(good);
+      spoil(bytes);
+      const decoder = new KvFrameDecoder('request', FRAME_MAX);
+      // A good frame before the garbage still comes out; nothing after it does.
+      expect(decoder.push(Buffer.concat([good, bytes, good])), name).to.have.length(1);
+      const caught = decoder.error;
+      expect(caught, name).to.be.instanceOf(KvFrameError);
+      expect((caught as KvFrameError).tooLarge, name).to.equal(tooLarge);
+      expect((caught as KvFrameError).requestId, name).to.equal(5);
+    }
+  });
+
+  it('rejects a malformed body as a bad request without losing the framing', () => {
+    const put = frameOf(encodeRequest({ op: 'PUT', row: 'r', column: 'c', value: Buffer.from('v') }, 1, CLIENT_ID));
+    const unknown = Buffer.from(put);
+    unknown[5] = 0x7f;
+    const trailing = Buffer.concat([put, Buffer.from([0])]);
+    trailing.writeUInt32BE(trailing.length - 4, 0);
+    const shortValue = Buffer.from(put);
+    shortValue.writeUInt32BE(1000, shortValue.length - 5); // value length past the frame
+    const badUtf8 = frameOf(encodeRequest({ op: 'GET', row: 'ab', column: 'c' }, 1, CLIENT_ID));
+    badUtf8[22] = 0xff;
+    for (const [name, bytes] of [['opcode', unknown], ['trailing', trailing], ['value length', shortValue], ['utf8', badUtf8]] as const) {
+      const decoder = new KvFrameDecoder('request', FRAME_MAX);
+      const frames = decoder.push(Buffer.concat([bytes, put]));
+      expect(frames, name).to.have.length(2);
+      expect(() => decodeRequest(frames[0]!), name).to.throw(KvBodyError);
+      expect(decodeRequest(frames[1]!).op, name).to.equal('PUT');
+    }
+  });
+});
