@@ -1,20 +1,9 @@
 import { expect } from 'chai';
 import { FrontendRegistry } from '../../lib/dispatcher/frontend-registry.js';
 import { decodeHeartbeat, encodeHeartbeat } from '../../lib/protocol/frontend-heartbeat.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const TIMEOUT_MS = 3_000;
-
-/** A seeded source in [0, 1) (mulberry32), so random choices repeat run to run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe('dispatcher: the frontend registry', () => {
   it('offers a frontend until 3 s of silence, then drops it; a heartbeat brings it back', () => {
@@ -48,7 +37,7 @@ describe('dispatcher: the frontend registry', () => {
   it('random spreads users over every live frontend', () => {
     const registry = new FrontendRegistry(TIMEOUT_MS);
     for (const id of [1, 2, 3]) registry.heartbeat(id, `http://f${id}`, id * 100, 0);
-    const random = seeded(42);
+    const random = seededRandom(42);
     const counts = new Map<number, number>();
     for (let i = 0; i < 3_000; i++) {
       const id = registry.choose('random', 10, random)!.id;

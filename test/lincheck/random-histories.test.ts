@@ -12,18 +12,7 @@ import {
   type RegisterCall,
   type RegisterValue,
 } from '../../lib/lincheck/index.js';
-
-/** A small seeded generator (mulberry32), so every run checks the same histories. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/seeded-random.js';
 
 const VALUES = ['a', 'b', 'c'];
 /** Enough histories to meet the rare shapes; few enough operations for the oracle. */
