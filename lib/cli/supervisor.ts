@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { ProcessInfo } from '../protocol/supervisor-wire.js';
 import { SUPERVISED_ENV } from './role-context.js';
 
 /** How long a role may take from spawn to its READY line. */
@@ -29,6 +30,10 @@ interface Running {
 
 export class Supervisor {
   private readonly running = new Map<string, Running>();
+  /** Every role ever started here, by name, so a stopped one can be started again. */
+  private readonly known = new Map<string, RoleSpec>();
+  /** Roles the admin stopped: they stay stopped until the admin starts them. */
+  private readonly adminStopped = new Set<string>();
 
   /**
    * @param entry the penncloud entry script (dist/bin/penncloud.js)
@@ -42,6 +47,7 @@ export class Supervisor {
   /** Starts a role and resolves with the detail of its READY line. */
   start(spec: RoleSpec, readyTimeoutMs = READY_TIMEOUT_MS): Promise<string> {
     if (this.running.has(spec.name)) return Promise.reject(new Error(`${spec.name} is already running`));
+    this.known.set(spec.name, spec);
     // stdin is a pipe the child watches: when this process ends, however it ends, the child
     // sees end-of-file and stops (see onShutdownSignal).
     const child = spawn(process.execPath, [this.entry, ...spec.args], {
@@ -80,6 +86,35 @@ export class Supervisor {
   /** Names of the children running now. */
   names(): string[] {
     return [...this.running.keys()];
+  }
+
+  /** Every known role with its state, in the order they were first started. */
+  processes(): ProcessInfo[] {
+    return [...this.known.keys()].map((name) => {
+      const entry = this.running.get(name);
+      return {
+        name,
+        state: entry !== undefined ? 'running' : this.adminStopped.has(name) ? 'stopped' : 'exited',
+        pid: entry?.child.pid ?? null,
+        stoppedByAdmin: this.adminStopped.has(name),
+      };
+    });
+  }
+
+  /** The admin stops a role: it stays stopped until startByAdmin. */
+  async stopByAdmin(name: string): Promise<void> {
+    if (!this.known.has(name)) throw new Error(`no process named ${name}`);
+    this.adminStopped.add(name);
+    await this.stop(name);
+  }
+
+  /** The admin starts a role it stopped (or one that exited); resolves when it is ready. */
+  async startByAdmin(name: string): Promise<void> {
+    const spec = this.known.get(name);
+    if (spec === undefined) throw new Error(`no process named ${name}`);
+    this.adminStopped.delete(name);
+    if (this.running.has(name)) return;
+    await this.start(spec);
   }
 
   /** Stops one child: SIGTERM, then SIGKILL after `timeoutMs`. Resolves when it has exited. */

@@ -1,8 +1,10 @@
 /** `penncloud up`: the whole cloud of conf/ on this machine, as child processes. */
+import type { Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Command } from './command.js';
 import { loadRoleContext, onShutdownSignal } from './role-context.js';
 import { Supervisor, type RoleSpec } from './supervisor.js';
+import { startSupervisorControl } from './supervisor-control.js';
 
 const ENTRY = fileURLToPath(new URL('../../bin/penncloud.js', import.meta.url));
 
@@ -31,12 +33,15 @@ export const upCommand: Command = {
     const supervisor = new Supervisor(ENTRY, (name, code) => {
       if (!stopping) process.stderr.write(`[up] ${name} exited unexpectedly (code ${code})\n`);
     });
+    let control: Server | null = null;
     const stop = async (): Promise<void> => {
       stopping = true;
       process.stderr.write('[up] stopping\n');
+      control?.close();
       await supervisor.stopAll(roles.map((r) => r.name));
     };
     onShutdownSignal(stop);
+    control = await startSupervisorControl(supervisor, config.supervisor.host, config.supervisor.port);
     const urls: string[] = [];
     try {
       for (const tier of tiers) {

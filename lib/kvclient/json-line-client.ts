@@ -1,0 +1,101 @@
+/**
+ * A client for the control protocols that speak newline-delimited JSON (the coordinator, the
+ * `up` supervisor): one connection, requests matched to replies by `id`, a timeout on each,
+ * reconnecting on the next request after a failure.
+ */
+import { connect, type Socket } from 'node:net';
+import { PennError } from '../protocol/errors.js';
+import { encodeJsonLine, JsonLineDecoder } from '../protocol/json-lines.js';
+
+/** Requests waiting for a reply on one connection at most. */
+export const CONTROL_REQUESTS_IN_FLIGHT_MAX = 256;
+
+interface Pending {
+  resolve: (reply: Record<string, unknown>) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class JsonLineClient {
+  private socket: Socket | null = null;
+  private connecting: Promise<Socket> | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  /** @param what names the peer in errors ("the coordinator") */
+  constructor(private readonly host: string, private readonly port: number, private readonly timeoutMs: number, private readonly what: string) {}
+
+  /** Sends `message` with a fresh id; resolves with the reply (an `error` reply rejects). */
+  async request(message: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.pending.size >= CONTROL_REQUESTS_IN_FLIGHT_MAX) throw new PennError('UNAVAILABLE', `too many requests waiting for ${this.what}`);
+    const socket = await this.connection();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new PennError('UNAVAILABLE', `${this.what} did not answer within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pending.set(id, {
+        resolve: (reply) => {
+          if (reply.type === 'error') reject(new PennError('BAD_REQUEST', `${this.what}: ${String(reply.message)}`));
+          else resolve(reply);
+        },
+        reject, timer,
+      });
+      socket.write(encodeJsonLine({ ...message, id }));
+    });
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = null;
+  }
+
+  private connection(): Promise<Socket> {
+    if (this.socket !== null && !this.socket.destroyed) return Promise.resolve(this.socket);
+    this.connecting ??= new Promise<Socket>((resolve, reject) => {
+      const socket = connect(this.port, this.host);
+      const decoder = new JsonLineDecoder();
+      const timer = setTimeout(() => socket.destroy(new Error('connect timed out')), this.timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        this.socket = socket;
+        this.connecting = null;
+        resolve(socket);
+      });
+      socket.on('data', (chunk: Buffer) => {
+        let messages: unknown[];
+        try {
+          messages = decoder.push(chunk);
+        } catch {
+          socket.destroy();
+          return;
+        }
+        for (const m of messages as Array<Record<string, unknown>>) {
+          if (typeof m.id !== 'number') continue;
+          const p = this.pending.get(m.id);
+          if (p === undefined) continue;
+          this.pending.delete(m.id);
+          clearTimeout(p.timer);
+          p.resolve(m);
+        }
+      });
+      socket.on('error', (err) => {
+        clearTimeout(timer);
+        if (this.connecting !== null) {
+          this.connecting = null;
+          reject(new PennError('UNAVAILABLE', `cannot reach ${this.what} at ${this.host}:${this.port}: ${err.message}`));
+        }
+      });
+      socket.on('close', () => {
+        if (this.socket === socket) this.socket = null;
+        for (const [id, p] of this.pending) {
+          clearTimeout(p.timer);
+          p.reject(new PennError('UNAVAILABLE', `the connection to ${this.what} closed`));
+          this.pending.delete(id);
+        }
+      });
+    });
+    return this.connecting;
+  }
+}
