@@ -59,3 +59,29 @@ describe('cli: penncloud frontend', () => {
     expect(unknown.stderr).to.contain('unknown command "fly"');
   });
 });
+
+describe('cli: frontend readiness', () => {
+  afterEach(() => {
+    killAllRoles();
+    cleanupTempDirs();
+  });
+
+  it('/readyz is 503 while the store is unreachable and 200 once it answers; /healthz is 200 throughout', async () => {
+    const dir = tempDir();
+    const conf = await writeTestConfig(dir, { patch: (c) => { c.kv.requestTimeoutMs = 2_000; } });
+    const data = join(dir, 'data');
+    const frontend = await startRole(['frontend', '--id', '1', '--conf', conf, '--data', data]);
+    const notReady = await fetch(`${frontend.ready}/readyz`);
+    expect(notReady.status).to.equal(503);
+    expect(await notReady.text()).to.match(/^not ready: /);
+    expect((await fetch(`${frontend.ready}/healthz`)).status).to.equal(200);
+    await Promise.all([0, 1, 2].map((id) => startRole(['kvnode', '--id', String(id), '--conf', conf, '--data', data])));
+    const deadline = Date.now() + 30_000;
+    let status = 0;
+    while (Date.now() < deadline && status !== 200) {
+      status = (await fetch(`${frontend.ready}/readyz`)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).to.equal(200);
+  });
+});
