@@ -1,21 +1,10 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
-import { cleanupTempDirs, killAllRoles, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess } from '../support/roles.js';
+import { cleanupTempDirs, killAllRoles, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess, isListening } from '../support/roles.js';
 import { ApiClient, errorOf, MARK } from './cloud.js';
 
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 interface Nodes {
   frontends: Array<{ id: string; url: string; state: string }>;
@@ -54,7 +43,7 @@ describe('api: the admin API (a whole cloud under penncloud up)', function () {
     expect(errorOf(reply).reason).to.equal('NOT_ADMIN');
     expect((await ann.request('POST', '/api/admin/nodes/frontend-2/disable', { headers: MARK })).status).to.equal(403);
     expect((await new ApiClient(operator.baseUrl).request('GET', '/api/admin/tablets')).status).to.equal(401);
-    expect(await listening(conf.frontends[1]!.port), 'a refused disable stopped nothing').to.equal(true);
+    expect(await isListening(conf.frontends[1]!.port), 'a refused disable stopped nothing').to.equal(true);
   });
 
   it('lists every frontend and storage node, with the figures each node reports', async () => {
@@ -73,12 +62,12 @@ describe('api: the admin API (a whole cloud under penncloud up)', function () {
   it('disables a frontend (its process stops and stays stopped) and restarts it', async () => {
     const disabled = await operator.request('POST', '/api/admin/nodes/frontend-2/disable', { headers: MARK });
     expect(disabled.status, disabled.body.toString()).to.equal(200);
-    expect(await listening(conf.frontends[1]!.port)).to.equal(false);
+    expect(await isListening(conf.frontends[1]!.port)).to.equal(false);
     let nodes = (await operator.request('GET', '/api/admin/nodes')).json() as Nodes;
     expect(nodes.frontends[1]!.state).to.equal('DISABLED');
     const restarted = await operator.request('POST', '/api/admin/nodes/frontend-2/restart', { headers: MARK });
     expect(restarted.status, restarted.body.toString()).to.equal(200);
-    expect(await listening(conf.frontends[1]!.port)).to.equal(true);
+    expect(await isListening(conf.frontends[1]!.port)).to.equal(true);
     nodes = (await operator.request('GET', '/api/admin/nodes')).json() as Nodes;
     expect(nodes.frontends[1]!.state).to.equal('ALIVE');
     expect((await operator.request('POST', '/api/admin/nodes/frontend-9/disable', { headers: MARK })).status).to.equal(404);
@@ -87,12 +76,12 @@ describe('api: the admin API (a whole cloud under penncloud up)', function () {
 
   it('disables a storage node as if killed and restarts it', async () => {
     expect((await operator.request('POST', '/api/admin/nodes/kvnode-2/disable', { headers: MARK })).status).to.equal(200);
-    expect(await listening(conf.kv.nodes[2]!.port)).to.equal(false);
+    expect(await isListening(conf.kv.nodes[2]!.port)).to.equal(false);
     let nodes = (await operator.request('GET', '/api/admin/nodes')).json() as Nodes;
     expect(nodes.storage[2]!.state).to.equal('DISABLED');
     expect(nodes.storage[2]!.process!.state).to.equal('stopped');
     expect((await operator.request('POST', '/api/admin/nodes/kvnode-2/restart', { headers: MARK })).status).to.equal(200);
-    expect(await listening(conf.kv.nodes[2]!.port)).to.equal(true);
+    expect(await isListening(conf.kv.nodes[2]!.port)).to.equal(true);
     nodes = (await operator.request('GET', '/api/admin/nodes')).json() as Nodes;
     expect(nodes.storage[2]!.state).to.not.equal('DISABLED');
   });

@@ -75,13 +75,18 @@ describe('cli: frontend readiness', () => {
     expect(notReady.status).to.equal(503);
     expect(await notReady.text()).to.match(/^not ready: /);
     expect((await fetch(`${frontend.ready}/healthz`)).status).to.equal(200);
+    // One replica group of three: it serves once the coordinator has named its primary.
+    await startRole(['coordinator', '--conf', conf, '--data', data]);
     await Promise.all([0, 1, 2].map((id) => startRole(['kvnode', '--id', String(id), '--conf', conf, '--data', data])));
     const deadline = Date.now() + 30_000;
     let status = 0;
+    let body = '';
     while (Date.now() < deadline && status !== 200) {
-      status = (await fetch(`${frontend.ready}/readyz`)).status;
+      const res = await fetch(`${frontend.ready}/readyz`);
+      status = res.status;
+      body = await res.text();
       if (status !== 200) await new Promise((r) => setTimeout(r, 100));
     }
-    expect(status).to.equal(200);
+    expect(status, body).to.equal(200);
   });
 });

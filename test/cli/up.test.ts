@@ -1,21 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { cleanupTempDirs, killAllRoles, startRole, stopRole, tempDir, writeTestConfig } from '../support/roles.js';
+import { cleanupTempDirs, killAllRoles, startRole, stopRole, tempDir, writeTestConfig, isListening } from '../support/roles.js';
 import { ApiClient } from '../api/cloud.js';
 
-/** True when something accepts TCP connections on the port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('cli: penncloud up (the whole cloud in one command)', function () {
   this.timeout(180_000);
@@ -58,7 +46,7 @@ describe('cli: penncloud up (the whole cloud in one command)', function () {
 
     expect(await stopRole(up, 'SIGINT')).to.equal(0);
     for (const port of [...c.frontends.map((f) => f.port), c.dispatcher.port, c.smtp.port, c.pop3.port, ...c.kv.nodes.map((n) => n.port)]) {
-      expect(await listening(port), `port ${port} should be closed`).to.equal(false);
+      expect(await isListening(port), `port ${port} should be closed`).to.equal(false);
     }
 
     // A second start finds everything again.
@@ -89,7 +77,7 @@ describe('cli: penncloud up leaves no orphans', function () {
     const deadline = Date.now() + 30_000;
     let open = ports;
     while (open.length > 0 && Date.now() < deadline) {
-      const results = await Promise.all(open.map((port) => listening(port).then((yes) => (yes ? port : null))));
+      const results = await Promise.all(open.map((port) => isListening(port).then((yes) => (yes ? port : null))));
       open = results.filter((p): p is number => p !== null);
       if (open.length > 0) await new Promise((r) => setTimeout(r, 100));
     }

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,7 @@ export async function writeTestConfig(dir: string, options: { frontends?: number
     kv: { nodes, groups: [[0, 1, 2]], tablets: [{ start: '', group: 0 }] },
     smtp: { host: '127.0.0.1', port: await freePort() },
     pop3: { host: '127.0.0.1', port: await freePort() },
+    supervisor: { host: '127.0.0.1', port: await freePort() },
   };
   options.patch?.(config);
   const file = join(dir, 'conf.json');
@@ -150,4 +151,16 @@ export async function stopRole(role: RoleProcess, signal: NodeJS.Signals = 'SIGT
 export function killAllRoles(): void {
   for (const child of running) child.kill('SIGKILL');
   running.clear();
+}
+
+/** True when something accepts TCP connections on the port (127.0.0.1). */
+export function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
