@@ -1,0 +1,84 @@
+/** The drive: `/api/files`, `/api/folders` and `/api/move` (docs/api.md). */
+import { isApiError, requestJson, send } from './http';
+import { encodePath } from './drive-path';
+
+export interface DriveEntry {
+  id: string;
+  type: 'file' | 'folder';
+  name: string;
+  path: string;
+  size: number;
+  createdMs: number;
+  modifiedMs: number;
+}
+
+export interface Usage {
+  usedBytes: number;
+  quotaBytes: number;
+}
+
+export interface FolderListing {
+  folder: DriveEntry;
+  entries: DriveEntry[];
+  usage: Usage | null;
+}
+
+interface ListingPage {
+  folder: DriveEntry;
+  entries: DriveEntry[];
+  nextCursor: string | null;
+  usage?: Usage;
+}
+
+/** Pages of a folder the app reads before it stops (1,000 entries each). */
+const LISTING_PAGES_MAX = 50;
+
+/** The URL of a file's bytes; `inline` asks for a preview instead of a download. */
+export function fileUrl(path: string, inline = false): string {
+  return `/api/files${encodePath(path)}${inline ? '?inline=1' : ''}`;
+}
+
+/** Every entry of a folder (all pages). */
+export async function listFolder(path: string, signal?: AbortSignal): Promise<FolderListing> {
+  const entries: DriveEntry[] = [];
+  let cursor: string | null = null;
+  let first: ListingPage | null = null;
+  for (let page = 0; page < LISTING_PAGES_MAX; page++) {
+    const query: string = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+    const reply: ListingPage = await requestJson<ListingPage>('GET', `/api/files${encodePath(path)}${query}`, { signal });
+    first ??= reply;
+    entries.push(...reply.entries);
+    cursor = reply.nextCursor;
+    if (cursor === null) break;
+  }
+  return { folder: first!.folder, entries, usage: first!.usage ?? null };
+}
+
+/** Creates a folder; "already exists" counts as done when `existingIsFine`. */
+export async function createFolder(path: string, existingIsFine = false): Promise<void> {
+  try {
+    await send('POST', `/api/folders${encodePath(path)}`, { resume: { kind: 'mkdir', path } });
+  } catch (err) {
+    if (existingIsFine && isApiError(err, 'CONFLICT', 'NAME_TAKEN')) return;
+    throw err;
+  }
+}
+
+/** Renames or moves `from` to the path `to`. */
+export async function moveNode(from: string, to: string): Promise<DriveEntry> {
+  return (await requestJson<{ node: DriveEntry }>('POST', '/api/move', { json: { from, to }, resume: { kind: 'move', from, to } })).node;
+}
+
+/** Deletes a file, or a folder with everything in it. */
+export async function deleteNode(path: string, recursive: boolean): Promise<void> {
+  await send('DELETE', `/api/files${encodePath(path)}${recursive ? '?recursive=1' : ''}`, { resume: { kind: 'delete', path, recursive } });
+}
+
+/** The first `bytesMax` bytes of a file as text (for previews). */
+export async function readTextStart(path: string, bytesMax: number, signal?: AbortSignal): Promise<{ text: string; truncated: boolean }> {
+  const reply = await send('GET', fileUrl(path, true), { headers: { Range: `bytes=0-${bytesMax - 1}` }, signal });
+  const total = /\/(\d+)$/.exec(reply.headers.get('content-range') ?? '')?.[1];
+  const bytes = new Uint8Array(await reply.arrayBuffer());
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, bytesMax));
+  return { text, truncated: total !== undefined ? Number(total) > bytesMax : bytes.length > bytesMax };
+}

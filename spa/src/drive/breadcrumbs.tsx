@@ -1,0 +1,22 @@
+/** Where the user is in the drive: "My Drive › Photos › 2024", each step a link back up. */
+import { joinNames, pathNames } from '../api/drive-path';
+import { Link } from '../ui/router';
+import { driveHref } from './drive-route';
+
+export function Breadcrumbs({ path }: { path: string }) {
+  const names = pathNames(path);
+  const steps = [{ label: 'My Drive', path: '/' }, ...names.map((name, i) => ({ label: name, path: joinNames(names.slice(0, i + 1)) }))];
+  return (
+    <nav class="breadcrumbs" aria-label="Folder path">
+      <ol>
+        {steps.map((step, i) => (
+          <li key={step.path}>
+            {i === steps.length - 1
+              ? <span aria-current="page">{step.label}</span>
+              : <Link href={driveHref(step.path)}>{step.label}</Link>}
+          </li>
+        ))}
+      </ol>
+    </nav>
+  );
+}

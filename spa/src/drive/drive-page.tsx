@@ -1,0 +1,174 @@
+/**
+ * The drive: one folder at a time, with its path, its entries, uploads (picker or drag and
+ * drop) and the dialogs for new folder, rename, move, delete and preview.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { describeError } from '../api/api-error';
+import { createFolder, deleteNode, listFolder, moveNode, type DriveEntry, type FolderListing } from '../api/drive-api';
+import { baseName, childPath, parentPath } from '../api/drive-path';
+import { isApiError } from '../api/http';
+import { Icon } from '../ui/icons';
+import { Link } from '../ui/router';
+import { EmptyState, ErrorState, Loading } from '../ui/states';
+import { toast } from '../ui/toasts';
+import { Breadcrumbs } from './breadcrumbs';
+import { DeleteDialog } from './delete-dialog';
+import { folderOfHref } from './drive-route';
+import { DropZone } from './drop-zone';
+import { FileList } from './file-list';
+import { MoveDialog } from './move-dialog';
+import { NameDialog } from './name-dialog';
+import { PreviewDialog } from './preview-dialog';
+import { ReplaceDialog } from './replace-dialog';
+import { nextOrder, type SortOrder } from './sort';
+import { UploadPanel } from './upload-panel';
+import { UploadQueue } from './upload-queue';
+import { UsageMeter } from './usage-meter';
+
+type Open =
+  | { kind: 'new-folder' }
+  | { kind: 'rename' | 'move' | 'delete' | 'preview'; entry: DriveEntry }
+  | { kind: 'replace'; files: File[]; existing: string[] }
+  | null;
+
+export function DrivePage({ path }: { path: string }) {
+  const folder = folderOfHref(path) ?? '/';
+  const [listing, setListing] = useState<FolderListing | null>(null);
+  const [error, setError] = useState<{ notFound: boolean; message: string } | null>(null);
+  const [order, setOrder] = useState<SortOrder>({ key: 'name', ascending: true });
+  const [open, setOpen] = useState<Open>(null);
+  const folderRef = useRef(folder);
+  folderRef.current = folder;
+  const picker = useRef<HTMLInputElement>(null);
+
+  const reload = useCallback(async () => {
+    const wanted = folderRef.current;
+    try {
+      const result = await listFolder(wanted);
+      if (folderRef.current !== wanted) return;
+      setListing(result);
+      setError(null);
+    } catch (err) {
+      if (folderRef.current !== wanted) return;
+      setError({ notFound: isApiError(err, 'NOT_FOUND'), message: describeError(err) });
+    }
+  }, []);
+
+  useEffect(() => {
+    setListing(null);
+    setError(null);
+    void reload();
+  }, [folder, reload]);
+
+  const queue = useMemo(() => new UploadQueue((stored) => { if (stored === folderRef.current) void reload(); }), [reload]);
+
+  const upload = (files: File[]) => {
+    if (files.length === 0) return;
+    const names = new Set((listing?.entries ?? []).map((e) => e.name));
+    const folders = new Set((listing?.entries ?? []).filter((e) => e.type === 'folder').map((e) => e.name));
+    const blocked = files.filter((f) => folders.has(f.name));
+    if (blocked.length > 0) toast(`A folder is already called ${blocked.map((f) => `“${f.name}”`).join(', ')}; rename it first.`, 'error');
+    const allowed = files.filter((f) => !folders.has(f.name));
+    const existing = allowed.filter((f) => names.has(f.name)).map((f) => f.name);
+    if (existing.length > 0) setOpen({ kind: 'replace', files: allowed, existing });
+    else queue.add(folder, allowed);
+  };
+
+  const close = useCallback(() => setOpen(null), []);
+  const entries = listing?.entries ?? [];
+
+  return (
+    <DropZone folderName={folder === '/' ? 'My Drive' : baseName(folder)} onFiles={upload}>
+      <main class="page drive" id="main">
+        <header class="page-head">
+          <div class="page-title">
+            <h1 class="visually-hidden">Drive</h1>
+            <Breadcrumbs path={folder} />
+          </div>
+          <div class="toolbar" role="toolbar" aria-label="Folder actions">
+            <button type="button" class="button" onClick={() => setOpen({ kind: 'new-folder' })}>
+              <Icon name="newFolder" /> New folder
+            </button>
+            <button type="button" class="button button-primary" onClick={() => picker.current?.click()}>
+              <Icon name="upload" /> Upload files
+            </button>
+            <input ref={picker} type="file" multiple class="visually-hidden" tabIndex={-1} aria-hidden="true"
+              data-testid="upload-input"
+              onChange={(e) => {
+                const input = e.currentTarget as HTMLInputElement;
+                upload([...(input.files ?? [])]);
+                input.value = '';
+              }} />
+          </div>
+        </header>
+
+        <UploadPanel queue={queue} />
+
+        {error !== null && (error.notFound
+          ? (
+            <div class="state state-error" role="alert">
+              <h3>This folder does not exist</h3>
+              <p>It may have been moved, renamed or deleted.</p>
+              <Link class="button" href="/drive">Go to My Drive</Link>
+            </div>
+          )
+          : <ErrorState title="The folder could not be opened" message={error.message} onRetry={() => void reload()} />)}
+        {error === null && listing === null && <Loading label="Loading folder…" />}
+        {error === null && listing !== null && entries.length === 0 && (
+          <EmptyState icon="folder" title={folder === '/' ? 'Your drive is empty' : 'This folder is empty'}>
+            <p>Drop files here, or choose <strong>Upload files</strong>. Folders keep things tidy.</p>
+          </EmptyState>
+        )}
+        {error === null && entries.length > 0 && (
+          <FileList entries={entries} order={order} onSort={(key) => setOrder(nextOrder(order, key))}
+            onPreview={(entry) => setOpen({ kind: 'preview', entry })}
+            onRename={(entry) => setOpen({ kind: 'rename', entry })}
+            onMove={(entry) => setOpen({ kind: 'move', entry })}
+            onDelete={(entry) => setOpen({ kind: 'delete', entry })} />
+        )}
+        {listing?.usage && <UsageMeter usage={listing.usage} />}
+      </main>
+
+      {open?.kind === 'new-folder' && (
+        <NameDialog title="New folder" label="Folder name" action="Create" initial="" onClose={close}
+          onSubmit={async (name) => {
+            await createFolder(childPath(folder, name));
+            toast(`Folder “${name}” created.`);
+            await reload();
+          }} />
+      )}
+      {open?.kind === 'rename' && (
+        <NameDialog title={`Rename ${open.entry.type}`} label="New name" action="Rename" initial={open.entry.name} onClose={close}
+          onSubmit={async (name) => {
+            if (name === open.entry.name) return;
+            await moveNode(open.entry.path, childPath(parentPath(open.entry.path), name));
+            toast(`Renamed to “${name}”.`);
+            await reload();
+          }} />
+      )}
+      {open?.kind === 'move' && (
+        <MoveDialog entry={open.entry} onClose={close}
+          onMove={async (target) => {
+            await moveNode(open.entry.path, target);
+            toast(`Moved “${open.entry.name}” to ${parentPath(target) === '/' ? 'My Drive' : `“${baseName(parentPath(target))}”`}.`);
+            await reload();
+          }} />
+      )}
+      {open?.kind === 'delete' && (
+        <DeleteDialog entry={open.entry} onClose={close}
+          onConfirm={async () => {
+            await deleteNode(open.entry.path, open.entry.type === 'folder');
+            toast(`Deleted “${open.entry.name}”.`);
+            await reload();
+          }} />
+      )}
+      {open?.kind === 'preview' && <PreviewDialog entry={open.entry} onClose={close} />}
+      {open?.kind === 'replace' && (
+        <ReplaceDialog existing={open.existing} onClose={close}
+          onReplace={() => { queue.add(folder, open.files); close(); }}
+          onSkip={() => { queue.add(folder, open.files.filter((f) => !open.existing.includes(f.name))); close(); }} />
+      )}
+    </DropZone>
+  );
+}
+

@@ -1,0 +1,100 @@
+/**
+ * A folder's entries as a table sortable by name, size and modification time. The name opens a
+ * folder or previews a file; each row has its own labelled actions.
+ */
+import type { DriveEntry } from '../api/drive-api';
+import { fileUrl } from '../api/drive-api';
+import { formatBytes, formatFullTime, formatWhen } from '../ui/format';
+import { Icon } from '../ui/icons';
+import { Link } from '../ui/router';
+import { driveHref } from './drive-route';
+import { fileKind, kindIcon, kindLabel } from './file-kind';
+import { sortEntries, type SortKey, type SortOrder } from './sort';
+
+export interface FileListProps {
+  entries: DriveEntry[];
+  order: SortOrder;
+  onSort: (key: SortKey) => void;
+  onPreview: (entry: DriveEntry) => void;
+  onRename: (entry: DriveEntry) => void;
+  onMove: (entry: DriveEntry) => void;
+  onDelete: (entry: DriveEntry) => void;
+}
+
+const COLUMNS: { key: SortKey; label: string; class: string }[] = [
+  { key: 'name', label: 'Name', class: 'col-name' },
+  { key: 'size', label: 'Size', class: 'col-size' },
+  { key: 'modified', label: 'Modified', class: 'col-modified' },
+];
+
+export function FileList({ entries, order, onSort, onPreview, onRename, onMove, onDelete }: FileListProps) {
+  const sorted = sortEntries(entries, order);
+  return (
+    <table class="files">
+      <caption class="visually-hidden">Files and folders, sorted by {order.key}, {order.ascending ? 'ascending' : 'descending'}</caption>
+      <thead>
+        <tr>
+          {COLUMNS.map((c) => (
+            <th key={c.key} class={c.class} scope="col"
+              aria-sort={order.key === c.key ? (order.ascending ? 'ascending' : 'descending') : 'none'}>
+              <button type="button" class="sort-button" onClick={() => onSort(c.key)}>
+                {c.label}
+                <span class="sort-mark" aria-hidden="true">{order.key === c.key ? (order.ascending ? '▲' : '▼') : ''}</span>
+              </button>
+            </th>
+          ))}
+          <th class="col-actions" scope="col"><span class="visually-hidden">Actions</span></th>
+        </tr>
+      </thead>
+      <tbody>
+        {sorted.map((entry) => (
+          <tr key={entry.id} data-entry-name={entry.name}>
+            <td class="col-name">
+              <EntryName entry={entry} onPreview={onPreview} />
+            </td>
+            <td class="col-size">{entry.type === 'folder' ? '—' : formatBytes(entry.size)}</td>
+            <td class="col-modified"><time dateTime={new Date(entry.modifiedMs).toISOString()} title={formatFullTime(entry.modifiedMs)}>{formatWhen(entry.modifiedMs)}</time></td>
+            <td class="col-actions">
+              <div class="row-actions">
+                {entry.type === 'file' && (
+                  <a class="icon-button" href={fileUrl(entry.path)} download={entry.name} aria-label={`Download ${entry.name}`} title="Download">
+                    <Icon name="download" />
+                  </a>
+                )}
+                <button type="button" class="icon-button" onClick={() => onRename(entry)} aria-label={`Rename ${entry.name}`} title="Rename">
+                  <Icon name="rename" />
+                </button>
+                <button type="button" class="icon-button" onClick={() => onMove(entry)} aria-label={`Move ${entry.name}`} title="Move">
+                  <Icon name="move" />
+                </button>
+                <button type="button" class="icon-button icon-button-danger" onClick={() => onDelete(entry)} aria-label={`Delete ${entry.name}`} title="Delete">
+                  <Icon name="trash" />
+                </button>
+              </div>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function EntryName({ entry, onPreview }: { entry: DriveEntry; onPreview: (entry: DriveEntry) => void }) {
+  if (entry.type === 'folder') {
+    return (
+      <Link href={driveHref(entry.path)} class="entry-name">
+        <Icon name="folder" class="entry-icon entry-icon-folder" />
+        <span class="entry-label">{entry.name}</span>
+        <span class="visually-hidden">, folder</span>
+      </Link>
+    );
+  }
+  const kind = fileKind(entry.name);
+  return (
+    <button type="button" class="entry-name" onClick={() => onPreview(entry)}>
+      <Icon name={kindIcon(kind)} class={`entry-icon entry-icon-${kind}`} />
+      <span class="entry-label">{entry.name}</span>
+      <span class="visually-hidden">, {kindLabel(kind)}, {formatBytes(entry.size)}</span>
+    </button>
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * The webmail: folders with their unread counts beside a folder's messages, newest first, a
+ * page at a time, refreshed by itself; a message opens in place of the list.
+ */
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { User } from '../api/account-api';
+import { describeError } from '../api/api-error';
+import { listMessages, mailMissing, MAIL_FOLDERS, unreadCounts, type FolderId, type MessagePage } from '../api/mail-api';
+import { Icon, type IconName } from '../ui/icons';
+import { Link } from '../ui/router';
+import { EmptyState, ErrorState, Loading } from '../ui/states';
+import { useStore } from '../ui/store';
+import { toast } from '../ui/toasts';
+import { ComposeDialog, type ComposeSeed } from './compose-dialog';
+import { newMessageSeed } from './compose-seeds';
+import { pendingDraft } from './draft-store';
+import { MessageList } from './message-list';
+import { MessageView } from './message-view';
+
+/** How often the open folder and the unread counts refresh by themselves. */
+export const MAIL_REFRESH_MS = 15_000;
+
+const FOLDER_ICONS: Record<FolderId, IconName> = { inbox: 'inbox', sent: 'sent', trash: 'trash' };
+
+export function MailPage({ path, user }: { path: string; user: User }) {
+  const [, , folderPart, idPart] = path.split('/');
+  const folder = (MAIL_FOLDERS.some((f) => f.id === folderPart) ? folderPart : 'inbox') as FolderId;
+  const messageId = idPart ? decodeURIComponent(idPart) : null;
+  const [counts, setCounts] = useState<Record<FolderId, number | null> | null>(null);
+  const [missing, setMissing] = useState(false);
+  const [compose, setCompose] = useState<ComposeSeed | null>(null);
+  const [refreshTick, setRefreshTick] = useState(0);
+  const draft = useStore(pendingDraft);
+
+  useEffect(() => {
+    if (draft === null) return;
+    setCompose({ title: 'New message', ...draft });
+    pendingDraft.set(null);
+  }, [draft]);
+
+  const refreshCounts = useCallback(() => {
+    unreadCounts().then(setCounts, (err: unknown) => { if (mailMissing(err)) setMissing(true); });
+  }, []);
+  useEffect(() => {
+    refreshCounts();
+    const timer = setInterval(refreshCounts, MAIL_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [refreshCounts, refreshTick]);
+
+  const changed = useCallback(() => {
+    setRefreshTick((t) => t + 1);
+  }, []);
+  const onMissing = useCallback(() => setMissing(true), []);
+  const closeCompose = useCallback(() => setCompose(null), []);
+
+  if (missing) {
+    return (
+      <main class="page" id="main">
+        <ErrorState title="Mail is not available" message="This server does not offer the webmail yet. Your drive works as usual." />
+      </main>
+    );
+  }
+
+  return (
+    <div class="mail">
+      <aside class="mail-side" aria-label="Mail folders">
+        <button type="button" class="button button-primary compose-button" onClick={() => setCompose(newMessageSeed())}>
+          <Icon name="compose" /> Compose
+        </button>
+        <nav class="folders">
+          {MAIL_FOLDERS.map((f) => {
+            const unread = counts?.[f.id] ?? 0;
+            return (
+              <Link key={f.id} href={`/mail/${f.id}`} class={`folder-link${f.id === folder ? ' active' : ''}`}
+                aria-current={f.id === folder ? 'page' : undefined}>
+                <Icon name={FOLDER_ICONS[f.id]} />
+                <span class="folder-name">{f.label}</span>
+                {unread > 0 && <span class="count" aria-label={`${unread} unread`}>{unread}</span>}
+              </Link>
+            );
+          })}
+        </nav>
+      </aside>
+      <main class="mail-main" id="main">
+        {messageId !== null
+          ? <MessageView folder={folder} id={messageId} self={user.username} onCompose={setCompose} onChanged={changed} />
+          : <FolderView folder={folder} refreshTick={refreshTick} onMissing={onMissing} />}
+      </main>
+      {compose !== null && (
+        <ComposeDialog seed={compose} onClose={closeCompose}
+          onSent={() => { setCompose(null); toast('Message sent.'); changed(); }} />
+      )}
+    </div>
+  );
+}
+
+function FolderView({ folder, refreshTick, onMissing }: { folder: FolderId; refreshTick: number; onMissing: () => void }) {
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [page, setPage] = useState<MessagePage | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const cursor = cursors[cursors.length - 1]!;
+  const key = useRef('');
+
+  const load = useCallback(async () => {
+    const wanted = `${folder}|${cursor}`;
+    key.current = wanted;
+    try {
+      const result = await listMessages(folder, cursor);
+      if (key.current !== wanted) return;
+      setPage(result);
+      setError(null);
+    } catch (err) {
+      if (key.current !== wanted) return;
+      if (mailMissing(err)) onMissing();
+      else setError(describeError(err));
+    }
+  }, [folder, cursor, onMissing]);
+
+  useEffect(() => { setCursors([null]); }, [folder]);
+  useEffect(() => {
+    setPage(null);
+    void load();
+  }, [load]);
+  useEffect(() => {
+    if (refreshTick > 0) void load();
+    const timer = setInterval(() => void load(), MAIL_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [load, refreshTick]);
+
+  const label = MAIL_FOLDERS.find((f) => f.id === folder)!.label;
+  return (
+    <>
+      <header class="page-head mail-head">
+        <h1>{label}</h1>
+        <div class="toolbar">
+          <button type="button" class="icon-button" aria-label="Refresh" title="Refresh" onClick={() => void load()}><Icon name="refresh" /></button>
+          <button type="button" class="button button-small" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>
+          <button type="button" class="button button-small" disabled={page?.nextCursor == null} onClick={() => setCursors([...cursors, page!.nextCursor])}>Older</button>
+        </div>
+      </header>
+      {error !== null && <ErrorState title="The folder could not be loaded" message={error} onRetry={() => void load()} />}
+      {error === null && page === null && <Loading label="Loading messages…" />}
+      {error === null && page !== null && page.messages.length === 0 && (
+        <EmptyState icon={FOLDER_ICONS[folder]} title={folder === 'inbox' ? 'No mail yet' : `Nothing in ${label}`}>
+          <p>{folder === 'inbox' ? 'New messages arrive here by themselves.' : folder === 'sent' ? 'Messages you send are kept here.' : 'Deleted messages wait here until you delete them for good.'}</p>
+        </EmptyState>
+      )}
+      {error === null && page !== null && page.messages.length > 0 && <MessageList folder={folder} messages={page.messages} />}
+    </>
+  );
+}

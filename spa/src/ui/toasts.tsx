@@ -1,0 +1,50 @@
+/**
+ * Short confirmations and errors at the bottom of the screen ("Folder created", "Could not
+ * delete: ..."), announced to screen readers through a live region.
+ */
+import { createStore, useStore } from './store';
+
+export interface Toast {
+  id: number;
+  kind: 'info' | 'error';
+  text: string;
+}
+
+/** How long a toast stays; errors stay longer, since they need reading. */
+const INFO_SHOWN_MS = 4_000;
+const ERROR_SHOWN_MS = 9_000;
+/** Toasts shown at once; older ones make way. */
+const TOASTS_MAX = 4;
+
+const toasts = createStore<Toast[]>([]);
+let nextId = 1;
+
+/** Shows a toast. */
+export function toast(text: string, kind: Toast['kind'] = 'info'): void {
+  const id = nextId++;
+  toasts.set([...toasts.get(), { id, kind, text }].slice(-TOASTS_MAX));
+  setTimeout(() => dismiss(id), kind === 'error' ? ERROR_SHOWN_MS : INFO_SHOWN_MS);
+}
+
+/** Removes every toast (on sign-out: they belong to the user who left). */
+export function clearToasts(): void {
+  toasts.set([]);
+}
+
+function dismiss(id: number): void {
+  toasts.set(toasts.get().filter((t) => t.id !== id));
+}
+
+export function ToastRegion() {
+  const list = useStore(toasts);
+  return (
+    <div class="toasts" role="status" aria-live="polite">
+      {list.map((t) => (
+        <div key={t.id} class={`toast toast-${t.kind}`}>
+          <span>{t.text}</span>
+          <button type="button" class="toast-close" aria-label="Dismiss" onClick={() => dismiss(t.id)}>×</button>
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,94 @@
+/**
+ * A cloud for browser tests: three KV nodes, frontends and the dispatcher as real processes,
+ * and Debian's chromium driven by playwright-core with a fresh profile. Users reach the app the
+ * way they would: through the dispatcher's address.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { REPO_ROOT, startRole, tempDir, writeTestConfig, type RoleProcess } from '../support/roles.js';
+
+/** Where the screenshots of each screen go, for a person to look at. */
+export const SCREENSHOT_DIR = join(REPO_ROOT, 'test-output', 'screenshots');
+/** The chromium Debian installs; playwright's own browsers are never downloaded. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** How long a test waits for something to appear on the page: generous for a loaded 2-core machine. */
+export const UI_TIMEOUT_MS = 20_000;
+
+const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export interface BrowserCloud {
+  dispatcherUrl: string;
+  frontends: RoleProcess[];
+  /** Frontend base URLs in id order. */
+  frontendUrls: string[];
+  kvNodes: RoleProcess[];
+  dispatcher: RoleProcess;
+}
+
+/** Starts the store, `frontends` frontends and the dispatcher; resolves when all are ready. */
+export async function startBrowserCloud(options: { frontends?: number; quotaBytes?: number } = {}): Promise<BrowserCloud> {
+  const dir = tempDir('penncloud-browser-');
+  const dataDir = join(dir, 'data');
+  const conf = await writeTestConfig(dir, {
+    frontends: options.frontends ?? 2,
+    patch: (c) => {
+      c.kv.groups = [[0], [1], [2]];
+      c.kv.tablets = [{ start: '', group: 0 }, { start: 'i', group: 1 }, { start: 'r', group: 2 }];
+      c.kv.requestTimeoutMs = 30_000;
+      // Quick heartbeats, so a killed frontend leaves the dispatcher's list within a second or two.
+      c.dispatcher.heartbeatIntervalMs = 250;
+      c.dispatcher.frontendTimeoutMs = 1_500;
+      c.drive = { chunkBytes: 256 * 1024, quotaBytes: options.quotaBytes ?? 256 * 1024 * 1024 };
+    },
+  });
+  const common = ['--conf', conf, '--data', dataDir];
+  const kvNodes = await Promise.all([0, 1, 2].map((id) => startRole(['kvnode', '--id', String(id), ...common])));
+  const dispatcher = await startRole(['dispatcher', ...common]);
+  const frontends = await Promise.all(Array.from({ length: options.frontends ?? 2 }, (_v, i) => startRole(['frontend', '--id', String(i + 1), ...common])));
+  return {
+    dispatcherUrl: dispatcher.ready.split(/\s+/)[0]!.replace(/\/$/, ''),
+    frontends,
+    frontendUrls: frontends.map((f) => f.ready.split(/\s+/)[0]!.replace(/\/$/, '')),
+    kvNodes,
+    dispatcher,
+  };
+}
+
+/** A browser with a fresh profile; close it in afterEach. */
+export async function openBrowser(viewport = { width: 1280, height: 820 }): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await chromium.launchPersistentContext(tempDir('penncloud-chromium-'), {
+    executablePath: CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    acceptDownloads: true,
+    viewport,
+  });
+  context.setDefaultTimeout(UI_TIMEOUT_MS);
+  const page = context.pages()[0] ?? await context.newPage();
+  return { context, page };
+}
+
+/** Saves a full-page screenshot as test-output/screenshots/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/** Waits until no request of the page is in flight and the app shows no spinner. */
+export async function settled(page: Page): Promise<void> {
+  await page.locator('.spinner').first().waitFor({ state: 'detached' });
+}
+
+/** Signs up through the app's own screens and lands on the (empty) drive. */
+export async function signUpInApp(page: Page, dispatcherUrl: string, username: string, password: string): Promise<void> {
+  await page.goto(`${dispatcherUrl}/signup`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByLabel('Confirm password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByText('Your drive is empty').waitFor();
+}
