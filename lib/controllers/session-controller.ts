@@ -1,0 +1,52 @@
+/**
+ * `/api/session`: log in (POST), who am I (GET), log out (DELETE).
+ */
+import { Controller, type RouteTable } from '../router/router.js';
+import type { RequestContext } from '../router/context.js';
+import type { SessionService } from '../services/session-service.js';
+import { view, type UserService } from '../services/user-service.js';
+import {
+  clearSessionCookie, requireSameSite, requireSession, SESSION_COOKIE, sessionOf, setSessionCookie,
+} from './request-guards.js';
+
+/** Largest log-in body: a name and a password fit many times over. */
+export const CREDENTIALS_BODY_BYTES_MAX = 8 * 1024;
+
+/** Log-in, current session, log-out. */
+export class SessionController extends Controller {
+  constructor(private readonly users: UserService, private readonly sessions: SessionService) {
+    super();
+    this.middleware.push(requireSameSite);
+  }
+
+  routes(table: RouteTable): void {
+    table.post('/', (ctx) => this.logIn(ctx));
+    table.get('/', (ctx) => this.current(ctx));
+    table.delete('/', (ctx) => this.logOut(ctx));
+  }
+
+  private async logIn(ctx: RequestContext): Promise<void> {
+    const body = await ctx.readJson(CREDENTIALS_BODY_BYTES_MAX) as { username?: unknown; password?: unknown } | null;
+    const account = await this.users.logIn(body?.username, body?.password, ctx.req.remoteAddress);
+    const session = await this.sessions.create(account);
+    setSessionCookie(ctx, session, this.sessions.cookieMaxAgeSeconds);
+    ctx.res.setHeader('cache-control', 'no-store');
+    ctx.json(200, { user: view(account), session: { expiresMs: session.expiresMs } });
+  }
+
+  private async current(ctx: RequestContext): Promise<void> {
+    await requireSession(this.sessions)(ctx, async () => {
+      const session = sessionOf(ctx);
+      const account = await this.users.find(session.username);
+      ctx.res.setHeader('cache-control', 'no-store');
+      ctx.json(200, { user: account === null ? { username: session.username } : view(account), session: { expiresMs: session.expiresMs } });
+    });
+  }
+
+  private async logOut(ctx: RequestContext): Promise<void> {
+    const id = ctx.cookies.get(SESSION_COOKIE);
+    if (id !== undefined) await this.sessions.destroy(id);
+    clearSessionCookie(ctx);
+    ctx.empty(204);
+  }
+}

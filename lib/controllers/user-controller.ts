@@ -1,0 +1,45 @@
+/**
+ * `/api/users`: sign up (POST /api/users) and change one's password
+ * (PUT /api/users/me/password).
+ */
+import { Controller, type RouteTable } from '../router/router.js';
+import type { RequestContext } from '../router/context.js';
+import type { SessionService } from '../services/session-service.js';
+import { view, type UserService } from '../services/user-service.js';
+import { requireSameSite, requireSession, sessionOf, setSessionCookie } from './request-guards.js';
+import { CREDENTIALS_BODY_BYTES_MAX } from './session-controller.js';
+
+/** Sign-up and password change. */
+export class UserController extends Controller {
+  constructor(private readonly users: UserService, private readonly sessions: SessionService) {
+    super();
+    this.middleware.push(requireSameSite);
+  }
+
+  routes(table: RouteTable): void {
+    table.post('/', (ctx) => this.signUp(ctx));
+    table.put('/me/password', (ctx) => this.changePassword(ctx));
+  }
+
+  private async signUp(ctx: RequestContext): Promise<void> {
+    const body = await ctx.readJson(CREDENTIALS_BODY_BYTES_MAX) as { username?: unknown; password?: unknown } | null;
+    const account = await this.users.signUp(body?.username, body?.password);
+    ctx.json(201, { user: account });
+  }
+
+  /**
+   * Every session of the account ends (the account's session epoch moves on); the caller gets
+   * a fresh session cookie so the browser that changed the password stays signed in.
+   */
+  private async changePassword(ctx: RequestContext): Promise<void> {
+    await requireSession(this.sessions)(ctx, async () => {
+      const body = await ctx.readJson(CREDENTIALS_BODY_BYTES_MAX) as { oldPassword?: unknown; newPassword?: unknown } | null;
+      const { username } = sessionOf(ctx);
+      const account = await this.users.changePassword(username, body?.oldPassword, body?.newPassword, ctx.req.remoteAddress);
+      const session = await this.sessions.create(account);
+      setSessionCookie(ctx, session, this.sessions.cookieMaxAgeSeconds);
+      ctx.res.setHeader('cache-control', 'no-store');
+      ctx.json(200, { user: view(account), session: { expiresMs: session.expiresMs } });
+    });
+  }
+}
