@@ -72,7 +72,9 @@ export class RequestContext {
     try {
       return JSON.parse(bytes.toString('utf8'));
     } catch (err) {
-      throw new PennError('BAD_REQUEST', `the request body is not valid JSON: ${(err as Error).message}`);
+      // The parser's own message quotes the input, which may hold a password: say only where.
+      const at = /position (\d+)/.exec((err as Error).message);
+      throw new PennError('BAD_REQUEST', `the request body is not valid JSON${at ? ` (near byte ${at[1]})` : ''}`);
     }
   }
 

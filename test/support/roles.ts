@@ -18,20 +18,32 @@ export const ROLE_READY_TIMEOUT_MS = 30_000;
 /** How long a test waits for a role to exit after a signal. */
 export const ROLE_EXIT_TIMEOUT_MS = 20_000;
 
+/** Ports handed out by this process: never handed out twice, so one test config has no clash. */
+const portsGiven = new Set<number>();
+/** Attempts to find a port not handed out before. */
+const FREE_PORT_ATTEMPTS_MAX = 100;
+
 /** A port that was free a moment ago (the OS picked it for a listener we then closed). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        reject(new Error('no port'));
-        return;
-      }
-      server.close(() => resolve(address.port));
+  for (let attempt = 0; attempt < FREE_PORT_ATTEMPTS_MAX; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        if (address === null || typeof address === 'string') {
+          reject(new Error('no port'));
+          return;
+        }
+        server.close(() => resolve(address.port));
+      });
     });
-  });
+    if (!portsGiven.has(port)) {
+      portsGiven.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no unused port after ${FREE_PORT_ATTEMPTS_MAX} attempts`);
 }
 
 /** A fresh temporary directory, removed by `cleanupTempDirs`. */
