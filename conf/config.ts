@@ -58,12 +58,57 @@ export interface KvConfig {
   readFrom: 'primary' | 'any';
 }
 
+/** The webmail and mail transport. */
+export interface MailConfig {
+  /** Addresses `user@domain` are local users. */
+  domain: string;
+  /** Largest message accepted or sent, in bytes (advertised by SMTP as SIZE). */
+  messageBytesMax: number;
+  /** Bytes of mail each user may keep. */
+  quotaBytes: number;
+  /** The DNS server MX and A records are looked up at. */
+  dnsServer: Endpoint;
+  /** Port of the remote mail servers delivered to (25 on the Internet). */
+  outboundPort: number;
+  /** Retries of a delivery that failed for a passing reason (4xx, no connection). */
+  retry: {
+    /** Wait before the second attempt; each later one waits twice as long, up to delayMaxMs. */
+    delayMs: number;
+    delayMaxMs: number;
+    /** After this many attempts, or this long after sending, the sender gets a bounce. */
+    attemptsMax: number;
+    expiryMs: number;
+  };
+  /** How often the outbound worker looks at the queue. */
+  queuePollMs: number;
+}
+
+/** PEM files of a certificate and its key, for STARTTLS / STLS. */
+export interface TlsFilesConfig {
+  keyFile: string;
+  certFile: string;
+}
+
+export interface SmtpConfig extends Endpoint {
+  tls: TlsFilesConfig | null;
+}
+
+export interface Pop3Config extends Endpoint {
+  /** RFC 1939 §3: at least 10 minutes. */
+  idleTimeoutMs: number;
+  /** Failed logins on one connection before it is closed. */
+  failedLoginsMax: number;
+  tls: TlsFilesConfig | null;
+}
+
 /** The drive (storage service) as the frontends run it. */
 export interface DriveConfig {
   /** Bytes per chunk of a stored file; at most kv.valueBytesMax (one chunk is one value). */
   chunkBytes: number;
   /** Bytes each user may store in the drive. */
   quotaBytes: number;
+  /** An upload not heard from this long counts as dead: its space and chunks are reclaimed. */
+  uploadStaleMs: number;
 }
 
 /** Session lifetimes. */
@@ -82,6 +127,13 @@ export interface PennConfig {
   kv: KvConfig;
   drive: DriveConfig;
   sessions: SessionsConfig;
+  mail: MailConfig;
+  smtp: SmtpConfig;
+  pop3: Pop3Config;
+  /** Usernames allowed into the admin console and the admin API. */
+  admins: string[];
+  /** The control port of `penncloud up`, which the admin console uses to stop and start roles. */
+  supervisor: Endpoint;
 }
 
 /** A configuration file that cannot be used; the message names the file and the field. */
@@ -122,11 +174,23 @@ export function parseConfig(raw: unknown, file = '(config)'): PennConfig {
     dispatcher: readDispatcher(f, root.dispatcher),
     coordinator: readCoordinator(f, root.coordinator),
     kv: readKv(f, root.kv),
-    drive: { chunkBytes: 0, quotaBytes: 0 },
+    drive: { chunkBytes: 0, quotaBytes: 0, uploadStaleMs: 0 },
+    mail: undefined as unknown as MailConfig,
+    smtp: undefined as unknown as SmtpConfig,
+    pop3: undefined as unknown as Pop3Config,
+    admins: [],
+    supervisor: undefined as unknown as Endpoint,
     sessions: readSessions(f, root.sessions),
   };
   config.drive = readDrive(f, root.drive, config.kv);
-  f.rejectUnknown(root, '', ['http', 'frontends', 'dispatcher', 'coordinator', 'kv', 'drive', 'sessions']);
+  config.mail = readMail(f, root.mail);
+  config.smtp = readSmtp(f, root.smtp);
+  config.pop3 = readPop3(f, root.pop3);
+  config.admins = readAdmins(f, root.admins);
+  const sup = f.object(root.supervisor ?? {}, 'supervisor');
+  f.rejectUnknown(sup, 'supervisor', ['host', 'port']);
+  config.supervisor = { host: f.host(sup.host ?? '127.0.0.1', 'supervisor.host'), port: f.port(sup.port ?? 9998, 'supervisor.port') };
+  f.rejectUnknown(root, '', ['http', 'frontends', 'dispatcher', 'coordinator', 'kv', 'drive', 'sessions', 'mail', 'smtp', 'pop3', 'admins', 'supervisor']);
   checkPortsDistinct(f, config);
   return config;
 }
@@ -263,16 +327,84 @@ function readKv(f: FieldReader, value: unknown): KvConfig {
   };
 }
 
+function readMail(f: FieldReader, value: unknown): MailConfig {
+  const o = f.object(value ?? {}, 'mail');
+  f.rejectUnknown(o, 'mail', ['domain', 'messageBytesMax', 'quotaBytes', 'dnsServer', 'outboundPort', 'retry', 'queuePollMs']);
+  const domain = f.string(o.domain ?? 'localhost', 'mail.domain').toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) {
+    throw new ConfigError(f.file, 'mail.domain', `"${domain}" is not a domain name`);
+  }
+  const messageBytesMax = f.int(o.messageBytesMax ?? 25 * MIB, 'mail.messageBytesMax', 1024, 256 * MIB);
+  const quotaBytes = f.int(o.quotaBytes ?? 1024 * MIB, 'mail.quotaBytes', 0, Number.MAX_SAFE_INTEGER);
+  const dns = f.object(o.dnsServer ?? { host: '127.0.0.1', port: 53 }, 'mail.dnsServer');
+  f.rejectUnknown(dns, 'mail.dnsServer', ['host', 'port']);
+  const dnsServer = { host: f.host(dns.host, 'mail.dnsServer.host'), port: f.port(dns.port, 'mail.dnsServer.port') };
+  const r = f.object(o.retry ?? {}, 'mail.retry');
+  f.rejectUnknown(r, 'mail.retry', ['delayMs', 'delayMaxMs', 'attemptsMax', 'expiryMs']);
+  const retry = {
+    delayMs: f.int(r.delayMs ?? 60_000, 'mail.retry.delayMs', 10, 86_400_000),
+    delayMaxMs: f.int(r.delayMaxMs ?? 3_600_000, 'mail.retry.delayMaxMs', 10, 86_400_000),
+    attemptsMax: f.int(r.attemptsMax ?? 12, 'mail.retry.attemptsMax', 1, 1_000),
+    expiryMs: f.int(r.expiryMs ?? 4 * 86_400_000, 'mail.retry.expiryMs', 1_000, 30 * 86_400_000),
+  };
+  if (retry.delayMaxMs < retry.delayMs) throw new ConfigError(f.file, 'mail.retry.delayMaxMs', `must be at least mail.retry.delayMs (${retry.delayMs})`);
+  return {
+    domain, messageBytesMax, quotaBytes, dnsServer, retry,
+    outboundPort: f.port(o.outboundPort ?? 25, 'mail.outboundPort'),
+    queuePollMs: f.int(o.queuePollMs ?? 1_000, 'mail.queuePollMs', 10, 600_000),
+  };
+}
+
+function readAdmins(f: FieldReader, value: unknown): string[] {
+  if (value === undefined) return [];
+  const list = f.array(value, 'admins', 0);
+  return list.map((item, i) => {
+    const name = f.string(item, `admins[${i}]`).toLowerCase();
+    if (!/^[a-z][a-z0-9._-]{2,31}$/.test(name)) throw new ConfigError(f.file, `admins[${i}]`, `"${name}" is not a valid username`);
+    return name;
+  });
+}
+
+function readTls(f: FieldReader, value: unknown, field: string): TlsFilesConfig | null {
+  if (value === undefined || value === null) return null;
+  const o = f.object(value, field);
+  f.rejectUnknown(o, field, ['keyFile', 'certFile']);
+  return { keyFile: f.string(o.keyFile, `${field}.keyFile`), certFile: f.string(o.certFile, `${field}.certFile`) };
+}
+
+function readSmtp(f: FieldReader, value: unknown): SmtpConfig {
+  const o = f.object(value ?? {}, 'smtp');
+  f.rejectUnknown(o, 'smtp', ['host', 'port', 'tls']);
+  return { host: f.host(o.host ?? '127.0.0.1', 'smtp.host'), port: f.port(o.port ?? 2500, 'smtp.port'), tls: readTls(f, o.tls, 'smtp.tls') };
+}
+
+function readPop3(f: FieldReader, value: unknown): Pop3Config {
+  const o = f.object(value ?? {}, 'pop3');
+  f.rejectUnknown(o, 'pop3', ['host', 'port', 'idleTimeoutMs', 'failedLoginsMax', 'tls']);
+  return {
+    host: f.host(o.host ?? '127.0.0.1', 'pop3.host'),
+    port: f.port(o.port ?? 11000, 'pop3.port'),
+    idleTimeoutMs: f.int(o.idleTimeoutMs ?? 600_000, 'pop3.idleTimeoutMs', 1_000, 86_400_000),
+    failedLoginsMax: f.int(o.failedLoginsMax ?? 3, 'pop3.failedLoginsMax', 1, 100),
+    tls: readTls(f, o.tls, 'pop3.tls'),
+  };
+}
+
 function readDrive(f: FieldReader, value: unknown, kv: KvConfig): DriveConfig {
   const o = f.object(value ?? {}, 'drive');
-  f.rejectUnknown(o, 'drive', ['chunkBytes', 'quotaBytes']);
+  f.rejectUnknown(o, 'drive', ['chunkBytes', 'quotaBytes', 'uploadStaleMs']);
   const chunkBytes = f.int(o.chunkBytes ?? MIB, 'drive.chunkBytes', 4096, 256 * MIB);
   // One chunk is one KV value: a bigger chunk could never be stored.
   if (chunkBytes > kv.valueBytesMax) {
     throw new ConfigError(f.file, 'drive.chunkBytes', `must not exceed kv.valueBytesMax (${kv.valueBytesMax}): one chunk is one stored value`);
   }
   const quotaBytes = f.int(o.quotaBytes ?? 10 * 1024 * MIB, 'drive.quotaBytes', 0, Number.MAX_SAFE_INTEGER);
-  return { chunkBytes, quotaBytes };
+  const uploadStaleMs = f.int(o.uploadStaleMs ?? 10 * 60_000, 'drive.uploadStaleMs', 1_000, 24 * 60 * 60_000);
+  // A live upload's last chunk write must be over (done or timed out) before it can count as dead.
+  if (uploadStaleMs < 2 * kv.requestTimeoutMs) {
+    throw new ConfigError(f.file, 'drive.uploadStaleMs', `must be at least 2 x kv.requestTimeoutMs (${kv.requestTimeoutMs} ms)`);
+  }
+  return { chunkBytes, quotaBytes, uploadStaleMs };
 }
 
 function readSessions(f: FieldReader, value: unknown): SessionsConfig {
@@ -299,6 +431,9 @@ function checkPortsDistinct(f: FieldReader, config: PennConfig): void {
   claim(config.dispatcher, 'dispatcher.port');
   claim(config.coordinator, 'coordinator.port');
   config.kv.nodes.forEach((e, i) => claim(e, `kv.nodes[${i}].port`));
+  claim(config.smtp, 'smtp.port');
+  claim(config.pop3, 'pop3.port');
+  claim(config.supervisor, 'supervisor.port');
 }
 
 /** Typed field access that names the field in every error. */

@@ -5,12 +5,19 @@ import { createLogger } from '../protocol/log.js';
 import { Router } from '../router/router.js';
 import { HealthController } from '../controllers/health-controller.js';
 import { StaticController } from '../controllers/static-controller.js';
+import { UserController } from '../controllers/user-controller.js';
+import { SessionController } from '../controllers/session-controller.js';
+import { DriveController } from '../controllers/drive-controller.js';
+import { MailController } from '../controllers/mail-controller.js';
+import { AutoconfigController } from '../controllers/autoconfig-controller.js';
+import { AdminController } from '../controllers/admin-controller.js';
 import { startHeartbeats } from '../dispatcher/heartbeat-sender.js';
 import { intOption, UsageError, type Command } from './command.js';
 import { announceReady, loadRoleContext, onShutdownSignal } from './role-context.js';
+import { createServices } from './service-wiring.js';
 
-/** The single-page app's files, shipped beside the code. */
-export const SPA_ROOT = fileURLToPath(new URL('../../../spa/', import.meta.url));
+/** The built single-page app (`npm run build` writes it from spa/ into dist/spa). */
+export const SPA_ROOT = fileURLToPath(new URL('../../spa/', import.meta.url));
 
 export const frontendCommand: Command = {
   name: 'frontend',
@@ -25,9 +32,27 @@ export const frontendCommand: Command = {
     const name = `frontend-${id}`;
     const logger = createLogger('frontend', { frontend: id });
 
+    // Connections open on first use: a frontend starts (and serves /healthz) before the store.
+    const { kv, users, sessions, storage, mail, admin } = createServices(config);
+
     const router = new Router(logger);
-    router.mount('/healthz', new HealthController());
-    router.fallback(new StaticController(SPA_ROOT).serve);
+    // Ready when every tablet's serving node answers a one-row listing.
+    router.mount('/', new HealthController(async () => {
+      await Promise.all(kv.clusterMap().tablets.map((t) => kv.listRows(t.start, { limit: 1 })));
+    }));
+    router.mount('/api/users', new UserController(users, sessions));
+    router.mount('/api/session', new SessionController(users, sessions));
+    router.mount('/api/mail', new MailController(mail, sessions));
+    router.mount('/api/admin', new AdminController(admin, sessions, config.admins));
+    const autoconfig = new AutoconfigController({
+      domain: config.mail.domain,
+      pop3: { host: config.pop3.host, port: config.pop3.port, starttls: config.pop3.tls !== null },
+      smtp: { host: config.smtp.host, port: config.smtp.port, starttls: config.smtp.tls !== null },
+    });
+    router.mount('/.well-known/autoconfig/mail', autoconfig);
+    router.mount('/mail', autoconfig);
+    router.mount('/api', new DriveController(storage, sessions, { quotaBytes: config.drive.quotaBytes }));
+    router.fallback(new StaticController(SPA_ROOT, { pageMeta: appPageMeta(config.dispatcher) }).serve);
 
     const server = new HttpServer({ name, handler: router.handle, limits: config.http, logger });
     const address = await server.listen(self.port, self.host);
@@ -42,9 +67,23 @@ export const frontendCommand: Command = {
       logger.info('stopping');
       stopHeartbeats();
       await server.close();
+      kv.close();
     });
     logger.info('listening', { host: address.host, port: address.port });
     announceReady(name, self.publicUrl);
     return new Promise<number>(() => { /* serves until a signal */ });
   },
 };
+
+/**
+ * What the app's page tells the app about the deployment: where the dispatcher is (the app goes
+ * back through it when its frontend stops answering) and how long the dispatcher keeps a silent
+ * frontend (so the app waits that long before trusting a redirect).
+ */
+function appPageMeta(dispatcher: { host: string; port: number; frontendTimeoutMs: number }): Record<string, string> {
+  const host = dispatcher.host.includes(':') ? `[${dispatcher.host}]` : dispatcher.host;
+  return {
+    dispatcher: `http://${host}:${dispatcher.port}`,
+    'frontend-timeout-ms': String(dispatcher.frontendTimeoutMs),
+  };
+}

@@ -4,12 +4,15 @@
  */
 import type { PennConfig } from '../../conf/config.js';
 import { KvClient } from '../kvclient/kv-client.js';
+import { JsonLineClient } from '../kvclient/json-line-client.js';
+import { AdminService } from '../services/admin-service.js';
 import { isPennError } from '../protocol/errors.js';
 import { LoginThrottle } from '../services/login-throttle.js';
 import { MailService } from '../services/mail-service.js';
 import { SessionService } from '../services/session-service.js';
 import { StorageService } from '../services/storage-service.js';
 import { UserService } from '../services/user-service.js';
+import { SUPERVISED_ENV } from './role-context.js';
 
 export interface Services {
   kv: KvClient;
@@ -17,8 +20,26 @@ export interface Services {
   sessions: SessionService;
   storage: StorageService;
   mail: MailService;
+  admin: AdminService;
   /** A password check for mail protocols: false for wrong credentials, throws when throttled. */
   checkPassword(username: string, password: string, remoteAddress: string): Promise<boolean>;
+}
+
+/** How long a control request (coordinator, supervisor) may take. */
+const CONTROL_TIMEOUT_MS = 5_000;
+/** Starting a role waits for its ready line, which can take a while on a loaded machine. */
+const SUPERVISOR_TIMEOUT_MS = 90_000;
+/** How long a frontend's /healthz may take before it counts as down. */
+const HEALTH_PROBE_TIMEOUT_MS = 2_000;
+
+async function probeHealth(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(HEALTH_PROBE_TIMEOUT_MS) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
 }
 
 /** Builds the services; connections to the store open on first use. */
@@ -26,10 +47,20 @@ export function createServices(config: PennConfig): Services {
   const kv = new KvClient({ cluster: config.kv, valueBytesMax: config.kv.valueBytesMax, requestTimeoutMs: config.kv.requestTimeoutMs });
   const users = new UserService(kv, new LoginThrottle(kv));
   const sessions = new SessionService(kv, users, config.sessions);
-  const storage = new StorageService(kv, { chunkBytes: config.drive.chunkBytes });
+  const storage = new StorageService(kv, { chunkBytes: config.drive.chunkBytes, uploadStaleMs: config.drive.uploadStaleMs });
   const mail = new MailService(kv, storage, { exists: async (name) => (await users.find(name)) !== null }, config.mail);
+  const admin = new AdminService({
+    store: kv,
+    coordinator: new JsonLineClient(config.coordinator.host, config.coordinator.port, CONTROL_TIMEOUT_MS, 'the coordinator'),
+    // Under `penncloud up` (which sets this), processes can be stopped and started.
+    supervisor: process.env[SUPERVISED_ENV] === '1'
+      ? new JsonLineClient(config.supervisor.host, config.supervisor.port, SUPERVISOR_TIMEOUT_MS, 'the process supervisor')
+      : null,
+    frontends: config.frontends,
+    probe: probeHealth,
+  });
   return {
-    kv, users, sessions, storage, mail,
+    kv, users, sessions, storage, mail, admin,
     async checkPassword(username, password, remoteAddress) {
       try {
         await users.logIn(username, password, remoteAddress);
