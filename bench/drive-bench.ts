@@ -23,7 +23,7 @@ const FILE_BYTES = 256 * MIB;
 const PIECE_BYTES = MIB;
 const INBOX_MESSAGES = 10_000;
 /** Deliveries in flight while filling; one user's quota and counts cells take them one CPUT at a time. */
-const FILL_CONCURRENCY = 4;
+const FILL_CONCURRENCY = 16;
 const PAGE_SAMPLES = 20;
 const UPLOAD_TARGET = 0.1;
 const DOWNLOAD_TARGET = 0.2;

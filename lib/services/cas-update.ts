@@ -41,7 +41,12 @@ export async function casUpdate<T>(
     const outcome = await kv.cput(row, column, current, decision.next);
     if (outcome.ok) return decision.result;
     current = outcome.current;
-    if (round >= 1) await sleep(Math.random() * Math.min(CAS_BACKOFF_MS_MAX, CAS_BACKOFF_MS_BASE * 2 ** round));
+    if (round >= 1) {
+      await sleep(Math.random() * Math.min(CAS_BACKOFF_MS_MAX, CAS_BACKOFF_MS_BASE * 2 ** round));
+      // What the refusal returned is stale after a pause (others kept writing): read it again,
+      // or every later round compares against an old value and loses.
+      current = await kv.get(row, column);
+    }
   }
   throw new PennError('UNAVAILABLE', `too much contention on one record (${CAS_ROUNDS_MAX} attempts)`, { reason: 'CONTENTION' });
 }
