@@ -140,6 +140,7 @@ export const kvCommand: Command = {
     const node = typeof nodeText === 'string' ? parseNode(nodeText) : undefined;
     const client = new KvClient({
       cluster: config.kv,
+      coordinator: config.coordinator,
       valueBytesMax: config.kv.valueBytesMax,
       requestTimeoutMs: config.kv.requestTimeoutMs,
       connectionsPerNode: 1,

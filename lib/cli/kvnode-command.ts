@@ -1,9 +1,12 @@
 /** `penncloud kvnode --id N`: runs one KV storage node. */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { KvConfig } from '../../conf/config.js';
 import { createLogger } from '../protocol/log.js';
 import { KvServer } from '../kvserver/kv-server.js';
 import { KvStartError, openKvStore } from '../kvserver/recovery.js';
+import { ReplicaNode } from '../kvserver/replica-node.js';
+import { CoordinatorLink, recoveringHandler } from '../kvserver/coordinator-link.js';
 import type { TabletRange } from '../kvserver/tablet.js';
 import { intOption, UsageError, type Command } from './command.js';
 import { announceReady, loadRoleContext, onShutdownSignal } from './role-context.js';
@@ -32,6 +35,12 @@ export const kvnodeCommand: Command = {
     const log = createLogger('kvnode', { node: id });
     const tablets = tabletsOfNode(config.kv, id);
     if (tablets.length === 0) throw new UsageError(`node ${id} is in no group that holds a tablet`);
+    // The coordinator hears from the node from the start: "recovering" while it loads its data.
+    const incarnation = randomBytes(8).toString('hex');
+    const c = config.coordinator;
+    const link = new CoordinatorLink({ host: c.host, port: c.port, heartbeatIntervalMs: c.heartbeatIntervalMs, log: log.child({ part: 'coordinator' }) },
+      recoveringHandler(id, incarnation));
+    link.start();
     let store;
     try {
       store = await openKvStore({
@@ -48,16 +57,30 @@ export const kvnodeCommand: Command = {
         },
       }, tablets);
     } catch (err) {
+      link.stop();
       if (err instanceof KvStartError) {
         process.stderr.write(`penncloud kvnode: ${err.message}\n`);
         return 1;
       }
       throw err;
     }
-    const server = new KvServer(store, log.child({ part: 'server' }));
+    const group = config.kv.groups.findIndex((members) => members.includes(id));
+    const replica = new ReplicaNode(store, {
+      nodeId: id,
+      group,
+      members: config.kv.groups[group]!.map((m) => config.kv.nodes.find((n) => n.id === m)!),
+      coordinator: config.coordinator,
+      link,
+      // A new value per start: it tells the coordinator this process is not the one in the view.
+      incarnation,
+      log: log.child({ part: 'replica' }),
+    });
+    const server = new KvServer(store, log.child({ part: 'server' }), replica);
     const address = await server.listen(node.host, node.port);
+    replica.start();
     onShutdownSignal(async () => {
       log.info('stopping');
+      replica.stop();
       await server.stop();
     });
     announceReady(`kvnode-${id}`, address);

@@ -44,7 +44,9 @@ async function probeHealth(url: string): Promise<boolean> {
 
 /** Builds the services; connections to the store open on first use. */
 export function createServices(config: PennConfig): Services {
-  const kv = new KvClient({ cluster: config.kv, valueBytesMax: config.kv.valueBytesMax, requestTimeoutMs: config.kv.requestTimeoutMs });
+  const kv = new KvClient({
+    cluster: config.kv, coordinator: config.coordinator, valueBytesMax: config.kv.valueBytesMax, requestTimeoutMs: config.kv.requestTimeoutMs,
+  });
   const users = new UserService(kv, new LoginThrottle(kv));
   const sessions = new SessionService(kv, users, config.sessions);
   const storage = new StorageService(kv, { chunkBytes: config.drive.chunkBytes, uploadStaleMs: config.drive.uploadStaleMs });

@@ -1,8 +1,13 @@
 /**
- * The one way services reach the store. Routes each row to the node serving its tablet,
- * pools and pipelines connections, times out every request, and turns every reply that is not
- * an answer into a PennError with a stable code (TOO_LARGE, BAD_REQUEST, UNAVAILABLE, TIMEOUT,
- * INTERNAL). Values are Buffers (strings are taken as UTF-8).
+ * The one way services reach the store. Routes each row to the primary of its tablet's group
+ * (the map comes from the coordinator and is cached), pools and pipelines connections, times
+ * out every request, retries across failover within a bounded budget, and turns every reply
+ * that is not an answer into a PennError with a stable code (TOO_LARGE, BAD_REQUEST,
+ * UNAVAILABLE, TIMEOUT, INTERNAL). Values are Buffers (strings are taken as UTF-8).
+ *
+ * Retries are safe: every attempt of a request carries the same client id and request id, and
+ * a primary that already applied that request (itself, or its predecessor before a failover)
+ * answers it without applying it again.
  *
  *   const kv = new KvClient({ cluster: config.kv, valueBytesMax, requestTimeoutMs });
  *   await kv.put('user:ann', 'profile', Buffer.from('{}'));
@@ -17,6 +22,7 @@ import {
   KV_LIST_PAGE_MAX, checkKey,
   type KvColumnEntry, type KvErrorStatus, type KvNodeStatus, type KvReply, type KvRequestBody,
 } from '../protocol/kv-wire.js';
+import { fetchClusterMap } from './coordinator-map-source.js';
 import { NodeConnection, type NodeAddress } from './node-connection.js';
 import { TabletRouter, targetOf, type ClusterMapSource, type KvClusterMap, type NodeTarget } from './tablet-router.js';
 
@@ -26,8 +32,12 @@ export type { NodeAddress } from './node-connection.js';
 export interface KvClientOptions {
   /** The tablet map to start from (conf/ `kv` fits). */
   cluster: KvClusterMap;
-  /** Where a fresh map comes from after "wrong tablet"; default: the initial map again. */
+  /** The coordinator: where a fresh map comes from after "wrong tablet" or "not primary". */
+  coordinator?: { host: string; port: number };
+  /** Where a fresh map comes from instead (tests); default: the coordinator, else the initial map. */
   refreshCluster?: ClusterMapSource;
+  /** How long one call may spend on attempts and retries in all; default requestTimeoutMs. */
+  retryBudgetMs?: number;
   valueBytesMax: number;
   requestTimeoutMs: number;
   /** Connections kept to each node (requests are pipelined on each). Default 2. */
@@ -39,13 +49,27 @@ export interface KvClientOptions {
 /** Requests one client may have in flight at once; past it requests fail fast. */
 export const CLIENT_IN_FLIGHT_MAX = 10_000;
 
-/** Times a request is retried after "wrong tablet" and a refresh of the map. */
-export const WRONG_TABLET_RETRIES_MAX = 2;
+/**
+ * Attempts of one call at most (each after a refresh of the map or a primary's name); with
+ * the backoff below, about 20 s of retrying, which the time budget usually ends first.
+ */
+export const REQUEST_ATTEMPTS_MAX = 200;
+
+/**
+ * Wait before asking again after a refresh; doubles per attempt up to the maximum. The
+ * maximum is small so that a client notices a new primary soon after the coordinator names it.
+ */
+export const RETRY_BACKOFF_MIN_MS = 20;
+export const RETRY_BACKOFF_MAX_MS = 100;
+
+/** "Not primary, ask X" answers followed in a row without a wait (stale views may ping-pong). */
+const HINTS_IN_ROW_MAX = 2;
 
 const DEFAULT_CONNECTIONS_PER_NODE = 2;
 
 const CODE_BY_STATUS: Record<KvErrorStatus, ErrorCode> = {
   WRONG_TABLET: 'UNAVAILABLE',
+  NOT_PRIMARY: 'UNAVAILABLE',
   TOO_LARGE: 'TOO_LARGE',
   BAD_REQUEST: 'BAD_REQUEST',
   UNAVAILABLE: 'UNAVAILABLE',
@@ -75,7 +99,10 @@ export class KvClient {
 
   constructor(private readonly options: KvClientOptions) {
     const initial = options.cluster;
-    this.router = new TabletRouter(initial, options.refreshCluster ?? (() => Promise.resolve(initial)));
+    const coordinator = options.coordinator;
+    const source = options.refreshCluster
+      ?? (coordinator !== undefined ? () => fetchClusterMap(coordinator) : () => Promise.resolve(initial));
+    this.router = new TabletRouter(initial, source);
     this.pinned = options.pinnedNode === undefined ? undefined : targetOf(options.pinnedNode);
   }
 
@@ -167,32 +194,58 @@ export class KvClient {
     return value;
   }
 
-  private routed(row: string, body: KvRequestBody, attempt = 0): Promise<KvReply> {
-    if (attempt === 0) {
-      const problem = checkKeysOf(body);
-      if (problem !== null) return Promise.reject(new PennError('BAD_REQUEST', problem));
+  /**
+   * Sends a request to the primary of its row's group; on an answer that means "ask
+   * elsewhere" (not primary, wrong tablet, unavailable, connection lost) learns where, and
+   * tries again with the same request id, until the budget runs out.
+   */
+  private async routed(row: string, body: KvRequestBody): Promise<KvReply> {
+    const problem = checkKeysOf(body);
+    if (problem !== null) throw new PennError('BAD_REQUEST', problem);
+    const requestId = this.takeRequestId();
+    const deadlineMs = Date.now() + (this.options.retryBudgetMs ?? this.options.requestTimeoutMs);
+    let backoffMs = RETRY_BACKOFF_MIN_MS;
+    let hintsInRow = 0;
+    for (let attempt = 1; ; attempt++) {
+      let target: NodeTarget | null = null;
+      let outcome: KvReply | Error;
+      try {
+        target = this.pinned ?? this.router.nodeFor(row);
+        outcome = await this.send(target, body, requestId, Math.max(1, deadlineMs - Date.now()));
+      } catch (err) {
+        outcome = err as Error;
+      }
+      const retry = this.pinned === undefined && isRetryable(outcome) && !this.closed;
+      if (!retry || attempt >= REQUEST_ATTEMPTS_MAX || Date.now() + backoffMs >= deadlineMs) {
+        if (outcome instanceof Error) throw outcome;
+        return outcome;
+      }
+      const hint = !(outcome instanceof Error) && outcome.status === 'NOT_PRIMARY' ? outcome.primary : null;
+      const hinted = hint === null ? undefined : this.router.current.nodes.find((n) => n.id === hint);
+      if (hinted !== undefined && target !== null && targetOf(hinted).key !== target.key && hintsInRow < HINTS_IN_ROW_MAX) {
+        hintsInRow++;
+        this.router.primaryHint(row, hint!); // the node named the primary: go there at once
+        continue;
+      }
+      hintsInRow = 0;
+      await this.router.refresh();
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, RETRY_BACKOFF_MAX_MS);
     }
-    let target: NodeTarget;
-    try {
-      target = this.pinned ?? this.router.nodeFor(row);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const sent = this.send(target, body);
-    if (this.pinned !== undefined || attempt >= WRONG_TABLET_RETRIES_MAX) return sent;
-    return sent.then((reply) => (reply.status === 'WRONG_TABLET'
-      ? this.router.refresh().then(() => this.routed(row, body, attempt + 1))
-      : reply));
   }
 
-  private send(target: NodeTarget, body: KvRequestBody): Promise<KvReply> {
+  private takeRequestId(): number {
+    const requestId = this.nextRequestId;
+    this.nextRequestId = this.nextRequestId >= 0xffff_ffff ? 1 : this.nextRequestId + 1;
+    return requestId;
+  }
+
+  private send(target: NodeTarget, body: KvRequestBody, requestId = this.takeRequestId(), timeoutMs = this.options.requestTimeoutMs): Promise<KvReply> {
     if (this.closed) return Promise.reject(new PennError('UNAVAILABLE', 'the KV client is closed'));
     if (this.counter.inFlight >= CLIENT_IN_FLIGHT_MAX) {
       return Promise.reject(new PennError('UNAVAILABLE', `more than ${CLIENT_IN_FLIGHT_MAX} KV requests in flight`, { reason: 'OVERLOADED' }));
     }
-    const requestId = this.nextRequestId;
-    this.nextRequestId = this.nextRequestId >= 0xffff_ffff ? 1 : this.nextRequestId + 1;
-    return this.connectionTo(target).request(body, requestId, this.options.requestTimeoutMs);
+    return this.connectionTo(target).request(body, requestId, Math.min(timeoutMs, this.options.requestTimeoutMs));
   }
 
   /** The least busy pooled connection to a node, opening another while under the pool size. */
@@ -222,6 +275,13 @@ export class KvClient {
   }
 }
 
+
+/** Whether another node (or the same one a moment later) may answer differently. */
+function isRetryable(outcome: KvReply | Error): boolean {
+  if (outcome instanceof PennError) return outcome.code === 'UNAVAILABLE' && outcome.reason !== 'OVERLOADED';
+  if (outcome instanceof Error) return false;
+  return outcome.status === 'NOT_PRIMARY' || outcome.status === 'WRONG_TABLET' || outcome.status === 'UNAVAILABLE';
+}
 
 /** Why a request's keys are unusable, or null. */
 function checkKeysOf(body: KvRequestBody): string | null {

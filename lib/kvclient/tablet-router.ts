@@ -1,7 +1,9 @@
 /**
- * Which node serves a row: the tablet map (tablet starts -> replica group -> nodes), cached
- * and refreshed from its source when a node answers "wrong tablet". For now the source is the
- * configuration and a row goes to the first node of its group.
+ * Which node serves a row: the tablet map (tablet starts -> replica group -> its primary),
+ * cached and refreshed from its source (the coordinator) when a node answers "wrong tablet"
+ * or "not primary" or cannot be reached. A "not primary" answer that names the primary moves
+ * the group there at once, without asking the source. A group whose primary is unknown is
+ * tried at its first node (which names the primary if it knows it).
  */
 import { PennError } from '../protocol/errors.js';
 import type { NodeAddress } from './node-connection.js';
@@ -12,6 +14,8 @@ export interface KvClusterMap {
   groups: number[][];
   /** Ordered by start; the first starts at "". */
   tablets: { start: string; group: number }[];
+  /** Per group, its primary when known (from the coordinator); absent or null: unknown. */
+  primaries?: (number | null)[];
 }
 
 export type ClusterMapSource = () => Promise<KvClusterMap>;
@@ -25,6 +29,7 @@ export class TabletRouter {
   private map: KvClusterMap;
   /** Per tablet of the map: its start and the node its requests go to (null: none). */
   private routes: { start: string; target: NodeTarget | null }[] = [];
+  private refreshing: Promise<Error | null> | null = null;
 
   constructor(initial: KvClusterMap, private readonly source: ClusterMapSource) {
     this.map = initial;
@@ -52,10 +57,38 @@ export class TabletRouter {
     return target;
   }
 
-  /** Fetches the map again (after a "wrong tablet" answer). */
-  async refresh(): Promise<void> {
-    this.map = await this.source();
+  /** Fetches the map again; on failure the cached map stays (and the error is returned). */
+  refresh(): Promise<Error | null> {
+    // Concurrent failures share one ask.
+    if (this.refreshing === null) {
+      this.refreshing = this.source().then((map) => {
+        this.map = map;
+        this.routes = buildRoutes(map);
+        return null;
+      }, (err: unknown) => err as Error).finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  /** A node said `primary` is the primary of the group holding `row`. */
+  primaryHint(row: string, primary: number): void {
+    const group = this.groupOf(row);
+    if (group === undefined) return;
+    const primaries = [...(this.map.primaries ?? this.map.groups.map(() => null))];
+    primaries[group] = primary;
+    this.map = { ...this.map, primaries };
     this.routes = buildRoutes(this.map);
+  }
+
+  private groupOf(row: string): number | undefined {
+    let found: number | undefined;
+    for (const t of this.map.tablets) {
+      if (t.start <= row) found = t.group;
+      else break;
+    }
+    return found;
   }
 
   /** Every node address of the map. */
@@ -64,11 +97,11 @@ export class TabletRouter {
   }
 }
 
-/** For now a tablet's requests go to the first node of its group. */
+/** A tablet's requests go to its group's primary, or its first node while that is unknown. */
 function buildRoutes(map: KvClusterMap): { start: string; target: NodeTarget | null }[] {
   return map.tablets.map((t) => {
-    const first = map.groups[t.group]?.[0];
-    const node = map.nodes.find((n) => n.id === first);
+    const chosen = map.primaries?.[t.group] ?? map.groups[t.group]?.[0];
+    const node = map.nodes.find((n) => n.id === chosen);
     return { start: t.start, target: node === undefined ? null : targetOf(node) };
   });
 }

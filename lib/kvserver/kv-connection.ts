@@ -9,9 +9,17 @@ import { KvBodyError } from '../protocol/kv-bytes.js';
 import { KvOutbox } from '../protocol/kv-outbox.js';
 import { encodeReply } from '../protocol/kv-reply-codec.js';
 import { decodeRequest } from '../protocol/kv-request-codec.js';
-import type { KvReplyBody } from '../protocol/kv-wire.js';
+import { decodePeerMessage, isPeerOpcode, type PeerMessage } from '../protocol/kv-peer-codec.js';
+import type { KvOrigin, KvReplyBody, KvRequestBody } from '../protocol/kv-wire.js';
 import type { Logger } from '../protocol/log.js';
-import type { KvStore } from './kv-store.js';
+
+/** What a connection hands requests to: the store, or the replication layer in front of it. */
+export interface KvRequestHandler {
+  /** Executes one client request; resolves with its reply. */
+  execute(body: KvRequestBody, origin: KvOrigin): KvReplyBody | Promise<KvReplyBody>;
+  /** A replication message from another node of the group (never answered by a reply). */
+  peerMessage(from: number, message: PeerMessage): void;
+}
 
 /** Requests of one connection being executed at once; past it the socket stops being read. */
 export const IN_FLIGHT_PER_CONNECTION_MAX = 1024;
@@ -32,7 +40,7 @@ export class KvConnection {
 
   constructor(
     private readonly socket: Socket,
-    private readonly store: KvStore,
+    private readonly handler: KvRequestHandler,
     frameBytesMax: number,
     private readonly log: Logger,
   ) {
@@ -48,6 +56,10 @@ export class KvConnection {
     if (this.closing) return;
     const frames = this.decoder.push(chunk);
     for (const frame of frames) {
+      if (isPeerOpcode(frame.kind)) {
+        this.onPeerFrame(frame);
+        continue;
+      }
       let request;
       try {
         request = decodeRequest(frame);
@@ -60,7 +72,7 @@ export class KvConnection {
       const requestId = frame.requestId;
       let result: KvReplyBody | Promise<KvReplyBody>;
       try {
-        result = this.store.execute(request, request.origin);
+        result = this.handler.execute(request, request.origin);
       } catch (err) {
         result = Promise.reject(err);
       }
@@ -81,6 +93,18 @@ export class KvConnection {
       return;
     }
     this.maybePause();
+  }
+
+  private onPeerFrame(frame: Parameters<typeof decodePeerMessage>[0]): void {
+    let decoded;
+    try {
+      decoded = decodePeerMessage(frame);
+    } catch (err) {
+      if (!(err instanceof KvBodyError)) throw err;
+      this.log.warn('dropping a malformed peer message', { problem: err.message });
+      return;
+    }
+    this.handler.peerMessage(decoded.from, decoded.message);
   }
 
   private finish(reply: KvReplyBody, requestId: number): void {

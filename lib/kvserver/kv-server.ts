@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { kvFrameBytesMax } from '../protocol/kv-wire.js';
 import type { Logger } from '../protocol/log.js';
-import { KvConnection } from './kv-connection.js';
+import { KvConnection, type KvRequestHandler } from './kv-connection.js';
 import type { KvStore } from './kv-store.js';
 
 /** Connections one node serves at once; more are refused (closed on accept). */
@@ -16,7 +16,12 @@ export class KvServer {
   private readonly server: Server;
   private readonly connections = new Set<KvConnection>();
 
-  constructor(private readonly store: KvStore, private readonly log: Logger) {
+  /** `handler` stands in front of the store (replication); by default requests go to the store. */
+  constructor(private readonly store: KvStore, private readonly log: Logger, handler?: KvRequestHandler) {
+    const target: KvRequestHandler = handler ?? {
+      execute: (body, origin) => store.execute(body, origin),
+      peerMessage: () => undefined,
+    };
     const frameBytesMax = kvFrameBytesMax(store.options.valueBytesMax);
     this.server = createServer((socket: Socket) => {
       if (this.connections.size >= CONNECTIONS_MAX) {
@@ -24,7 +29,7 @@ export class KvServer {
         socket.destroy();
         return;
       }
-      const connection = new KvConnection(socket, store, frameBytesMax, log);
+      const connection = new KvConnection(socket, target, frameBytesMax, log);
       this.connections.add(connection);
       socket.once('close', () => this.connections.delete(connection));
     });

@@ -17,15 +17,18 @@ export type WriteDecision =
   | { kind: 'reply'; reply: KvReplyBody }
   | { kind: 'write'; record: WalRecord; reply: KvReplyBody };
 
-/** Decides a write against the tablet's current state; `seq` is used only if it writes. */
-export function decideWrite(tablet: Tablet, write: KvWrite, seq: number, origin: KvOrigin): WriteDecision {
+/**
+ * Decides a write against the tablet's current state; `seq` and `view` (of the primary that
+ * sequences it) are used only if it writes.
+ */
+export function decideWrite(tablet: Tablet, write: KvWrite, seq: number, view: number, origin: KvOrigin): WriteDecision {
   const { row, column } = write;
   const { clientId, requestId } = origin;
   switch (write.op) {
     case 'PUT':
       return {
         kind: 'write',
-        record: { seq, op: 'PUT', row, column, value: Buffer.from(write.value), clientId, requestId },
+        record: { seq, view, op: 'PUT', row, column, value: Buffer.from(write.value), clientId, requestId },
         reply: { status: 'OK' },
       };
     case 'CPUT': {
@@ -36,13 +39,13 @@ export function decideWrite(tablet: Tablet, write: KvWrite, seq: number, origin:
       if (!matches) return { kind: 'reply', reply: { status: 'CPUT_MISMATCH', current: current ?? null } };
       return {
         kind: 'write',
-        record: { seq, op: 'PUT', row, column, value: Buffer.from(write.value), clientId, requestId },
+        record: { seq, view, op: 'PUT', row, column, value: Buffer.from(write.value), clientId, requestId },
         reply: { status: 'OK' },
       };
     }
     case 'DELETE':
       if (tablet.get(row, column) === undefined) return { kind: 'reply', reply: { status: 'NOT_FOUND' } };
-      return { kind: 'write', record: { seq, op: 'DELETE', row, column, clientId, requestId }, reply: { status: 'OK' } };
+      return { kind: 'write', record: { seq, view, op: 'DELETE', row, column, clientId, requestId }, reply: { status: 'OK' } };
   }
 }
 

@@ -1,13 +1,16 @@
 /**
  * The storage engine of one node: executes requests against its tablets, logs every write
- * and acknowledges it only once the log is fsynced, loads evicted tablets on access. Splits,
+ * and acknowledges it only once it is committed, loads evicted tablets on access. Splits,
  * checkpoints and eviction run in TabletMaintenance; start-up in openKvStore (recovery.ts).
  *
- * Visibility: a write is applied in memory when it is sequenced, before its fsync, so that a
- * later CPUT on the same cell decides against it. A read that sees a cell whose write is not
- * yet durable waits for that fsync before it answers, so no reply ever reveals a write that a
- * crash could still undo.
+ * Visibility: a write is applied in memory when it is sequenced, before it is committed, so
+ * that a later CPUT on the same cell decides against it. A read that sees a cell whose write is
+ * not yet committed waits for the commit before it answers, so no reply ever reveals a write
+ * that a crash or a failover could still undo. "Committed" is what the replication layer says
+ * (`replication.waitCommitted`): durable here and acknowledged by every secondary of the view;
+ * without replication it is the local fsync.
  */
+import assert from 'node:assert/strict';
 import type { Logger } from '../protocol/log.js';
 import {
   KV_KEY_BYTES_MAX, KV_LIST_PAGE_MAX, checkKey,
@@ -19,6 +22,8 @@ import { CELL_OVERHEAD_BYTES, ROW_OVERHEAD_BYTES } from './memory-accounting.js'
 import { loadSlotTablet } from './slot-loader.js';
 import type { Tablet } from './tablet.js';
 import { TabletMaintenance } from './tablet-maintenance.js';
+import { RecentOrigins } from './recent-origins.js';
+import { NotCommittedError, type StoreReplication } from './store-replication.js';
 import { TabletSlots, type TabletSlot } from './tablet-slots.js';
 import { readLogAfter } from './wal-reader.js';
 import type { WalRecord } from './wal-record.js';
@@ -54,11 +59,17 @@ export class KvStore {
   readonly maintenance: TabletMaintenance;
   wal: WalWriter | null = null;
   lastSeq = 0;
+  /** The view that wrote the record at lastSeq (0 before replication or for an empty log). */
+  lastSeqView = 0;
   memoryBytes = 0;
   nextTabletId = 1;
   lastCheckpoint: KvNodeStatus['lastCheckpoint'] = null;
-  /** Cells whose latest write is not yet durable, with that write's seq. */
+  /** Cells whose latest write is not yet committed, with that write's seq. */
   private readonly pendingSeqByCell = new Map<string, number>();
+  /** Recent writes by origin, so a retried request is applied at most once. */
+  readonly origins = new RecentOrigins();
+  /** Set by the node once replication is wired; null: a write commits when it is durable. */
+  replication: StoreReplication | null = null;
   /** The previous tablet load: the next one starts after it. */
   private loadGate: Promise<void> = Promise.resolve();
   private closed = false;
@@ -83,6 +94,19 @@ export class KvStore {
 
   waitDurable(seq: number): Promise<void> {
     return this.wal === null ? Promise.resolve() : this.wal.waitDurable(seq);
+  }
+
+  /** Resolves once `seq` is committed (see the file comment). */
+  waitCommitted(seq: number): Promise<void> {
+    return this.replication === null ? this.waitDurable(seq) : this.replication.waitCommitted(seq);
+  }
+
+  /** `reply` once `seq` is committed, or UNAVAILABLE when it cannot be seen committed here. */
+  private afterCommit(seq: number, reply: KvReplyBody): Promise<KvReplyBody> {
+    return this.waitCommitted(seq).then(() => reply, (err: unknown) => {
+      if (err instanceof NotCommittedError) return { status: 'UNAVAILABLE', message: err.message };
+      throw err;
+    });
   }
 
   /** Executes one request; resolves with its reply (never rejects for a client mistake). */
@@ -191,34 +215,35 @@ export class KvStore {
     return slot.loading;
   }
 
-  /** Waits until the latest write to a cell is durable, if it is not yet. */
-  private waitCell(row: string, column: string): Promise<void> | null {
-    if (this.pendingSeqByCell.size === 0) return null;
+  /** The reply once the latest write to a cell is committed (at once if it is). */
+  private afterCell(row: string, column: string, reply: KvReplyBody): KvReplyBody | Promise<KvReplyBody> {
+    if (this.pendingSeqByCell.size === 0) return reply;
     const seq = this.pendingSeqByCell.get(cellKey(row, column));
-    return seq === undefined ? null : this.waitDurable(seq);
+    return seq === undefined ? reply : this.afterCommit(seq, reply);
   }
 
   private get(row: string, column: string): KvReplyBody | Promise<KvReplyBody> {
     const result = this.withTablet(row, ({ tablet }): KvReplyBody | Promise<KvReplyBody> => {
       const value = tablet.get(row, column);
       const reply: KvReplyBody = value === undefined ? { status: 'NOT_FOUND' } : { status: 'VALUE', value };
-      const wait = this.waitCell(row, column);
-      return wait === null ? reply : wait.then(() => reply);
+      return this.afterCell(row, column, reply);
     });
     return result as KvReplyBody | Promise<KvReplyBody>;
   }
 
   private write(write: KvWrite, origin: KvOrigin): KvReplyBody | Promise<KvReplyBody> {
     if (this.memoryBytes > this.memoryHardLimitBytes) return this.writeAfterEviction(write, origin);
+    // A retry of a write applied already (here, or by the primary before a failover): its
+    // answer is OK once that write is committed; it is not applied twice.
+    const earlier = this.origins.seqOf(origin);
+    if (earlier !== undefined) return this.afterCommit(earlier, { status: 'OK' });
     return this.withTablet(write.row, ({ slot, tablet }): KvReplyBody | Promise<KvReplyBody> => {
-      const decision = decideWrite(tablet, write, this.lastSeq + 1, origin);
-      if (decision.kind === 'reply') {
-        const wait = this.waitCell(write.row, write.column);
-        return wait === null ? decision.reply : wait.then(() => decision.reply);
-      }
+      const decision = decideWrite(tablet, write, this.lastSeq + 1, this.replication?.view ?? 0, origin);
+      if (decision.kind === 'reply') return this.afterCell(write.row, write.column, decision.reply);
       const record = decision.record;
       this.wal!.append(record);
       this.applyToSlot(slot, tablet, record);
+      this.replication?.sequenced(record);
       const cell = cellKey(write.row, write.column);
       this.pendingSeqByCell.set(cell, record.seq);
       this.maintenance.afterWrite(slot);
@@ -226,10 +251,10 @@ export class KvStore {
         if (this.pendingSeqByCell.get(cell) === record.seq) this.pendingSeqByCell.delete(cell);
         this.maintenance.afterWrite(slot); // the log grew on disk: a checkpoint may be due now
       };
-      return this.wal!.waitDurable(record.seq).then(
-        () => {
+      return this.afterCommit(record.seq, decision.reply).then(
+        (reply) => {
           settle();
-          return decision.reply;
+          return reply;
         },
         (err: unknown) => {
           settle();
@@ -248,8 +273,36 @@ export class KvStore {
     return this.write(write, origin);
   }
 
+  /**
+   * A secondary's side of replication: logs and applies a record the primary sequenced.
+   * Records must come in seq order, each after the previous one was applied (await each).
+   * Resolves with false when the row is not held here (the group's tablets disagree).
+   */
+  async applyReplicated(record: WalRecord): Promise<boolean> {
+    assert.equal(record.seq, this.lastSeq + 1, `replicated seq ${record.seq} after ${this.lastSeq}`);
+    if (this.memoryBytes > this.memoryHardLimitBytes) await this.maintenance.idle(MEMORY_WAIT_MS);
+    const owned: WalRecord = record.op === 'PUT' ? { ...record, value: Buffer.from(record.value) } : record;
+    const applied = await this.withTablet(record.row, ({ slot, tablet }) => {
+      this.wal!.append(owned);
+      this.applyToSlot(slot, tablet, owned);
+      this.maintenance.afterWrite(slot);
+      return true as const;
+    });
+    return applied === true;
+  }
+
+  /** The view that wrote the record at `seq`, if the retained log still holds it. */
+  async viewAt(seq: number): Promise<number | null> {
+    if (seq === 0) return 0;
+    const page = await this.readLogAfter(seq - 1, 1);
+    const record = page?.records[0];
+    return record !== undefined && record.seq === seq ? record.view : null;
+  }
+
   private applyToSlot(slot: TabletSlot, tablet: Tablet, record: WalRecord): void {
     this.lastSeq = record.seq;
+    this.lastSeqView = record.view;
+    this.origins.remember(record);
     const before = tablet.bytes;
     applyRecord(tablet, record);
     this.memoryBytes += tablet.bytes - before;
@@ -261,6 +314,8 @@ export class KvStore {
   /** Re-applies a logged record at start-up (skipped when its tablet's checkpoint has it). */
   async replayRecord(record: WalRecord): Promise<void> {
     this.lastSeq = Math.max(this.lastSeq, record.seq);
+    this.lastSeqView = record.view;
+    this.origins.remember(record);
     const slot = this.slots.forRow(record.row);
     if (slot === undefined) {
       this.log.warn('log record for a row this node no longer holds; skipped', { seq: record.seq });
@@ -286,8 +341,7 @@ export class KvStore {
       const { rows, more } = tablet.listRows(after, Math.min(limit, KV_LIST_PAGE_MAX));
       return { status: 'ROWS', rows, end: current.end, more };
     });
-    await this.waitDurable(this.lastSeq);
-    return page;
+    return this.afterCommit(this.lastSeq, page);
   }
 
   private async listColumns(row: string, after: string | null, limit: number): Promise<KvReplyBody> {
@@ -295,8 +349,7 @@ export class KvStore {
       const { columns, more } = tablet.listColumns(row, after, Math.min(limit, KV_LIST_PAGE_MAX));
       return { status: 'COLUMNS', columns, more };
     });
-    await this.waitDurable(this.lastSeq);
-    return page;
+    return this.afterCommit(this.lastSeq, page);
   }
 
   status(): KvNodeStatus {

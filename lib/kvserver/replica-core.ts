@@ -38,8 +38,9 @@ export interface ReplicatedRecord<R> {
 export type ReplicationMessage<R> =
   | { kind: 'replicate'; view: number; entry: ReplicatedRecord<R> }
   /** A new primary asks what a secondary holds; it answers with an ack of its last seq. */
-  | { kind: 'probe'; view: number; lastSeq: number; lastSeqView: number }
-  | { kind: 'ack'; view: number; seq: number; seqView: number }
+  | { kind: 'probe'; view: number; lastSeq: number; lastSeqView: number; nonce?: number }
+  /** `nonce`: present when the ack answers a probe that carried one (read confirmation). */
+  | { kind: 'ack'; view: number; seq: number; seqView: number; nonce?: number }
   | { kind: 'refuse'; view: number; reason: 'stale-view' | 'gap' | 'diverged'; lastSeq: number };
 
 export type ReplicaInput<R> =
@@ -47,8 +48,11 @@ export type ReplicaInput<R> =
   | { kind: 'sequenced'; entry: ReplicatedRecord<R> }
   | { kind: 'durable'; seq: number }
   | { kind: 'message'; from: number; message: ReplicationMessage<R> }
-  | { kind: 'learner'; nodeId: number; ackedSeq: number }
+  /** A node outside the view asked to catch up; it holds up to `ackedSeq`, written in `ackedSeqView`. */
+  | { kind: 'learner'; nodeId: number; ackedSeq: number; ackedSeqView: number }
   | { kind: 'join-refused'; nodeId: number }
+  /** The shell found `nodeId`'s log is not a prefix of this primary's: it cannot catch up by log. */
+  | { kind: 'peer-diverged'; nodeId: number }
   | { kind: 'coordinator-heard'; sentAtMs: number };
 
 export type ReplicaEffect<R> =
@@ -101,6 +105,18 @@ export class ReplicaCore<R> {
     return this.role === 'primary' && nowMs < this.leaseUntilMs && this.commitSeq >= this.readBarrierSeq;
   }
 
+  /** Primary, and everything it held when promoted is committed (the read barrier). */
+  readBarrierPassed(): boolean {
+    return this.role === 'primary' && this.commitSeq >= this.readBarrierSeq;
+  }
+
+  /** A probe carrying `nonce` to every secondary of the view (read confirmation). */
+  probeSecondaries(nonce: number): ReplicaEffect<R>[] {
+    if (this.role !== 'primary') return [];
+    const message: ReplicationMessage<R> = { kind: 'probe', view: this.view!.view, lastSeq: this.lastSeq, lastSeqView: this.lastSeqView, nonce };
+    return this.view!.secondaries.map((to) => ({ kind: 'send' as const, to, message }));
+  }
+
   /** Client writes go to the store now (it will report them `sequenced`). */
   canAcceptWrites(): boolean {
     return this.role === 'primary';
@@ -112,9 +128,18 @@ export class ReplicaCore<R> {
       case 'sequenced': return this.onSequenced(input.entry);
       case 'durable': return this.onDurable(input.seq);
       case 'message': return this.onMessage(input.from, input.message);
-      case 'learner': return this.onLearner(input.nodeId, input.ackedSeq);
+      case 'learner': return this.onLearner(input.nodeId, input.ackedSeq, input.ackedSeqView);
       case 'join-refused':
         this.learners.set(input.nodeId, false);
+        return this.advanceCommit();
+      case 'peer-diverged':
+        // A learner stops receiving records (it would apply them on top of a different log and
+        // could then be joined). A secondary of the view keeps counting for commits: it may be
+        // promoted one day, and only the coordinator may drop it from the view.
+        if (this.learners.has(input.nodeId)) {
+          this.learners.delete(input.nodeId);
+          this.acked.delete(input.nodeId);
+        }
         return this.advanceCommit();
       case 'coordinator-heard':
         // Measured from when the heartbeat was sent: the coordinator heard it no earlier.
@@ -182,17 +207,19 @@ export class ReplicaCore<R> {
   private onMessage(from: number, message: ReplicationMessage<R>): ReplicaEffect<R>[] {
     switch (message.kind) {
       case 'replicate': return this.onReplicate(from, message.view, message.entry);
-      case 'probe': return this.onProbe(from, message.view, message.lastSeq, message.lastSeqView);
+      case 'probe': return this.onProbe(from, message.view, message.lastSeq, message.lastSeqView, message.nonce);
       case 'ack': return this.onAck(from, message.view, message.seq, message.seqView);
       case 'refuse': return this.onRefuse(from, message);
     }
   }
 
   /** The ack of everything durable here, with the view of the last record. */
-  private ackTo(primary: number, view: number): ReplicaEffect<R> {
+  private ackTo(primary: number, view: number, nonce?: number): ReplicaEffect<R> {
     const seq = Math.min(this.durableSeq, this.lastSeq);
     this.commitSeq = Math.max(this.commitSeq, seq);
-    return { kind: 'send', to: primary, message: { kind: 'ack', view, seq, seqView: seq === this.lastSeq ? this.lastSeqView : 0 } };
+    const message: ReplicationMessage<R> = { kind: 'ack', view, seq, seqView: seq === this.lastSeq ? this.lastSeqView : 0 };
+    if (nonce !== undefined) message.nonce = nonce;
+    return { kind: 'send', to: primary, message };
   }
 
   private refuseTo(to: number, view: number, reason: 'stale-view' | 'gap' | 'diverged'): ReplicaEffect<R> {
@@ -210,14 +237,14 @@ export class ReplicaCore<R> {
     return true;
   }
 
-  private onProbe(from: number, view: number, lastSeq: number, lastSeqView: number): ReplicaEffect<R>[] {
+  private onProbe(from: number, view: number, lastSeq: number, lastSeqView: number, nonce?: number): ReplicaEffect<R>[] {
     if (!this.acceptPrimary(from, view)) return [this.refuseTo(from, view, 'stale-view')];
     // Holding more than the new primary, or something else at its last seq, means writes it
     // never had (never acknowledged): this copy must be rebuilt from the primary's.
     if (this.lastSeq > lastSeq || (this.lastSeq === lastSeq && this.lastSeqView !== lastSeqView)) {
       return [{ kind: 'resync' }, this.refuseTo(from, view, 'diverged')];
     }
-    return [this.ackTo(from, view)];
+    return [this.ackTo(from, view, nonce)];
   }
 
   private onReplicate(from: number, view: number, entry: ReplicatedRecord<R>): ReplicaEffect<R>[] {
@@ -265,11 +292,50 @@ export class ReplicaCore<R> {
   }
 
   /** A node asked to catch up; it gets new records from now on and the log it missed. */
-  private onLearner(nodeId: number, ackedSeq: number): ReplicaEffect<R>[] {
+  private onLearner(nodeId: number, ackedSeq: number, ackedSeqView: number): ReplicaEffect<R>[] {
     if (this.role !== 'primary' || this.view!.secondaries.includes(nodeId) || nodeId === this.nodeId) return [];
+    if (this.learners.get(nodeId) === true) return []; // its join is on its way
     this.learners.set(nodeId, false);
-    this.acked.set(nodeId, ackedSeq);
-    return [{ kind: 'resend-from', to: nodeId, afterSeq: ackedSeq, afterSeqView: -1 }];
+    this.acked.set(nodeId, Math.min(ackedSeq, this.lastSeq));
+    if (ackedSeq === this.lastSeq && ackedSeqView === this.lastSeqView && this.durableSeq >= this.lastSeq) {
+      // Holds exactly what this primary holds: nothing to send, it may join at once.
+      this.learners.set(nodeId, true);
+      return [{ kind: 'request-join', nodeId, view: this.view!.view }];
+    }
+    return [{ kind: 'resend-from', to: nodeId, afterSeq: ackedSeq, afterSeqView: ackedSeqView }];
+  }
+
+  /**
+   * Messages may be lost with a connection. When commits stall, the shell calls this: every
+   * member counted for commits that never answered is probed again, and every one behind gets
+   * the log it lacks resent. Duplicates are harmless (a replica acks what it already holds).
+   * A learner not yet counted is left to ask again itself (it does at every heartbeat while it
+   * hears nothing), so a learner that died costs nothing.
+   */
+  retransmit(): ReplicaEffect<R>[] {
+    if (this.role !== 'primary') return [];
+    const effects: ReplicaEffect<R>[] = [];
+    const view = this.view!.view;
+    for (const [id, seq] of this.acked) {
+      if (!this.counts(id)) continue;
+      if (seq === null) {
+        effects.push({ kind: 'send', to: id, message: { kind: 'probe', view, lastSeq: this.lastSeq, lastSeqView: this.lastSeqView } });
+      } else if (seq < this.lastSeq) {
+        effects.push({ kind: 'resend-from', to: id, afterSeq: seq, afterSeqView: -1 });
+      }
+    }
+    return effects;
+  }
+
+  /** Whether some member counted for commits has not acknowledged everything sequenced. */
+  get lagging(): boolean {
+    for (const [id, seq] of this.acked) if (this.counts(id) && (seq === null || seq < this.lastSeq)) return true;
+    return false;
+  }
+
+  /** A secondary of the view, or a learner whose join was requested. */
+  private counts(id: number): boolean {
+    return this.view!.secondaries.includes(id) || this.learners.get(id) === true;
   }
 
   /** The commit point: durable here and acked by every secondary and every joining learner. */
@@ -277,8 +343,7 @@ export class ReplicaCore<R> {
     if (this.role !== 'primary') return [];
     let point = this.durableSeq;
     for (const [id, seq] of this.acked) {
-      const counts = this.view!.secondaries.includes(id) || this.learners.get(id) === true;
-      if (counts) point = Math.min(point, seq ?? 0);
+      if (this.counts(id)) point = Math.min(point, seq ?? 0);
     }
     if (point <= this.commitSeq) return [];
     this.commitSeq = point;

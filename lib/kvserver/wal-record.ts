@@ -3,23 +3,30 @@
  *
  * Layout (big-endian):
  *   u32 payload length | u32 CRC-32 of the payload | payload
- *   payload = u64 seq | u8 type (1 PUT, 2 DELETE) | 8-byte client id | u32 request id
+ *   payload = u64 seq | u8 type | (types 3, 4) u32 view | 8-byte client id | u32 request id
  *             | u16 row length | row | u16 column length | column | (PUT) u32 value length | value
+ * Types: 3 PUT and 4 DELETE carry the view of the primary that sequenced the record (format 2,
+ * written now); 1 PUT and 2 DELETE are format 1, written before replication, read as view 0.
  * The origin (client id, request id) rides along so that a replica can recognise a retried
- * request it already applied.
+ * request it already applied; the view lets two replicas tell whether they hold the same
+ * record at a seq (catch-up compares it).
  */
 import { crc32 } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
+import type { KvLogRecord } from '../protocol/kv-peer-codec.js';
 
 export const WAL_RECORD_PREFIX_BYTES = 8;
-const TYPE_PUT = 1;
-const TYPE_DELETE = 2;
-/** seq, type, client id, request id, two key lengths, value length. */
-const PAYLOAD_FIXED_BYTES = 8 + 1 + 8 + 4 + 2 + 2 + 4;
+const TYPE_PUT_V1 = 1;
+const TYPE_DELETE_V1 = 2;
+const TYPE_PUT = 3;
+const TYPE_DELETE = 4;
+/** seq, type, view, client id, request id, two key lengths, value length. */
+const PAYLOAD_FIXED_BYTES = 8 + 1 + 4 + 8 + 4 + 2 + 2 + 4;
+/** The smallest payload of any format: a format-1 DELETE with empty keys. */
+const PAYLOAD_BYTES_MIN = 8 + 1 + 8 + 4 + 2 + 2;
 
-export type WalRecord =
-  | { seq: number; op: 'PUT'; row: string; column: string; value: Buffer; clientId: string; requestId: number }
-  | { seq: number; op: 'DELETE'; row: string; column: string; clientId: string; requestId: number };
+/** A logged write; the same record travels to the secondaries (see kv-peer-codec.ts). */
+export type WalRecord = KvLogRecord;
 
 /** Encodes a record as buffers for writev; the value is referenced, not copied. */
 export function encodeWalRecord(record: WalRecord): Buffer[] {
@@ -32,6 +39,8 @@ export function encodeWalRecord(record: WalRecord): Buffer[] {
   head.writeUInt32BE(record.seq >>> 0, pos + 4);
   pos += 8;
   head[pos++] = record.op === 'PUT' ? TYPE_PUT : TYPE_DELETE;
+  head.writeUInt32BE(record.view, pos);
+  pos += 4;
   head.write(record.clientId.padEnd(16, '0'), pos, 8, 'hex');
   pos += 8;
   head.writeUInt32BE(record.requestId, pos);
@@ -87,7 +96,7 @@ export function decodeWalRecords(bytes: Buffer, offset: number, payloadBytesMax:
   while (pos < bytes.length) {
     if (bytes.length - pos < WAL_RECORD_PREFIX_BYTES) return result('torn', 'record header cut short');
     const payloadBytes = bytes.readUInt32BE(pos);
-    if (payloadBytes < PAYLOAD_FIXED_BYTES - 4 || payloadBytes > payloadBytesMax) {
+    if (payloadBytes < PAYLOAD_BYTES_MIN || payloadBytes > payloadBytesMax) {
       return result('corrupt', `record length ${payloadBytes} is impossible`);
     }
     const end = pos + WAL_RECORD_PREFIX_BYTES + payloadBytes;
@@ -107,6 +116,13 @@ function decodeWalPayload(p: Buffer): WalRecord | null {
   const seq = Number(p.readBigUInt64BE(pos));
   pos += 8;
   const type = p[pos++]!;
+  let view = 0;
+  if (type === TYPE_PUT || type === TYPE_DELETE) {
+    if (pos + 4 > p.length) return null;
+    view = p.readUInt32BE(pos);
+    pos += 4;
+  }
+  if (pos + 12 > p.length) return null;
   const clientId = p.toString('hex', pos, pos + 8);
   pos += 8;
   const requestId = p.readUInt32BE(pos);
@@ -122,12 +138,12 @@ function decodeWalPayload(p: Buffer): WalRecord | null {
   const row = readKey();
   const column = readKey();
   if (row === null || column === null || !Number.isSafeInteger(seq)) return null;
-  if (type === TYPE_DELETE) {
-    return pos === p.length ? { seq, op: 'DELETE', row, column, clientId, requestId } : null;
+  if (type === TYPE_DELETE || type === TYPE_DELETE_V1) {
+    return pos === p.length ? { seq, view, op: 'DELETE', row, column, clientId, requestId } : null;
   }
-  if (type !== TYPE_PUT || pos + 4 > p.length) return null;
+  if ((type !== TYPE_PUT && type !== TYPE_PUT_V1) || pos + 4 > p.length) return null;
   const valueBytes = p.readUInt32BE(pos);
   pos += 4;
   if (pos + valueBytes !== p.length) return null;
-  return { seq, op: 'PUT', row, column, value: p.subarray(pos), clientId, requestId };
+  return { seq, view, op: 'PUT', row, column, value: p.subarray(pos), clientId, requestId };
 }

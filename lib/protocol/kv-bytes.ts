@@ -131,6 +131,14 @@ export class BodyReader {
     return v;
   }
 
+  /** `n` bytes as a view into the frame. */
+  raw(n: number, what: string): Buffer {
+    this.need(n, what);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
   flag(what: string): boolean {
     const v = this.u8(what);
     if (v > 1) throw new KvBodyError(`${what} must be 0 or 1, got ${v}`);

@@ -18,14 +18,18 @@ const STATUS_BY_NAME: Record<KvReplyBody['status'], KvStatusCode> = {
   BAD_REQUEST: KvStatus.BAD_REQUEST,
   UNAVAILABLE: KvStatus.UNAVAILABLE,
   INTERNAL: KvStatus.INTERNAL,
+  NOT_PRIMARY: KvStatus.NOT_PRIMARY,
   ROWS: KvStatus.ROWS,
   COLUMNS: KvStatus.COLUMNS,
   STATUS: KvStatus.STATUS,
 };
 
+/** The primary field of NOT_PRIMARY when the node knows of no primary. */
+const NO_PRIMARY = 0xffff_ffff;
+
 function keysBytesOf(body: KvReplyBody): number {
   switch (body.status) {
-    case 'WRONG_TABLET': case 'TOO_LARGE': case 'BAD_REQUEST': case 'UNAVAILABLE': case 'INTERNAL':
+    case 'WRONG_TABLET': case 'TOO_LARGE': case 'BAD_REQUEST': case 'UNAVAILABLE': case 'INTERNAL': case 'NOT_PRIMARY':
       return Math.min(keyBytes(body.message), KV_MESSAGE_BYTES_MAX);
     case 'ROWS': {
       let n = body.end === null ? 0 : keyBytes(body.end) + 2;
@@ -64,6 +68,9 @@ export function encodeReply(body: KvReplyBody, requestId: number): Buffer[] {
     case 'INTERNAL':
       w.message(body.message);
       break;
+    case 'NOT_PRIMARY':
+      w.u32(body.primary === null ? NO_PRIMARY : body.primary).message(body.message);
+      break;
     case 'ROWS':
       w.u8(body.more ? 1 : 0).optionalKey(body.end).u32(body.rows.length);
       for (const row of body.rows) w.key(row);
@@ -101,6 +108,10 @@ function decodeReplyBody(kind: number, r: BodyReader): KvReplyBody {
     case KvStatus.BAD_REQUEST: return { status: 'BAD_REQUEST', message: r.message() };
     case KvStatus.UNAVAILABLE: return { status: 'UNAVAILABLE', message: r.message() };
     case KvStatus.INTERNAL: return { status: 'INTERNAL', message: r.message() };
+    case KvStatus.NOT_PRIMARY: {
+      const primary = r.u32('primary');
+      return { status: 'NOT_PRIMARY', primary: primary === NO_PRIMARY ? null : primary, message: r.message() };
+    }
     case KvStatus.ROWS: {
       const more = r.flag('more flag');
       const end = r.optionalKey('tablet end');

@@ -43,6 +43,12 @@ export const KvOp = {
   LIST_ROWS: 0x05,
   LIST_COLUMNS: 0x06,
   STATUS: 0x07,
+  /** Peer messages between the nodes of a group (kv-peer-codec.ts); never answered. */
+  REPLICATE: 0x20,
+  PROBE: 0x21,
+  ACK: 0x22,
+  REFUSE: 0x23,
+  CATCH_UP: 0x24,
 } as const;
 export type KvOpCode = (typeof KvOp)[keyof typeof KvOp];
 
@@ -60,6 +66,7 @@ export const KvStatus = {
   COLUMNS: 0x09,
   STATUS: 0x0a,
   INTERNAL: 0x0b,
+  NOT_PRIMARY: 0x0c,
 } as const;
 export type KvStatusCode = (typeof KvStatus)[keyof typeof KvStatus];
 
@@ -122,6 +129,8 @@ export type KvReplyBody =
   | { status: 'BAD_REQUEST'; message: string }
   | { status: 'UNAVAILABLE'; message: string }
   | { status: 'INTERNAL'; message: string }
+  /** This node is not the primary of its group now; `primary` is the one it knows, or null. */
+  | { status: 'NOT_PRIMARY'; primary: number | null; message: string }
   | { status: 'ROWS'; rows: string[]; end: string | null; more: boolean }
   | { status: 'COLUMNS'; columns: KvColumnEntry[]; more: boolean }
   | { status: 'STATUS'; node: KvNodeStatus };
@@ -129,7 +138,7 @@ export type KvReplyBody =
 export type KvReply = KvReplyBody & { requestId: number };
 
 /** Reply statuses that only carry a message. */
-export type KvErrorStatus = 'WRONG_TABLET' | 'TOO_LARGE' | 'BAD_REQUEST' | 'UNAVAILABLE' | 'INTERNAL';
+export type KvErrorStatus = 'WRONG_TABLET' | 'NOT_PRIMARY' | 'TOO_LARGE' | 'BAD_REQUEST' | 'UNAVAILABLE' | 'INTERNAL';
 
 /** The byte length of a key as the wire and the accounting count it. */
 export function keyBytes(key: string): number {

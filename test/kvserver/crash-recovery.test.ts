@@ -92,13 +92,13 @@ describe('durability across crashes', function () {
 
   const tails: [string, (lastSeq: number) => Buffer][] = [
     ['half a record', (lastSeq) => {
-      const parts = encodeWalRecord({ seq: lastSeq + 1, op: 'PUT', row: 'torn', column: 'v', value: Buffer.alloc(5000, 1), clientId: '0000000000000000', requestId: 1 });
+      const parts = encodeWalRecord({ seq: lastSeq + 1, view: 0, op: 'PUT', row: 'torn', column: 'v', value: Buffer.alloc(5000, 1), clientId: '0000000000000000', requestId: 1 });
       const whole = Buffer.concat(parts);
       return whole.subarray(0, whole.length >> 1);
     }],
     ['garbage bytes', () => Buffer.from('x'.repeat(300))],
     ['a record with a bad checksum', (lastSeq) => {
-      const whole = Buffer.concat(encodeWalRecord({ seq: lastSeq + 1, op: 'PUT', row: 'torn', column: 'v', value: Buffer.from('zzz'), clientId: '0000000000000000', requestId: 1 }));
+      const whole = Buffer.concat(encodeWalRecord({ seq: lastSeq + 1, view: 0, op: 'PUT', row: 'torn', column: 'v', value: Buffer.from('zzz'), clientId: '0000000000000000', requestId: 1 }));
       whole[whole.length - 1] ^= 0xff;
       return whole;
     }],

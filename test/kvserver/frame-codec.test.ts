@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { KvBodyError } from '../../lib/protocol/kv-bytes.js';
 import { KvFrameDecoder, KvFrameError } from '../../lib/protocol/kv-frame-decoder.js';
 import { decodeReply, encodeReply } from '../../lib/protocol/kv-reply-codec.js';
+import { decodePeerMessage, encodePeerMessage, type PeerMessage } from '../../lib/protocol/kv-peer-codec.js';
 import { decodeRequest, encodeRequest } from '../../lib/protocol/kv-request-codec.js';
 import { kvFrameBytesMax, type KvReplyBody, type KvRequestBody } from '../../lib/protocol/kv-wire.js';
 
@@ -35,6 +36,8 @@ const REPLIES: KvReplyBody[] = [
   { status: 'BAD_REQUEST', message: 'bad' },
   { status: 'UNAVAILABLE', message: 'later' },
   { status: 'INTERNAL', message: 'oops' },
+  { status: 'NOT_PRIMARY', primary: 2, message: 'node 0 is not the primary of group 0' },
+  { status: 'NOT_PRIMARY', primary: null, message: 'no primary known' },
   { status: 'ROWS', rows: ['a', 'b', 'ç'], end: 'h', more: true },
   { status: 'ROWS', rows: [], end: null, more: false },
   { status: 'COLUMNS', columns: [{ column: 'x', valueBytes: 3 }, { column: 'y', valueBytes: 0 }], more: false },
@@ -115,5 +118,22 @@ describe('kv frame codec', () => {
       expect(() => decodeRequest(frames[0]!), name).to.throw(KvBodyError);
       expect(decodeRequest(frames[1]!).op, name).to.equal('PUT');
     }
+  });
+
+  it('round-trips every peer message, and the decoder takes them as request frames', () => {
+    const record = { seq: 2 ** 40 + 3, view: 7, op: 'PUT' as const, row: 'r', column: 'é', value: binary, clientId: '0102030405060708', requestId: 9 };
+    const messages: PeerMessage[] = [
+      { kind: 'replicate', view: 8, entry: { seq: record.seq, view: 7, record } },
+      { kind: 'replicate', view: 8, entry: { seq: 5, view: 8, record: { seq: 5, view: 8, op: 'DELETE', row: '', column: 'c', clientId: 'ffffffffffffffff', requestId: 0 } } },
+      { kind: 'probe', view: 3, lastSeq: 10, lastSeqView: 2 },
+      { kind: 'probe', view: 3, lastSeq: 10, lastSeqView: 2, nonce: 41 },
+      { kind: 'ack', view: 3, seq: 10, seqView: 2 },
+      { kind: 'ack', view: 3, seq: 10, seqView: 2, nonce: 41 },
+      { kind: 'refuse', view: 4, reason: 'diverged', lastSeq: 12 },
+      { kind: 'catch-up', view: 4, lastSeq: 0, lastSeqView: 0 },
+    ];
+    const decoder = new KvFrameDecoder('request', FRAME_MAX);
+    const frames = decoder.push(Buffer.concat(messages.flatMap((m) => encodePeerMessage(6, m))));
+    expect(frames.map((f) => decodePeerMessage(f))).to.deep.equal(messages.map((message) => ({ from: 6, message })));
   });
 });

@@ -49,7 +49,11 @@ export async function makeCluster(opts: { nodeCount?: number; tabletStarts?: str
   const starts = opts.tabletStarts ?? [''];
   const root = mkdtempSync(join(tmpdir(), 'penncloud-kv-'));
   const ports: number[] = [];
-  for (let i = 0; i < nodeCount + 3; i++) ports.push(await freePort());
+  // The OS may hand the same free port out twice in a row on a busy machine: keep them distinct.
+  while (ports.length < nodeCount + 3) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
   const kv = {
     nodes: ports.slice(0, nodeCount).map((port, id) => ({ id, host: '127.0.0.1', port })),
     groups: ports.slice(0, nodeCount).map((_p, id) => [id]),

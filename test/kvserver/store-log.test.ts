@@ -42,11 +42,21 @@ describe('store: log after a sequence number, tablet snapshots', function () {
     expect(tail!.records.map((r) => r.seq)).to.deep.equal([2]);
   });
 
+  it('applies a retried request (same client id and request id) at most once', async () => {
+    expect(await store.execute({ op: 'CPUT', row: 'a', column: 'c', expected: { kind: 'absent' }, value: Buffer.from('1') }, ORIGIN)).to.deep.equal({ status: 'OK' });
+    await store.execute({ op: 'PUT', row: 'a', column: 'c', value: Buffer.from('2') }, { ...ORIGIN, requestId: 2 });
+    // The retry of the first CPUT would now mismatch (and, as a PUT, overwrite): it answers OK, changes nothing.
+    expect(await store.execute({ op: 'CPUT', row: 'a', column: 'c', expected: { kind: 'absent' }, value: Buffer.from('1') }, ORIGIN)).to.deep.equal({ status: 'OK' });
+    const got = await store.execute({ op: 'GET', row: 'a', column: 'c' }, { ...ORIGIN, requestId: 3 });
+    expect(got.status === 'VALUE' && got.value.toString()).to.equal('2');
+    expect((await store.readLogAfter(0, 100))!.records.map((r) => r.seq)).to.deep.equal([1, 2]);
+  });
+
   it('says a snapshot is needed once the log was truncated, and the snapshot holds the data', async () => {
     const value = Buffer.alloc(16 * 1024, 5);
-    for (let i = 0; i < 12; i++) await store.execute({ op: 'PUT', row: `r${i}`, column: 'c', value }, ORIGIN);
+    for (let i = 0; i < 12; i++) await store.execute({ op: 'PUT', row: `r${i}`, column: 'c', value }, { ...ORIGIN, requestId: 100 + i });
     await store.maintenance.idle(Number.POSITIVE_INFINITY);
-    for (let i = 12; i < 20; i++) await store.execute({ op: 'PUT', row: `r${i}`, column: 'c', value }, ORIGIN);
+    for (let i = 12; i < 20; i++) await store.execute({ op: 'PUT', row: `r${i}`, column: 'c', value }, { ...ORIGIN, requestId: 100 + i });
     await store.maintenance.idle(Number.POSITIVE_INFINITY);
     expect(store.status().log.firstSeq).to.be.greaterThan(1);
     expect(await store.readLogAfter(0, 100)).to.equal(null);

@@ -43,7 +43,7 @@ describe('store: tablet ownership changes at run time', function () {
     await installTablet(store, { start: 'm', end: null });
     const apple = await get('apple');
     expect(apple.status === 'VALUE' && apple.value.toString()).to.equal('red');
-    await store.execute({ op: 'PUT', row: 'zebra', column: 'c', value: Buffer.from('striped') }, ORIGIN);
+    await store.execute({ op: 'PUT', row: 'zebra', column: 'c', value: Buffer.from('striped') }, { ...ORIGIN, requestId: 2 });
     let overlap: unknown;
     await installTablet(store, { start: 'k', end: 'p' }).catch((err: unknown) => { overlap = err; });
     expect(String(overlap)).to.match(/overlaps/);

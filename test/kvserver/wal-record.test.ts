@@ -1,11 +1,12 @@
 import { expect } from 'chai';
+import { crc32 } from 'node:zlib';
 import { decodeWalRecords, encodeWalRecord, type WalRecord } from '../../lib/kvserver/wal-record.js';
 
 const RECORDS: WalRecord[] = [
-  { seq: 1, op: 'PUT', row: 'row', column: 'col', value: Buffer.from('value'), clientId: '0011223344556677', requestId: 9 },
-  { seq: 2, op: 'DELETE', row: 'row', column: 'col', clientId: '0000000000000000', requestId: 0 },
-  { seq: 3, op: 'PUT', row: '', column: '☃', value: Buffer.alloc(0), clientId: 'ffffffffffffffff', requestId: 0xffffffff },
-  { seq: 2 ** 40, op: 'PUT', row: 'big', column: 'c', value: Buffer.alloc(70_000, 7), clientId: '0102030405060708', requestId: 1 },
+  { seq: 1, view: 0, op: 'PUT', row: 'row', column: 'col', value: Buffer.from('value'), clientId: '0011223344556677', requestId: 9 },
+  { seq: 2, view: 7, op: 'DELETE', row: 'row', column: 'col', clientId: '0000000000000000', requestId: 0 },
+  { seq: 3, view: 0xffffffff, op: 'PUT', row: '', column: '☃', value: Buffer.alloc(0), clientId: 'ffffffffffffffff', requestId: 0xffffffff },
+  { seq: 2 ** 40, view: 3, op: 'PUT', row: 'big', column: 'c', value: Buffer.alloc(70_000, 7), clientId: '0102030405060708', requestId: 1 },
 ];
 
 const PAYLOAD_MAX = 1024 * 1024;
@@ -48,5 +49,21 @@ describe('WAL record codec', () => {
     const huge = Buffer.from(bytes);
     huge.writeUInt32BE(0x7fffffff, firstEnd);
     expect(decodeWalRecords(huge, 0, PAYLOAD_MAX).stop).to.equal('corrupt');
+  });
+
+  it('reads format-1 records (written before replication, no view) as view 0', () => {
+    // Format 1: u64 seq | u8 type (1 PUT) | client id | request id | row | column | value.
+    const payload = Buffer.concat([
+      Buffer.from([0, 0, 0, 0, 0, 0, 0, 5, 1]), Buffer.from('0011223344556677', 'hex'), Buffer.from([0, 0, 0, 9]),
+      Buffer.from([0, 3]), Buffer.from('row'), Buffer.from([0, 1]), Buffer.from('c'), Buffer.from([0, 0, 0, 2]), Buffer.from('hi'),
+    ]);
+    const prefix = Buffer.alloc(8);
+    prefix.writeUInt32BE(payload.length, 0);
+    prefix.writeUInt32BE(crc32(payload), 4);
+    const result = decodeWalRecords(Buffer.concat([prefix, payload]), 0, PAYLOAD_MAX);
+    expect(result.stop).to.equal('end');
+    expect(result.records).to.deep.equal([
+      { seq: 5, view: 0, op: 'PUT', row: 'row', column: 'c', value: Buffer.from('hi'), clientId: '0011223344556677', requestId: 9 },
+    ]);
   });
 });

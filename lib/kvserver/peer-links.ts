@@ -1,0 +1,146 @@
+/**
+ * Outgoing connections from this node to the other nodes of its group, one per peer, carrying
+ * replication messages (kv-peer-codec.ts) one way. Messages sent while a peer is unreachable
+ * wait in a bounded queue and go out when the connection comes back; past the bound they are
+ * dropped, which replication survives: the primary resends what a peer has not acknowledged
+ * (ReplicaCore.retransmit), and a replica acks what it already holds.
+ */
+import { connect, type Socket } from 'node:net';
+import { KvOutbox } from '../protocol/kv-outbox.js';
+import { encodePeerMessage, type PeerMessage } from '../protocol/kv-peer-codec.js';
+import type { Logger } from '../protocol/log.js';
+
+/** Bytes queued for one unreachable peer before messages are dropped. */
+export const PEER_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
+/** Bytes written to a peer's socket and not yet taken by the kernel, past which sends wait. */
+export const PEER_SOCKET_BACKLOG_BYTES_MAX = 16 * 1024 * 1024;
+/** First wait before reconnecting to a peer; doubles per failure up to the maximum. */
+export const PEER_RECONNECT_MIN_MS = 20;
+export const PEER_RECONNECT_MAX_MS = 500;
+/** How long a connection attempt may take. */
+export const PEER_CONNECT_TIMEOUT_MS = 2_000;
+
+export interface PeerAddress {
+  id: number;
+  host: string;
+  port: number;
+}
+
+class PeerLink {
+  private socket: Socket | null = null;
+  private outbox: KvOutbox | null = null;
+  private connecting = false;
+  private queue: Buffer[][] = [];
+  private queueBytes = 0;
+  private backoffMs = PEER_RECONNECT_MIN_MS;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Resolvers of `drained()` callers, released when the socket drains. */
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(private readonly address: PeerAddress, private readonly log: Logger) {}
+
+  send(frame: Buffer[]): void {
+    if (this.closed) return;
+    if (this.outbox !== null) {
+      this.outbox.push(frame);
+      return;
+    }
+    let bytes = 0;
+    for (const p of frame) bytes += p.length;
+    if (this.queueBytes + bytes > PEER_QUEUE_BYTES_MAX) return; // retransmission repairs it
+    this.queue.push(frame);
+    this.queueBytes += bytes;
+    this.ensureConnecting();
+  }
+
+  /** Resolves when the socket can take more (flow control for a long resend). */
+  drained(): Promise<void> {
+    const socket = this.socket;
+    if (socket === null || socket.writableLength <= PEER_SOCKET_BACKLOG_BYTES_MAX) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private ensureConnecting(): void {
+    if (this.connecting || this.socket !== null || this.retryTimer !== null || this.closed) return;
+    this.connecting = true;
+    const socket = connect({ host: this.address.host, port: this.address.port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => socket.destroy(), PEER_CONNECT_TIMEOUT_MS);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      this.connecting = false;
+      this.socket = socket;
+      this.outbox = new KvOutbox(socket);
+      this.backoffMs = PEER_RECONNECT_MIN_MS;
+      const queued = this.queue;
+      this.queue = [];
+      this.queueBytes = 0;
+      for (const frame of queued) this.outbox.push(frame);
+    });
+    socket.on('drain', () => this.releaseDrainWaiters());
+    socket.on('data', () => undefined); // peers never answer on this connection
+    socket.on('error', (err) => this.log.debug('peer connection error', { peer: this.address.id, err: err.message }));
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.connecting = false;
+      if (this.socket === socket) {
+        this.socket = null;
+        this.outbox = null;
+      }
+      this.releaseDrainWaiters();
+      if (this.closed) return;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (this.queue.length > 0) this.ensureConnecting();
+      }, this.backoffMs);
+      this.backoffMs = Math.min(this.backoffMs * 2, PEER_RECONNECT_MAX_MS);
+    });
+  }
+
+  private releaseDrainWaiters(): void {
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.socket?.destroy();
+    this.queue = [];
+    this.releaseDrainWaiters();
+  }
+}
+
+/** The links of one node to its peers, opened on first use. */
+export class PeerLinks {
+  private readonly links = new Map<number, PeerLink>();
+
+  constructor(private readonly selfId: number, private readonly peers: PeerAddress[], private readonly log: Logger) {}
+
+  send(to: number, message: PeerMessage): void {
+    this.link(to)?.send(encodePeerMessage(this.selfId, message));
+  }
+
+  drained(to: number): Promise<void> {
+    return this.link(to)?.drained() ?? Promise.resolve();
+  }
+
+  private link(to: number): PeerLink | undefined {
+    let link = this.links.get(to);
+    if (link === undefined) {
+      const address = this.peers.find((p) => p.id === to);
+      if (address === undefined) {
+        this.log.warn('message for a node that is not a peer', { to });
+        return undefined;
+      }
+      link = new PeerLink(address, this.log);
+      this.links.set(to, link);
+    }
+    return link;
+  }
+
+  close(): void {
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * The seam between the store and replication: what the replication layer (replica-node.ts)
+ * lends the store so that it sequences writes in the current view, tells replication about
+ * each one, and answers only once a write is committed.
+ */
+import type { WalRecord } from './wal-record.js';
+
+/** What the replication layer (replica-node.ts) lends the store. */
+export interface StoreReplication {
+  /** The view that sequences new writes here (the WAL record carries it). */
+  readonly view: number;
+  /** Called synchronously for every write this node sequences, in seq order. */
+  sequenced(record: WalRecord): void;
+  /** Resolves once `seq` is committed; rejects (NotCommittedError) when it may never be. */
+  waitCommitted(seq: number): Promise<void>;
+}
+
+/** A write that this node cannot see committed (it lost its role, or the wait ran out). */
+export class NotCommittedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotCommittedError';
+  }
+}

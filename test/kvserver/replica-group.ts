@@ -1,0 +1,107 @@
+/**
+ * Test support: a coordinator and one replica group of three real `penncloud kvnode`
+ * processes, with quick heartbeats so failover happens within a second.
+ */
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { KvClient } from '../../lib/kvclient/kv-client.js';
+import type { KvClusterMap } from '../../lib/kvclient/tablet-router.js';
+import { freePort, startRole, stopRole, tempDir, type RoleProcess } from '../support/roles.js';
+import { waitUntil } from './node-process.js';
+
+export const HEARTBEAT_INTERVAL_MS = 100;
+export const FAILURE_TIMEOUT_MS = 600;
+/** Longest wait for the group to reach a state (a view with every node, a failover). */
+export const GROUP_WAIT_MS = 30_000;
+
+export class ReplicaGroup {
+  readonly nodes = new Map<number, RoleProcess>();
+  coordinator: RoleProcess | null = null;
+  private readonly clients: KvClient[] = [];
+
+  private constructor(readonly conf: string, readonly dataDir: string, readonly coordinatorAddress: { host: string; port: number }, readonly kv: KvClusterMap) {}
+
+  static async create(): Promise<ReplicaGroup> {
+    const dir = tempDir('penncloud-group-');
+    const ports: number[] = [];
+    for (let i = 0; i < 8; i++) ports.push(await freePort()); // never handed out twice
+    const nodes = [0, 1, 2].map((id) => ({ id, host: '127.0.0.1', port: ports[id]! }));
+    const coordinator = { host: '127.0.0.1', port: ports[3]!, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, failureTimeoutMs: FAILURE_TIMEOUT_MS };
+    const kv = { nodes, groups: [[0, 1, 2]], tablets: [{ start: '', group: 0 }], requestTimeoutMs: 20_000, valueBytesMax: 1024 * 1024 };
+    const conf = {
+      frontends: [{ id: 1, host: '127.0.0.1', port: ports[4]! }],
+      dispatcher: { host: '127.0.0.1', port: ports[5]! },
+      coordinator, kv,
+      smtp: { host: '127.0.0.1', port: ports[6]! },
+      pop3: { host: '127.0.0.1', port: ports[7]! },
+    };
+    const file = join(dir, 'conf.json');
+    writeFileSync(file, JSON.stringify(conf, null, 2));
+    return new ReplicaGroup(file, join(dir, 'data'), coordinator, kv);
+  }
+
+  async startCoordinator(): Promise<void> {
+    this.coordinator = await startRole(['coordinator', '--conf', this.conf, '--data', this.dataDir]);
+  }
+
+  /** kill -9 of the coordinator; its state file stays for the next start. */
+  async stopCoordinator(): Promise<void> {
+    if (this.coordinator !== null) await stopRole(this.coordinator, 'SIGKILL');
+    this.coordinator = null;
+  }
+
+  async startNode(id: number): Promise<void> {
+    this.nodes.set(id, await startRole(['kvnode', '--id', String(id), '--conf', this.conf, '--data', this.dataDir]));
+  }
+
+  async kill(id: number): Promise<void> {
+    const node = this.nodes.get(id);
+    if (node !== undefined) await stopRole(node, 'SIGKILL');
+    this.nodes.delete(id);
+  }
+
+  client(): KvClient {
+    const client = new KvClient({ cluster: this.kv, coordinator: this.coordinatorAddress, valueBytesMax: 1024 * 1024, requestTimeoutMs: 20_000 });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** The coordinator's view of the group. */
+  async view(): Promise<{ primary: number | null; secondaries: number[] }> {
+    const views = await fetchViews(this.coordinatorAddress);
+    return { primary: views[0]?.primary ?? null, secondaries: views[0]?.secondaries ?? [] };
+  }
+
+  /** Waits (bounded) until the view holds a primary and `secondaries` secondaries. */
+  async waitForView(secondaries: number): Promise<{ primary: number; secondaries: number[] }> {
+    let last: { primary: number | null; secondaries: number[] } = { primary: null, secondaries: [] };
+    await waitUntil(async () => {
+      last = await this.view().catch(() => last);
+      return last.primary !== null && last.secondaries.length === secondaries;
+    }, GROUP_WAIT_MS, `no view with ${secondaries} secondaries (last: ${JSON.stringify(last)})`);
+    return last as { primary: number; secondaries: number[] };
+  }
+
+  closeClients(): void {
+    for (const c of this.clients.splice(0)) c.close();
+  }
+}
+
+/** The views as the coordinator's `map` reply carries them. */
+function fetchViews(address: { host: string; port: number }): Promise<{ group: number; primary: number | null; secondaries: number[] }[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(address);
+    let text = '';
+    socket.once('connect', () => socket.write('{"id":1,"type":"map"}\n'));
+    socket.on('data', (d: Buffer) => {
+      text += d.toString();
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      socket.end();
+      const reply = JSON.parse(text.slice(0, nl)) as { map: { views: { group: number; primary: number | null; secondaries: number[] }[] } };
+      resolve(reply.map.views);
+    });
+    socket.on('error', reject);
+  });
+}
