@@ -19,6 +19,11 @@ export interface CloudOptions {
   sessions?: { idleTimeoutMs?: number; absoluteTimeoutMs?: number };
   /** The `mail` section of the configuration (domain, limits, DNS server, retries). */
   mail?: Record<string, unknown>;
+  /**
+   * One replica group of the three nodes (with a coordinator choosing its primary) instead of
+   * three single-node groups: every write is replicated three times.
+   */
+  replicated?: boolean;
 }
 
 export interface Cloud {
@@ -51,6 +56,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
   const dir = tempDir('penncloud-api-');
   const dataDir = join(dir, 'data');
   let kvConfig: Cloud['kvConfig'] | undefined;
+  let coordinator: { host: string; port: number } | undefined;
   let ports: number[] = [];
   let conf = '';
   // freePort() may hand out one port twice (each listener closes before the next asks), and
@@ -59,17 +65,19 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     conf = await writeTestConfig(dir, {
       frontends: options.frontends ?? 1,
       patch: (c) => {
-        c.kv.groups = [[0], [1], [2]];
-        c.kv.tablets = TEST_TABLET_STARTS.map((start, group) => ({ start, group }));
+        c.kv.groups = options.replicated ? [[0, 1, 2]] : [[0], [1], [2]];
+        c.kv.tablets = TEST_TABLET_STARTS.map((start, group) => ({ start, group: options.replicated ? 0 : group }));
         c.kv.requestTimeoutMs = options.kvRequestTimeoutMs ?? 30_000;
         if (options.drive !== undefined) c.drive = options.drive;
         if (options.sessions !== undefined) c.sessions = options.sessions;
         if (options.mail !== undefined) c.mail = options.mail;
         kvConfig = c.kv;
+        coordinator = c.coordinator;
         ports = portsOf(c);
       },
     });
   }
+  if (options.replicated) await startRole(['coordinator', '--conf', conf, '--data', dataDir]);
   const kvArgs = (id: number): string[] => ['kvnode', '--id', String(id), '--conf', conf, '--data', dataDir];
   const kvNodes = await Promise.all([0, 1, 2].map((id) => startRole(kvArgs(id))));
   const frontendArgs = (i: number): string[] => ['frontend', '--id', String(i + 1), '--conf', conf, '--data', dataDir];
@@ -88,7 +96,10 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
       cloud.kvNodes[id] = await startRole(kvArgs(id));
     },
     kvClient() {
-      const client = new KvClient({ cluster: kvConfig!, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000 });
+      const client = new KvClient({
+        cluster: kvConfig!, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000,
+        ...(options.replicated ? { coordinator: coordinator! } : {}),
+      });
       openClients.add(client);
       return client;
     },

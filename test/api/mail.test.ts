@@ -32,14 +32,14 @@ function form(fields: Record<string, string>, files: Array<{ name: string; type:
   return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
 }
 
-describe('api: the webmail (real KV nodes and frontends)', function () {
+describe('api: the webmail (a replicated group of three KV nodes, a coordinator, a frontend)', function () {
   this.timeout(180_000);
   let cloud: Cloud;
   let ann: ApiClient;
   let bob: ApiClient;
 
   beforeEach(async () => {
-    cloud = await startCloud({ frontends: 1 });
+    cloud = await startCloud({ frontends: 1, replicated: true });
     ann = await new ApiClient(cloud.urls[0]!).signUpAndLogIn('ann');
     bob = await new ApiClient(cloud.urls[0]!).signUpAndLogIn('bob');
   });
