@@ -22,8 +22,11 @@ const MIB = 1024 * 1024;
 const FILE_BYTES = 256 * MIB;
 const PIECE_BYTES = MIB;
 const INBOX_MESSAGES = 10_000;
-/** Deliveries in flight while filling; one user's quota and counts cells take them one CPUT at a time. */
-const FILL_CONCURRENCY = 16;
+/**
+ * Deliveries in flight while filling. Each charges the one user's usage and counts cells by
+ * CPUT; more writers on one cell than this make a delivery's 64 rounds run out now and then.
+ */
+const FILL_CONCURRENCY = 4;
 const PAGE_SAMPLES = 20;
 const UPLOAD_TARGET = 0.1;
 const DOWNLOAD_TARGET = 0.2;
