@@ -10,12 +10,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KvClient } from '../lib/kvclient/kv-client.js';
 import { setLogLevel } from '../lib/protocol/log.js';
 import { RespClient } from './resp-client.js';
+import { freePort, waitForLine } from './bench-processes.js';
 
 const BIN = process.env.PENNCLOUD_BIN ?? resolve('dist/bin/penncloud.js');
 /** Requests in flight at once for the throughput runs, for both stores. */
@@ -33,33 +34,6 @@ const HEARTBEAT_INTERVAL_MS = 250;
 const FAILURE_TIMEOUT_MS = 1_000;
 /** Longest wait for a process to start, or for the group to reach a view. */
 const WAIT_MS = 30_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
-
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<void> {
-  return new Promise((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => rej(new Error(`${what} did not start in ${WAIT_MS} ms:\n${out}`)), WAIT_MS);
-    const onData = (b: Buffer): void => {
-      out += b.toString();
-      if (pattern.test(out)) {
-        clearTimeout(timer);
-        res();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-  });
-}
 
 interface Group {
   coordinator: { host: string; port: number };
@@ -88,12 +62,12 @@ async function startGroup(root: string): Promise<Group> {
   const group: Group = { coordinator, kv, nodes: new Map(), children: [] };
   const c = run(['coordinator']);
   group.children.push(c);
-  await waitForLine(c, /READY coordinator /, 'the coordinator');
+  await waitForLine(c, /READY coordinator /, 'the coordinator', WAIT_MS);
   await Promise.all(nodes.map(async (n) => {
     const child = run(['kvnode', '--id', String(n.id)]);
     group.children.push(child);
     group.nodes.set(n.id, child);
-    await waitForLine(child, new RegExp(`READY kvnode-${n.id} `), `kv node ${n.id}`);
+    await waitForLine(child, new RegExp(`READY kvnode-${n.id} `), `kv node ${n.id}`, WAIT_MS);
   }));
   await waitForView(group, (v) => v.primary !== null && v.secondaries.length === 2);
   return group;
@@ -155,7 +129,7 @@ async function throughput(root: string): Promise<{ ours: number; redis: number }
   const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--appendonly', 'yes',
     '--appendfsync', 'always', '--dir', redisDir, '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
   group.children.push(redis);
-  await waitForLine(redis, /Ready to accept connections/, 'redis-server');
+  await waitForLine(redis, /Ready to accept connections/, 'redis-server', WAIT_MS);
   const kv = new KvClient({ cluster: group.kv, coordinator: group.coordinator, valueBytesMax: 1024 * 1024, requestTimeoutMs: 30_000 });
   const resp = await Promise.all([RespClient.connect(redisPort), RespClient.connect(redisPort)]);
   try {

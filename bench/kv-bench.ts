@@ -5,12 +5,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KvClient } from '../lib/kvclient/kv-client.js';
 import { setLogLevel } from '../lib/protocol/log.js';
 import { RespClient } from './resp-client.js';
+import { freePort, waitForLine } from './bench-processes.js';
 
 /** Requests in flight at once, for both stores. */
 const IN_FLIGHT = 50;
@@ -38,37 +38,6 @@ interface Result {
   opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
-
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<void> {
-  return new Promise((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => rej(new Error(`${what} did not start in ${START_WAIT_MS} ms:\n${out}`)), START_WAIT_MS);
-    const onData = (b: Buffer): void => {
-      out += b.toString();
-      if (pattern.test(out)) {
-        clearTimeout(timer);
-        res();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`${what} exited with ${code}:\n${out}`));
-    });
-  });
 }
 
 /** Runs `ops` operations with IN_FLIGHT of them outstanding at any moment. */
@@ -201,8 +170,8 @@ async function main(): Promise<number> {
       '--appendfsync', 'always', '--dir', redisDir, '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(redis);
     await Promise.all([
-      waitForLine(node, /READY kvnode-0 /, 'the kv node'),
-      waitForLine(redis, /Ready to accept connections/, 'redis-server'),
+      waitForLine(node, /READY kvnode-0 /, 'the kv node', START_WAIT_MS),
+      waitForLine(redis, /Ready to accept connections/, 'redis-server', START_WAIT_MS),
     ]);
     const kv = new KvClient({ cluster: conf.kv, valueBytesMax: conf.kv.valueBytesMax, requestTimeoutMs: 30_000, connectionsPerNode: CONNECTIONS });
     const resp = await RespPool.connect(redisPort, CONNECTIONS);
