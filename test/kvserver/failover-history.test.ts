@@ -64,9 +64,7 @@ describe('kvserver: histories across a failover are linearizable (real processes
 
   it('concurrent GET, PUT, CPUT and DELETE while the primary is killed: the checker finds an order', async () => {
     group = await ReplicaGroup.create();
-    await group.startCoordinator();
-    await Promise.all([0, 1, 2].map((id) => group.startNode(id)));
-    const first = await group.waitForView(2);
+    const first = await group.startAll();
     const events: HistoryEvent[] = [];
     const done = { count: 0 };
     let running = true;

@@ -64,9 +64,7 @@ describe('kvserver: a replica group fails over (real processes, kill -9)', funct
 
   it('keeps taking writes after the primary dies, loses no acknowledged write, and serves with one node left', async () => {
     group = await ReplicaGroup.create();
-    await group.startCoordinator();
-    await Promise.all([0, 1, 2].map((id) => group.startNode(id)));
-    const first = await group.waitForView(2);
+    const first = await group.startAll();
     const client = group.client();
 
     const load = new WriteLoad(client, 'k');
@@ -91,9 +89,7 @@ describe('kvserver: a replica group fails over (real processes, kill -9)', funct
 
   it('applies a retried CPUT once: the new primary remembers the request from the log', async () => {
     group = await ReplicaGroup.create();
-    await group.startCoordinator();
-    await Promise.all([0, 1, 2].map((id) => group.startNode(id)));
-    const first = await group.waitForView(2);
+    const first = await group.startAll();
     // One client identity and one request id, sent twice: to the primary, and after its death
     // to the new one, as a client retrying across the failover does.
     const clientId = randomBytes(8);
@@ -119,9 +115,7 @@ describe('kvserver: a replica group fails over (real processes, kill -9)', funct
 
   it('a restarted secondary catches up by log shipping, rejoins, and then holds everything alone', async () => {
     group = await ReplicaGroup.create();
-    await group.startCoordinator();
-    await Promise.all([0, 1, 2].map((id) => group.startNode(id)));
-    const first = await group.waitForView(2);
+    const first = await group.startAll();
     const client = group.client();
     const acked = new Map<string, string>();
     const write = async (from: number, to: number): Promise<void> => {
@@ -149,9 +143,7 @@ describe('kvserver: a replica group fails over (real processes, kill -9)', funct
 
   it('keeps reading and writing while the coordinator is down (past the lease), and after it returns', async () => {
     group = await ReplicaGroup.create();
-    await group.startCoordinator();
-    await Promise.all([0, 1, 2].map((id) => group.startNode(id)));
-    await group.waitForView(2);
+    await group.startAll();
     const client = group.client();
     await client.put('before', 'c', 'b');
     await group.stopCoordinator();
@@ -172,9 +164,7 @@ describe('kvserver: a replica group fails over (real processes, kill -9)', funct
 
   it('every acknowledged write survives a restart of the whole group', async () => {
     group = await ReplicaGroup.create();
-    await group.startCoordinator();
-    await Promise.all([0, 1, 2].map((id) => group.startNode(id)));
-    await group.waitForView(2);
+    await group.startAll();
     const client = group.client();
     const load = new WriteLoad(client, 'r');
     await waitUntil(async () => load.acked.size >= WRITES_PER_PHASE, GROUP_WAIT_MS, 'no writes');

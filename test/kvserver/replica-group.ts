@@ -83,6 +83,13 @@ export class ReplicaGroup {
     return last as { primary: number; secondaries: number[] };
   }
 
+  /** The coordinator and all three nodes, once the view holds a primary and both secondaries. */
+  async startAll(): Promise<{ primary: number; secondaries: number[] }> {
+    await this.startCoordinator();
+    await Promise.all([0, 1, 2].map((id) => this.startNode(id)));
+    return this.waitForView(2);
+  }
+
   closeClients(): void {
     for (const c of this.clients.splice(0)) c.close();
   }
