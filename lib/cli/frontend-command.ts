@@ -41,7 +41,7 @@ export const frontendCommand: Command = {
       await Promise.all(kv.clusterMap().tablets.map((t) => kv.listRows(t.start, { limit: 1 })));
     }));
     router.mount('/api/users', new UserController(users, sessions));
-    router.mount('/api/session', new SessionController(users, sessions));
+    router.mount('/api/session', new SessionController(users, sessions, config.admins));
     router.mount('/api/mail', new MailController(mail, sessions));
     router.mount('/api/admin', new AdminController(admin, sessions, config.admins));
     const autoconfig = new AutoconfigController({

@@ -4,7 +4,7 @@
 import { Controller, type RouteTable } from '../router/router.js';
 import type { RequestContext } from '../router/context.js';
 import type { SessionService } from '../services/session-service.js';
-import { view, type UserService } from '../services/user-service.js';
+import { view, type Account, type UserService } from '../services/user-service.js';
 import {
   clearSessionCookie, requireSameSite, requireSession, SESSION_COOKIE, sessionOf, setSessionCookie,
 } from './request-guards.js';
@@ -14,7 +14,8 @@ export const CREDENTIALS_BODY_BYTES_MAX = 8 * 1024;
 
 /** Log-in, current session, log-out. */
 export class SessionController extends Controller {
-  constructor(private readonly users: UserService, private readonly sessions: SessionService) {
+  /** @param admins the accounts of conf `admins`: their session replies say `admin: true` */
+  constructor(private readonly users: UserService, private readonly sessions: SessionService, private readonly admins: readonly string[] = []) {
     super();
     this.middleware.push(requireSameSite);
   }
@@ -31,7 +32,7 @@ export class SessionController extends Controller {
     const session = await this.sessions.create(account);
     setSessionCookie(ctx, session, this.sessions.cookieMaxAgeSeconds);
     ctx.res.setHeader('cache-control', 'no-store');
-    ctx.json(200, { user: view(account), session: { expiresMs: session.expiresMs } });
+    ctx.json(200, { user: this.userView(account), session: { expiresMs: session.expiresMs } });
   }
 
   private async current(ctx: RequestContext): Promise<void> {
@@ -39,8 +40,14 @@ export class SessionController extends Controller {
       const session = sessionOf(ctx);
       const account = await this.users.find(session.username);
       ctx.res.setHeader('cache-control', 'no-store');
-      ctx.json(200, { user: account === null ? { username: session.username } : view(account), session: { expiresMs: session.expiresMs } });
+      const user = account === null ? { username: session.username, admin: this.admins.includes(session.username) } : this.userView(account);
+      ctx.json(200, { user, session: { expiresMs: session.expiresMs } });
     });
+  }
+
+  /** The account as the API shows it, with whether it may open the admin console. */
+  private userView(account: Account): ReturnType<typeof view> & { admin: boolean } {
+    return { ...view(account), admin: this.admins.includes(account.username) };
   }
 
   private async logOut(ctx: RequestContext): Promise<void> {

@@ -44,6 +44,9 @@ describe('api: the admin API (a whole cloud under penncloud up)', function () {
     expect((await ann.request('POST', '/api/admin/nodes/frontend-2/disable', { headers: MARK })).status).to.equal(403);
     expect((await new ApiClient(operator.baseUrl).request('GET', '/api/admin/tablets')).status).to.equal(401);
     expect(await isListening(conf.frontends[1]!.port), 'a refused disable stopped nothing').to.equal(true);
+    // The session says who may open the console, so the browser app needs no trial request.
+    expect((await ann.request('GET', '/api/session')).json().user.admin).to.equal(false);
+    expect((await operator.request('GET', '/api/session')).json().user.admin).to.equal(true);
   });
 
   it('lists every frontend and storage node, with the figures each node reports', async () => {
