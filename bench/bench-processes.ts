@@ -1,5 +1,5 @@
-/** Processes the benchmarks start: free ports and waiting for a line a child prints. */
-import type { ChildProcess } from 'node:child_process';
+/** Processes the benchmarks start: free ports, waiting for a line a child prints, Redis. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
 /** A port that was free a moment ago. */
@@ -33,4 +33,28 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, what: string, 
       rej(new Error(`${what} exited with ${code}:\n${out}`));
     });
   });
+}
+
+/**
+ * The reference run's Redis, durable like the store: the append-only file fsynced before each
+ * reply (--appendonly yes --appendfsync always), in `dir`, on a free port.
+ */
+export async function startRedis(dir: string, waitMs: number): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes',
+    '--appendfsync', 'always', '--dir', dir, '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await waitForLine(child, /Ready to accept connections/, 'redis-server', waitMs);
+  } catch (err) {
+    await stopChildren([child]);
+    throw err;
+  }
+  return { child, port };
+}
+
+/** kill -9 of every child still running, resolved once they have all exited. */
+export async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
+  for (const c of children) c.kill('SIGKILL');
+  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null
+    ? new Promise((r) => c.once('exit', r)) : Promise.resolve())));
 }

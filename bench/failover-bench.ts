@@ -8,113 +8,28 @@
  *    kill to the first write issued after it that succeeds; the median of several kills, each
  *    on a fresh group. Target: under 1.5 s.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { KvClient } from '../lib/kvclient/kv-client.js';
+import { join } from 'node:path';
 import { setLogLevel } from '../lib/protocol/log.js';
 import { RespClient } from './resp-client.js';
-import { freePort, waitForLine } from './bench-processes.js';
+import { FAILURE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, groupClient, startGroup, stopGroup, viewOf } from './bench-group.js';
+import { startRedis, stopChildren } from './bench-processes.js';
+import { compareReplicatedPuts, REPLICATED_PUT_TARGET_RATIO } from './replicated-puts.js';
 
-const BIN = process.env.PENNCLOUD_BIN ?? resolve('dist/bin/penncloud.js');
 /** Requests in flight at once for the throughput runs, for both stores. */
 const IN_FLIGHT = 50;
 /** PUTs per throughput run; each figure is the median of ROUNDS runs. */
-const PUTS = 5_000;
+const PUTS = 10_000;
 const ROUNDS = 3;
 const VALUE_BYTES = 100;
 /** Kills measured, each on a fresh group. */
 const KILLS = 5;
 /** Writers of the steady load during a kill. */
 const WRITERS = 8;
-/** The cluster's timing: the defaults of conf/ (heartbeat 250 ms, failure after 1 s). */
-const HEARTBEAT_INTERVAL_MS = 250;
-const FAILURE_TIMEOUT_MS = 1_000;
-/** Longest wait for a process to start, or for the group to reach a view. */
+/** Longest wait for Redis to start, or for a write to succeed after a kill. */
 const WAIT_MS = 30_000;
-
-interface Group {
-  coordinator: { host: string; port: number };
-  kv: { nodes: { id: number; host: string; port: number }[]; groups: number[][]; tablets: { start: string; group: number }[] };
-  nodes: Map<number, ChildProcess>;
-  children: ChildProcess[];
-}
-
-async function startGroup(root: string): Promise<Group> {
-  const nodes = [];
-  for (let id = 0; id < 3; id++) nodes.push({ id, host: '127.0.0.1', port: await freePort() });
-  const coordinator = { host: '127.0.0.1', port: await freePort() };
-  const kv = { nodes, groups: [[0, 1, 2]], tablets: [{ start: '', group: 0 }] };
-  const conf = {
-    frontends: [{ id: 1, host: '127.0.0.1', port: await freePort() }],
-    dispatcher: { host: '127.0.0.1', port: await freePort() },
-    coordinator: { ...coordinator, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, failureTimeoutMs: FAILURE_TIMEOUT_MS },
-    kv: { ...kv, valueBytesMax: 1024 * 1024, memoryBudgetBytes: 512 * 1024 * 1024, tabletSplitBytes: 256 * 1024 * 1024, checkpointLogBytes: 256 * 1024 * 1024, requestTimeoutMs: 30_000 },
-  };
-  mkdirSync(root, { recursive: true });
-  const confFile = join(root, 'conf.json');
-  writeFileSync(confFile, JSON.stringify(conf));
-  const common = ['--conf', confFile, '--data', join(root, 'data')];
-  const run = (args: string[]): ChildProcess => spawn(process.execPath, [BIN, ...args, ...common],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PENNCLOUD_LOG: 'error' } });
-  const group: Group = { coordinator, kv, nodes: new Map(), children: [] };
-  const c = run(['coordinator']);
-  group.children.push(c);
-  await waitForLine(c, /READY coordinator /, 'the coordinator', WAIT_MS);
-  await Promise.all(nodes.map(async (n) => {
-    const child = run(['kvnode', '--id', String(n.id)]);
-    group.children.push(child);
-    group.nodes.set(n.id, child);
-    await waitForLine(child, new RegExp(`READY kvnode-${n.id} `), `kv node ${n.id}`, WAIT_MS);
-  }));
-  await waitForView(group, (v) => v.primary !== null && v.secondaries.length === 2);
-  return group;
-}
-
-type View = { primary: number | null; secondaries: number[] };
-
-function viewOf(group: Group): Promise<View> {
-  return new Promise((res, rej) => {
-    const socket = connect(group.coordinator);
-    let text = '';
-    socket.once('connect', () => socket.write('{"id":1,"type":"map"}\n'));
-    socket.on('data', (d: Buffer) => {
-      text += d.toString();
-      const nl = text.indexOf('\n');
-      if (nl < 0) return;
-      socket.end();
-      res((JSON.parse(text.slice(0, nl)) as { map: { views: View[] } }).map.views[0]!);
-    });
-    socket.on('error', rej);
-  });
-}
-
-async function waitForView(group: Group, ok: (v: View) => boolean): Promise<View> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const v = await viewOf(group);
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`the group did not reach the expected view: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stopGroup(group: Group): Promise<void> {
-  for (const c of group.children) c.kill('SIGKILL');
-  await Promise.all(group.children.map((c) => (c.exitCode === null && c.signalCode === null
-    ? new Promise((r) => c.once('exit', r)) : Promise.resolve())));
-}
-
-async function drive(ops: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-    while (next < ops) await op(next++);
-  }));
-  return ops / (Number(process.hrtime.bigint() - started) / 1e9);
-}
 
 function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[values.length >> 1]!;
@@ -122,41 +37,26 @@ function median(values: number[]): number {
 
 /** Replicated PUT/s and Redis SET/s, medians of alternating rounds. */
 async function throughput(root: string): Promise<{ ours: number; redis: number }> {
-  const group = await startGroup(join(root, 'throughput'));
   const redisDir = join(root, 'redis');
   mkdirSync(redisDir);
-  const redisPort = await freePort();
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--appendonly', 'yes',
-    '--appendfsync', 'always', '--dir', redisDir, '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
-  group.children.push(redis);
-  await waitForLine(redis, /Ready to accept connections/, 'redis-server', WAIT_MS);
-  const kv = new KvClient({ cluster: group.kv, coordinator: group.coordinator, valueBytesMax: 1024 * 1024, requestTimeoutMs: 30_000 });
-  const resp = await Promise.all([RespClient.connect(redisPort), RespClient.connect(redisPort)]);
+  const redis = await startRedis(redisDir, WAIT_MS);
+  const resp: RespClient[] = [];
   try {
-    const value = Buffer.alloc(VALUE_BYTES, 7);
-    await drive(500, (i) => kv.put(`warm-${i}`, 'v', value));
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const runs = [
-        async (): Promise<void> => { ours.push(await drive(PUTS, (i) => kv.put(`k-${i % 10_000}`, 'v', value))); },
-        async (): Promise<void> => { theirs.push(await drive(PUTS, (i) => resp[i % 2]!.set(`k-${i % 10_000}`, value))); },
-      ];
-      if (round % 2 === 1) runs.reverse();
-      for (const run of runs) await run();
-    }
-    return { ours: median(ours), redis: median(theirs) };
+    resp.push(await RespClient.connect(redis.port), await RespClient.connect(redis.port));
+    let next = 0;
+    const t = await compareReplicatedPuts(root, (key, value) => resp[next++ % 2]!.set(key, value),
+      { inFlight: IN_FLIGHT, puts: PUTS, rounds: ROUNDS, valueBytes: VALUE_BYTES });
+    return { ours: t.ours.opsPerSec, redis: t.redis.opsPerSec };
   } finally {
-    kv.close();
     for (const r of resp) r.close();
-    await stopGroup(group);
+    await stopChildren([redis.child]);
   }
 }
 
 /** One kill: ms from kill -9 of the primary to the first write issued after it that succeeds. */
 async function oneFailover(root: string): Promise<number> {
   const group = await startGroup(root);
-  const kv = new KvClient({ cluster: group.kv, coordinator: group.coordinator, valueBytesMax: 1024 * 1024, requestTimeoutMs: 30_000 });
+  const kv = groupClient(group);
   try {
     const view = await viewOf(group);
     let killedAtMs = Number.POSITIVE_INFINITY;
@@ -199,7 +99,7 @@ async function main(): Promise<number> {
   try {
     const t = await throughput(root);
     const ratio = t.ours / t.redis;
-    process.stdout.write(`\nreplicated PUT ${VALUE_BYTES} B (3 replicas, fsync on each): ${t.ours.toFixed(0)} ops/s; redis SET (appendfsync always): ${t.redis.toFixed(0)} ops/s; ratio ${ratio.toFixed(2)} (target >= 0.3: ${ratio >= 0.3 ? 'ok' : 'MISSED'})\n`);
+    process.stdout.write(`\nreplicated PUT ${VALUE_BYTES} B (3 replicas, fsync on each): ${t.ours.toFixed(0)} ops/s; redis SET (appendfsync always): ${t.redis.toFixed(0)} ops/s; ratio ${ratio.toFixed(2)} (target >= ${REPLICATED_PUT_TARGET_RATIO}: ${ratio >= REPLICATED_PUT_TARGET_RATIO ? 'ok' : 'MISSED'})\n`);
     process.stdout.write(`(${IN_FLIGHT} requests in flight; median of ${ROUNDS} runs of ${PUTS} writes)\n\n`);
     const times: number[] = [];
     for (let k = 0; k < KILLS; k++) {

@@ -44,6 +44,12 @@ export interface PersistedCoordinator {
   groups: PersistedGroup[];
   tablets: TabletRange[];
   disabled: number[];
+  /**
+   * Per member of a view (node id as a string), the incarnation it had when it entered the
+   * view. Without it a restarted coordinator could not tell a member that restarted (and so
+   * left the view) from one that did not. Absent in files written before it was kept.
+   */
+  viewIncarnations?: Record<string, string>;
 }
 
 export interface TabletRange {
@@ -93,10 +99,12 @@ export class CoordinatorCore {
     private readonly failureTimeoutMs: number,
     startMs: number,
   ) {
-    members.forEach((ids, group) => {
-      for (const id of ids) this.nodes.set(id, { id, group, lastHeardMs: null, report: null, viewIncarnation: null });
-    });
     const saved = 'groups' in persisted ? persisted : undefined;
+    members.forEach((ids, group) => {
+      for (const id of ids) {
+        this.nodes.set(id, { id, group, lastHeardMs: null, report: null, viewIncarnation: saved?.viewIncarnations?.[String(id)] ?? null });
+      }
+    });
     this.groups = members.map((ids, group) => {
       const old = saved?.groups.find((g) => g.group === group);
       // A new cloud: every member starts empty, so every member holds every acknowledged write.
@@ -195,10 +203,18 @@ export class CoordinatorCore {
   }
 
   persisted(): PersistedCoordinator {
+    const viewIncarnations: Record<string, string> = {};
+    for (const g of this.groups) {
+      for (const id of g.primary === null ? [] : [g.primary, ...g.secondaries]) {
+        const incarnation = this.nodes.get(id)!.viewIncarnation;
+        if (incarnation !== null) viewIncarnations[String(id)] = incarnation;
+      }
+    }
     return {
       groups: this.groups.map((g) => ({ ...g, secondaries: [...g.secondaries], holders: [...g.holders] })),
       tablets: this.tabletMap(),
       disabled: [...this.disabled].sort((a, b) => a - b),
+      viewIncarnations,
     };
   }
 
