@@ -19,6 +19,7 @@ import {
 import type { KvTable } from './kv-table.js';
 import { removeNode } from './node-removal.js';
 import { QuotaLedger } from './quota-ledger.js';
+import { TRANSFER_BUDGET_BYTES, TransferBudget } from './transfer-budget.js';
 import { VolumeTree } from './volume-tree.js';
 
 export { LIST_PAGE_ENTRIES_MAX, type FolderPage } from './folder-listing.js';
@@ -38,6 +39,8 @@ export interface StorageOptions {
   chunkBytes: number;
   /** Silence after which an upload is reclaimed (conf drive.uploadStaleMs; default UPLOAD_STALE_MS). */
   uploadStaleMs?: number;
+  /** Chunk bytes all transfers together hold past one chunk each (default TRANSFER_BUDGET_BYTES). */
+  transferBudgetBytes?: number;
   now?: () => number;
 }
 
@@ -54,7 +57,12 @@ export interface NodeInfo {
 
 /** The entry point: hands out volumes, each a separate tree with its own quota. */
 export class StorageService {
-  constructor(private readonly kv: KvTable, private readonly options: StorageOptions) {}
+  /** Shared by the uploads and downloads of every volume this service hands out. */
+  private readonly transferBudget: TransferBudget;
+
+  constructor(private readonly kv: KvTable, private readonly options: StorageOptions) {
+    this.transferBudget = new TransferBudget(options.transferBudgetBytes ?? TRANSFER_BUDGET_BYTES);
+  }
 
   /** The volume `name` (created on first write), limited to `quotaBytes`. */
   volume(name: string, quotaBytes: number): Volume {
@@ -64,6 +72,7 @@ export class StorageService {
       ledger: new QuotaLedger(this.kv, name, quotaBytes),
       chunkBytes: this.options.chunkBytes,
       uploadStaleMs: this.options.uploadStaleMs ?? UPLOAD_STALE_MS,
+      transferBudget: this.transferBudget,
       now: this.options.now ?? Date.now,
     }));
   }
@@ -136,8 +145,8 @@ export class Volume {
     const parent = await this.tree.resolveFolder(names.slice(0, -1));
     const present = await this.tree.child(parent.id, name);
     if (present !== null && present.type === 'folder') throw isAFolder(names);
-    const { kv, ledger, chunkBytes, now, uploadStaleMs } = this.tree.ctx;
-    const content = await writeContent(kv, source, { chunkBytes, ledger, declaredBytes, now, staleMs: uploadStaleMs });
+    const { kv, ledger, chunkBytes, now, uploadStaleMs, transferBudget } = this.tree.ctx;
+    const content = await writeContent(kv, source, { chunkBytes, ledger, declaredBytes, now, staleMs: uploadStaleMs, budget: transferBudget });
     // The file's size stays charged (to the file, from here on); the rest of the reservation goes back.
     if (!await ledger.finishUpload(content.contentId, content.size)) {
       await deleteChunks(kv, content.contentId, writtenChunks(content));
@@ -172,7 +181,7 @@ export class Volume {
     if (node.type !== 'file') throw isAFolder(names);
     return {
       node: info(node, names),
-      read: (start, end) => readContent(this.tree.ctx.kv, { contentId: node.contentId, size: node.size, chunkBytes: node.chunkBytes, start, end }),
+      read: (start, end) => readContent(this.tree.ctx.kv, { contentId: node.contentId, size: node.size, chunkBytes: node.chunkBytes, start, end }, this.tree.ctx.transferBudget),
     };
   }
 

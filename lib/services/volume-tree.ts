@@ -12,6 +12,7 @@ import {
 } from './fs-records.js';
 import type { KvTable } from './kv-table.js';
 import type { QuotaLedger } from './quota-ledger.js';
+import type { TransferBudget } from './transfer-budget.js';
 
 /** Rounds of claiming a name when stale entries keep getting in the way. */
 export const CLAIM_ROUNDS_MAX = 4;
@@ -30,6 +31,8 @@ export interface VolumeContext {
   chunkBytes: number;
   /** Silence after which an upload of this volume is reclaimed. */
   uploadStaleMs: number;
+  /** The frontend's chunk bytes for transfers, shared by every volume. */
+  transferBudget: TransferBudget;
   now: () => number;
 }
 
