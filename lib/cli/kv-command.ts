@@ -143,6 +143,7 @@ export const kvCommand: Command = {
       coordinator: config.coordinator,
       valueBytesMax: config.kv.valueBytesMax,
       requestTimeoutMs: config.kv.requestTimeoutMs,
+      attemptTimeoutMs: 2 * config.coordinator.failureTimeoutMs,
       connectionsPerNode: 1,
       ...(node === undefined ? {} : { pinnedNode: node }),
     });

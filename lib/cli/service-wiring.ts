@@ -46,6 +46,8 @@ async function probeHealth(url: string): Promise<boolean> {
 export function createServices(config: PennConfig): Services {
   const kv = new KvClient({
     cluster: config.kv, coordinator: config.coordinator, valueBytesMax: config.kv.valueBytesMax, requestTimeoutMs: config.kv.requestTimeoutMs,
+    // A silent node has been replaced after one failure timeout: ask the map again after two.
+    attemptTimeoutMs: 2 * config.coordinator.failureTimeoutMs,
   });
   const users = new UserService(kv, new LoginThrottle(kv));
   const sessions = new SessionService(kv, users, config.sessions);

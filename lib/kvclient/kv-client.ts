@@ -38,6 +38,14 @@ export interface KvClientOptions {
   refreshCluster?: ClusterMapSource;
   /** How long one call may spend on attempts and retries in all; default requestTimeoutMs. */
   retryBudgetMs?: number;
+  /**
+   * How long one attempt waits for its node before the client asks for the map again and
+   * retries (with the same request id, so a write is still applied at most once): a node that
+   * stopped answering (paused, or on the far side of a broken link) is replaced by the
+   * coordinator after its failure timeout, and the call should move on to the new primary.
+   * Default ATTEMPT_TIMEOUT_MS_DEFAULT, never more than the budget.
+   */
+  attemptTimeoutMs?: number;
   valueBytesMax: number;
   requestTimeoutMs: number;
   /** Connections kept to each node (requests are pipelined on each). Default 2. */
@@ -61,6 +69,12 @@ export const REQUEST_ATTEMPTS_MAX = 200;
  */
 export const RETRY_BACKOFF_MIN_MS = 20;
 export const RETRY_BACKOFF_MAX_MS = 100;
+
+/**
+ * Default wait for one attempt: twice the default failure timeout of the coordinator (1 s), so
+ * a silent primary has been replaced by the time the call asks again.
+ */
+export const ATTEMPT_TIMEOUT_MS_DEFAULT = 2_000;
 
 /** "Not primary, ask X" answers followed in a row without a wait (stale views may ping-pong). */
 const HINTS_IN_ROW_MAX = 2;
@@ -211,11 +225,14 @@ export class KvClient {
       let outcome: KvReply | Error;
       try {
         target = this.pinned ?? this.router.nodeFor(row);
-        outcome = await this.send(target, body, requestId, Math.max(1, deadlineMs - Date.now()));
+        const attemptMs = Math.min(this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS_DEFAULT, deadlineMs - Date.now());
+        outcome = await this.send(target, body, requestId, Math.max(1, attemptMs));
       } catch (err) {
         outcome = err as Error;
       }
-      const retry = this.pinned === undefined && isRetryable(outcome) && !this.closed;
+      // An attempt that timed out with budget left: the node may be gone; ask the map again.
+      const attemptTimedOut = outcome instanceof PennError && outcome.code === 'TIMEOUT' && Date.now() < deadlineMs;
+      const retry = this.pinned === undefined && (isRetryable(outcome) || attemptTimedOut) && !this.closed;
       if (!retry || attempt >= REQUEST_ATTEMPTS_MAX || Date.now() + backoffMs >= deadlineMs) {
         if (outcome instanceof Error) throw outcome;
         return outcome;

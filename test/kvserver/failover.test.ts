@@ -87,6 +87,26 @@ describe('kvserver: a replica group fails over (real processes, kill -9)', funct
     await expectAllReadable(client, load.acked);
   });
 
+  it('a call stuck on a paused primary moves on to the new primary', async () => {
+    group = await ReplicaGroup.create();
+    const first = await group.startAll();
+    const client = group.client();
+    await client.put('before-pause', 'c', 'x');
+    const paused = group.nodes.get(first.primary)!.child;
+    paused.kill('SIGSTOP');
+    try {
+      // The first attempt goes to the paused node and gets no answer; after the attempt
+      // timeout the client asks the map again and finds the primary of the next view.
+      await client.put('during-pause', 'c', 'written while the old primary was paused');
+      const now = await group.view();
+      expect(now.primary).to.be.a('number').and.not.equal(first.primary);
+      expect((await client.get('during-pause', 'c'))?.toString()).to.equal('written while the old primary was paused');
+      expect((await client.get('before-pause', 'c'))?.toString()).to.equal('x');
+    } finally {
+      paused.kill('SIGCONT');
+    }
+  });
+
   it('applies a retried CPUT once: the new primary remembers the request from the log', async () => {
     group = await ReplicaGroup.create();
     const first = await group.startAll();
