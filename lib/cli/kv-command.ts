@@ -144,6 +144,7 @@ export const kvCommand: Command = {
       valueBytesMax: config.kv.valueBytesMax,
       requestTimeoutMs: config.kv.requestTimeoutMs,
       attemptTimeoutMs: 2 * config.coordinator.failureTimeoutMs,
+      readFrom: config.kv.readFrom,
       connectionsPerNode: 1,
       ...(node === undefined ? {} : { pinnedNode: node }),
     });

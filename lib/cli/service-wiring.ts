@@ -48,6 +48,7 @@ export function createServices(config: PennConfig): Services {
     cluster: config.kv, coordinator: config.coordinator, valueBytesMax: config.kv.valueBytesMax, requestTimeoutMs: config.kv.requestTimeoutMs,
     // A silent node has been replaced after one failure timeout: ask the map again after two.
     attemptTimeoutMs: 2 * config.coordinator.failureTimeoutMs,
+    readFrom: config.kv.readFrom,
   });
   const users = new UserService(kv, new LoginThrottle(kv));
   const sessions = new SessionService(kv, users, config.sessions);

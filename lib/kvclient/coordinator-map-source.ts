@@ -58,11 +58,16 @@ export function toClusterMap(map: ClusterMap): KvClusterMap {
   const groups: number[][] = Array.from({ length: groupCount }, () => []);
   for (const n of map.nodes) groups[n.group]!.push(n.id);
   const primaries: (number | null)[] = Array.from({ length: groupCount }, () => null);
-  for (const v of map.views) primaries[v.group] = v.primary;
+  const secondaries: number[][] = Array.from({ length: groupCount }, () => []);
+  for (const v of map.views) {
+    primaries[v.group] = v.primary;
+    secondaries[v.group] = [...v.secondaries];
+  }
   return {
     nodes: map.nodes.map((n) => ({ id: n.id, host: n.host, port: n.port })),
     groups,
     tablets: map.tablets.map((t) => ({ start: t.start, group: t.group })),
     primaries,
+    secondaries,
   };
 }

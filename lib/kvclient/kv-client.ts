@@ -50,6 +50,12 @@ export interface KvClientOptions {
   requestTimeoutMs: number;
   /** Connections kept to each node (requests are pipelined on each). Default 2. */
   connectionsPerNode?: number;
+  /**
+   * Where reads go (conf kv.readFrom): "primary" (default; linearizable) or "any", spreading
+   * GET and list requests over the members of the group's view; a member that will not serve
+   * the read sends the call on to the primary. What "any" gives up: docs/kv-replication.md.
+   */
+  readFrom?: 'primary' | 'any';
   /** Send every request to this node instead of routing (debugging one node). */
   pinnedNode?: NodeAddress;
 }
@@ -220,11 +226,14 @@ export class KvClient {
     const deadlineMs = Date.now() + (this.options.retryBudgetMs ?? this.options.requestTimeoutMs);
     let backoffMs = RETRY_BACKOFF_MIN_MS;
     let hintsInRow = 0;
+    const anyReplica = this.pinned === undefined && this.readsFromAny(body);
+    // Reads from any replica need the views' members, which only the coordinator's map has.
+    if (anyReplica && this.router.current.secondaries === undefined && this.options.coordinator !== undefined) void this.router.refresh();
     for (let attempt = 1; ; attempt++) {
       let target: NodeTarget | null = null;
       let outcome: KvReply | Error;
       try {
-        target = this.pinned ?? this.router.nodeFor(row);
+        target = this.pinned ?? (attempt === 1 && anyReplica ? this.router.readerFor(row) : this.router.nodeFor(row));
         const attemptMs = Math.min(this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS_DEFAULT, deadlineMs - Date.now());
         outcome = await this.send(target, body, requestId, Math.max(1, attemptMs));
       } catch (err) {
@@ -238,6 +247,8 @@ export class KvClient {
         return outcome;
       }
       const hint = !(outcome instanceof Error) && outcome.status === 'NOT_PRIMARY' ? outcome.primary : null;
+      // A member that would not serve a read is no longer in the view: learn the new one.
+      if (anyReplica && attempt === 1 && !(outcome instanceof Error) && outcome.status === 'NOT_PRIMARY') void this.router.refresh();
       const hinted = hint === null ? undefined : this.router.current.nodes.find((n) => n.id === hint);
       if (hinted !== undefined && target !== null && targetOf(hinted).key !== target.key && hintsInRow < HINTS_IN_ROW_MAX) {
         hintsInRow++;
@@ -249,6 +260,11 @@ export class KvClient {
       await new Promise((resolve) => setTimeout(resolve, backoffMs));
       backoffMs = Math.min(backoffMs * 2, RETRY_BACKOFF_MAX_MS);
     }
+  }
+
+  /** Whether `body` is a read that any member of the view may serve. */
+  private readsFromAny(body: KvRequestBody): boolean {
+    return this.options.readFrom === 'any' && (body.op === 'GET' || body.op === 'LIST_ROWS' || body.op === 'LIST_COLUMNS');
   }
 
   private takeRequestId(): number {

@@ -16,6 +16,8 @@ export interface KvClusterMap {
   tablets: { start: string; group: number }[];
   /** Per group, its primary when known (from the coordinator); absent or null: unknown. */
   primaries?: (number | null)[];
+  /** Per group, the secondaries of its current view (from the coordinator); absent: unknown. */
+  secondaries?: number[][];
 }
 
 export type ClusterMapSource = () => Promise<KvClusterMap>;
@@ -27,8 +29,13 @@ export interface NodeTarget extends NodeAddress {
 
 export class TabletRouter {
   private map: KvClusterMap;
-  /** Per tablet of the map: its start and the node its requests go to (null: none). */
-  private routes: { start: string; target: NodeTarget | null }[] = [];
+  /**
+   * Per tablet of the map: its start, the node its requests go to (null: none), and the
+   * members of its group's view (primary and secondaries) that may serve reads from any replica.
+   */
+  private routes: Route[] = [];
+  /** Turns over the members a read from any replica goes to. */
+  private nextReader = 0;
   private refreshing: Promise<Error | null> | null = null;
 
   constructor(initial: KvClusterMap, private readonly source: ClusterMapSource) {
@@ -42,6 +49,25 @@ export class TabletRouter {
 
   /** The node to send a request about `row` to. */
   nodeFor(row: string): NodeTarget {
+    const target = this.routeFor(row)?.target;
+    if (target === null || target === undefined) {
+      throw new PennError('UNAVAILABLE', `no node serves row ${JSON.stringify(row.slice(0, 64))}`, { reason: 'NO_ROUTE' });
+    }
+    return target;
+  }
+
+  /**
+   * A member of the view of the group holding `row`, in turn, for a read that any replica may
+   * serve (kv.readFrom "any"); the primary while the view's members are unknown.
+   */
+  readerFor(row: string): NodeTarget {
+    const readers = this.routeFor(row)?.readers ?? [];
+    if (readers.length === 0) return this.nodeFor(row);
+    this.nextReader = (this.nextReader + 1) % 0x4000_0000;
+    return readers[this.nextReader % readers.length]!;
+  }
+
+  private routeFor(row: string): Route | undefined {
     const routes = this.routes;
     let lo = 0;
     let hi = routes.length - 1;
@@ -50,11 +76,7 @@ export class TabletRouter {
       if (routes[mid]!.start <= row) lo = mid;
       else hi = mid - 1;
     }
-    const target = routes[lo]?.target;
-    if (target === null || target === undefined) {
-      throw new PennError('UNAVAILABLE', `no node serves row ${JSON.stringify(row.slice(0, 64))}`, { reason: 'NO_ROUTE' });
-    }
-    return target;
+    return routes[lo];
   }
 
   /** Fetches the map again; on failure the cached map stays (and the error is returned). */
@@ -97,12 +119,31 @@ export class TabletRouter {
   }
 }
 
-/** A tablet's requests go to its group's primary, or its first node while that is unknown. */
-function buildRoutes(map: KvClusterMap): { start: string; target: NodeTarget | null }[] {
+interface Route {
+  start: string;
+  target: NodeTarget | null;
+  readers: NodeTarget[];
+}
+
+/**
+ * A tablet's requests go to its group's primary, or its first node while that is unknown;
+ * reads from any replica go to the primary and secondaries of the view, when both are known.
+ */
+function buildRoutes(map: KvClusterMap): Route[] {
+  const target = (id: number | null | undefined): NodeTarget | null => {
+    const node = map.nodes.find((n) => n.id === id);
+    return node === undefined ? null : targetOf(node);
+  };
   return map.tablets.map((t) => {
-    const chosen = map.primaries?.[t.group] ?? map.groups[t.group]?.[0];
-    const node = map.nodes.find((n) => n.id === chosen);
-    return { start: t.start, target: node === undefined ? null : targetOf(node) };
+    const primary = map.primaries?.[t.group] ?? null;
+    const readers: NodeTarget[] = [];
+    if (primary !== null && map.secondaries?.[t.group] !== undefined) {
+      for (const id of [primary, ...map.secondaries[t.group]!]) {
+        const reader = target(id);
+        if (reader !== null) readers.push(reader);
+      }
+    }
+    return { start: t.start, target: target(primary ?? map.groups[t.group]?.[0]), readers };
   });
 }
 
