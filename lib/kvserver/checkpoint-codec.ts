@@ -30,38 +30,84 @@ export interface CheckpointHeader {
   cellCount: number;
 }
 
+/**
+ * Values at least this long go into a checkpoint as they are (referenced, not copied); shorter
+ * ones are copied with the keys into the current piece.
+ */
+export const CHECKPOINT_VALUE_REF_BYTES_MIN = 4 * 1024;
+/** Size of the pieces that carry keys, lengths and short values. */
+const CHECKPOINT_PIECE_BYTES = 64 * 1024;
+
 /** Encodes a snapshot of `tablet` as of `seq` into one buffer (a consistent copy). */
 export function encodeCheckpoint(tablet: Tablet, seq: number): Buffer {
-  const startBytes = Buffer.byteLength(tablet.start, 'utf8');
-  const endBytes = tablet.end === null ? 0 : Buffer.byteLength(tablet.end, 'utf8');
-  let size = MAGIC.length + 8 + 8 + 2 + startBytes + 1 + (tablet.end === null ? 0 : 2 + endBytes) + 4;
-  let cellCount = 0;
-  for (const [row, column, value] of tablet.cells()) {
-    size += 2 + Buffer.byteLength(row, 'utf8') + 2 + Buffer.byteLength(column, 'utf8') + 4 + value.length;
-    cellCount++;
-  }
-  size += CRC_BYTES;
-  const out = Buffer.allocUnsafe(size);
-  let pos = MAGIC.copy(out, 0);
-  pos = out.writeBigUInt64BE(BigInt(seq), pos);
-  pos = out.writeBigUInt64BE(BigInt(tablet.bytes), pos);
-  const key = (s: string): void => {
-    const n = out.write(s, pos + 2, 'utf8');
-    out.writeUInt16BE(n, pos);
-    pos += 2 + n;
+  return Buffer.concat(encodeCheckpointParts(tablet, seq));
+}
+
+/**
+ * Encodes a snapshot of `tablet` as of `seq` as buffers to be written one after the other.
+ * Keys, lengths and short values are copied into pieces of CHECKPOINT_PIECE_BYTES; long values
+ * are referenced as the tablet holds them: a stored value is never changed in place (a write
+ * replaces the buffer), so the parts stay a consistent snapshot after the tablet moves on, and
+ * a tablet of large values is checkpointed without copying them. The CRC runs along.
+ */
+export function encodeCheckpointParts(tablet: Tablet, seq: number): Buffer[] {
+  const parts: Buffer[] = [];
+  let crc = 0;
+  // The bytes of `piece` from `start` to `pos` are encoded and not yet in `parts`.
+  let piece = Buffer.allocUnsafe(CHECKPOINT_PIECE_BYTES);
+  let start = 0;
+  let pos = 0;
+  const flush = (): void => {
+    if (pos === start) return;
+    const done = piece.subarray(start, pos);
+    crc = crc32(done, crc);
+    parts.push(done);
+    start = pos;
   };
+  const room = (n: number): void => {
+    if (pos + n <= piece.length) return;
+    flush();
+    piece = Buffer.allocUnsafe(Math.max(n, CHECKPOINT_PIECE_BYTES));
+    start = 0;
+    pos = 0;
+  };
+  const key = (s: string): void => {
+    const n = Buffer.byteLength(s, 'utf8');
+    room(2 + n);
+    pos = piece.writeUInt16BE(n, pos);
+    pos += piece.write(s, pos, 'utf8');
+  };
+  let cellCount = 0;
+  for (const _cell of tablet.cells()) cellCount++;
+  room(MAGIC.length + 16);
+  pos += MAGIC.copy(piece, pos);
+  pos = piece.writeBigUInt64BE(BigInt(seq), pos);
+  pos = piece.writeBigUInt64BE(BigInt(tablet.bytes), pos);
   key(tablet.start);
-  out[pos++] = tablet.end === null ? 0 : 1;
+  room(1);
+  piece[pos++] = tablet.end === null ? 0 : 1;
   if (tablet.end !== null) key(tablet.end);
-  pos = out.writeUInt32BE(cellCount, pos);
+  room(4);
+  pos = piece.writeUInt32BE(cellCount, pos);
   for (const [row, column, value] of tablet.cells()) {
     key(row);
     key(column);
-    pos = out.writeUInt32BE(value.length, pos);
-    pos += value.copy(out, pos);
+    room(4);
+    pos = piece.writeUInt32BE(value.length, pos);
+    if (value.length >= CHECKPOINT_VALUE_REF_BYTES_MIN) {
+      flush();
+      crc = crc32(value, crc);
+      parts.push(value);
+    } else {
+      room(value.length);
+      pos += value.copy(piece, pos);
+    }
   }
-  out.writeUInt32BE(crc32(out.subarray(0, pos)), pos);
-  return out;
+  flush();
+  const tail = Buffer.allocUnsafe(CRC_BYTES);
+  tail.writeUInt32BE(crc, 0);
+  parts.push(tail);
+  return parts;
 }
 
 /** Checks magic and checksum and reads the header. Throws CheckpointCorruptError. */
