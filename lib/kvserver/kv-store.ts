@@ -19,6 +19,7 @@ import {
 import { encodeCheckpoint } from './checkpoint-codec.js';
 import { applyRecord, decideWrite, type KvWrite } from './kv-state-machine.js';
 import { CELL_OVERHEAD_BYTES, ROW_OVERHEAD_BYTES } from './memory-accounting.js';
+import type { ManifestSnapshot } from './manifest.js';
 import { loadSlotTablet } from './slot-loader.js';
 import type { Tablet } from './tablet.js';
 import { TabletMaintenance } from './tablet-maintenance.js';
@@ -67,7 +68,11 @@ export class KvStore {
   /** Cells whose latest write is not yet committed, with that write's seq. */
   private readonly pendingSeqByCell = new Map<string, number>();
   /** Recent writes by origin, so a retried request is applied at most once. */
-  readonly origins = new RecentOrigins();
+  origins = new RecentOrigins();
+  /** Where a snapshot last replaced this node's data (kept in the manifest), or null. */
+  snapshotPoint: ManifestSnapshot | null = null;
+  /** Per owner (a peer catching up): the first seq the log must keep for it. */
+  private readonly logPins = new Map<number, number>();
   /** Set by the node once replication is wired; null: a write commits when it is durable. */
   replication: StoreReplication | null = null;
   /** The previous tablet load: the next one starts after it. */
@@ -94,6 +99,25 @@ export class KvStore {
 
   waitDurable(seq: number): Promise<void> {
     return this.wal === null ? Promise.resolve() : this.wal.waitDurable(seq);
+  }
+
+  /**
+   * Keeps every log record from `seq` on (checkpoint rounds drop no segment holding one) until
+   * `unpinLog(owner)`: a peer that got a snapshot as of `seq - 1` is to catch up from there.
+   */
+  pinLog(owner: number, seq: number): void {
+    this.logPins.set(owner, seq);
+  }
+
+  unpinLog(owner: number): void {
+    this.logPins.delete(owner);
+  }
+
+  /** The first seq some pin needs (Infinity with none). */
+  get logPinSeq(): number {
+    let seq = Number.POSITIVE_INFINITY;
+    for (const s of this.logPins.values()) seq = Math.min(seq, s);
+    return seq;
   }
 
   /** Resolves once `seq` is committed (see the file comment). */
@@ -282,6 +306,17 @@ export class KvStore {
     assert.equal(record.seq, this.lastSeq + 1, `replicated seq ${record.seq} after ${this.lastSeq}`);
     if (this.memoryBytes > this.memoryHardLimitBytes) await this.maintenance.idle(MEMORY_WAIT_MS);
     const owned: WalRecord = record.op === 'PUT' ? { ...record, value: Buffer.from(record.value) } : record;
+    const held = this.slots.forRow(record.row);
+    if (held !== undefined && record.seq <= held.checkpointSeq) {
+      // Its tablet came in a snapshot that already reflects it: logged (the log stays whole)
+      // and remembered by origin, not applied again.
+      this.wal!.append(owned);
+      this.lastSeq = owned.seq;
+      this.lastSeqView = owned.view;
+      this.origins.remember(owned);
+      this.maintenance.afterWrite(held); // the log grew: a checkpoint round may be due
+      return true;
+    }
     const applied = await this.withTablet(record.row, ({ slot, tablet }) => {
       this.wal!.append(owned);
       this.applyToSlot(slot, tablet, owned);
@@ -373,14 +408,49 @@ export class KvStore {
     };
   }
 
-  /** A full snapshot of one tablet (checkpoint format) and the seq it reflects, for a peer. */
-  async snapshotTablet(start: string): Promise<{ seq: number; bytes: Buffer } | null> {
+  /**
+   * A full snapshot of the tablet starting at `start` (checkpoint format), the seq it reflects
+   * and the tablet's end (a split may have moved it), for a peer; null if no tablet starts there.
+   */
+  async snapshotTablet(start: string): Promise<{ seq: number; end: string | null; bytes: Buffer } | null> {
     const slot = this.slots.forStart(start);
     if (slot === undefined) return null;
-    const snapshot = await this.withTablet(start, ({ tablet }) => ({ seq: this.lastSeq, bytes: encodeCheckpoint(tablet, this.lastSeq) }));
-    if (!('seq' in snapshot)) return null;
-    await this.waitDurable(snapshot.seq);
+    const snapshot = await this.withTablet(start, ({ slot: current, tablet }) => {
+      if (current.start !== start) return null;
+      // A tablet installed from a snapshot may reflect records the log has not reached yet.
+      const seq = Math.max(this.lastSeq, current.checkpointSeq);
+      return { seq, end: tablet.end, bytes: encodeCheckpoint(tablet, seq) };
+    });
+    if (snapshot === null || !('seq' in snapshot)) return null;
+    await this.waitDurable(Math.min(snapshot.seq, this.lastSeq));
     return snapshot;
+  }
+
+  /** Resolves once no tablet load is under way (the loads queued so far have settled). */
+  loadsSettled(): Promise<void> {
+    return this.loadGate;
+  }
+
+  /**
+   * Takes on the data of an installed snapshot (snapshot-install.ts, which made it durable):
+   * the tablets (evicted: they load from their new checkpoints), the log after the snapshot
+   * point, and the origins table. Whatever this node held before is gone.
+   */
+  replaceAfterSnapshot(next: {
+    slots: TabletSlot[]; wal: WalWriter; origins: RecentOrigins; point: ManifestSnapshot; nextTabletId: number;
+  }): void {
+    // Writes this node sequenced as a primary and never saw committed were failed when it lost
+    // the role; their cells are gone with the old data.
+    this.pendingSeqByCell.clear();
+    this.slots.reset(next.slots);
+    this.memoryBytes = 0;
+    this.wal = next.wal;
+    this.origins = next.origins;
+    this.snapshotPoint = next.point;
+    this.nextTabletId = next.nextTabletId;
+    this.lastSeq = next.point.seq;
+    this.lastSeqView = next.point.view;
+    this.lastCheckpoint = null;
   }
 
   /** Durable log records after `afterSeq`, or null when only a snapshot can catch a peer up. */

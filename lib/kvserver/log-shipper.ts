@@ -5,6 +5,10 @@
  * While a resend to a peer runs, live records for it are not sent (they would only arrive
  * before their predecessors and be refused as gaps); the resend ends the moment it has sent
  * the last record sequenced, so the next one goes out live.
+ *
+ * A peer whose log is not a prefix of this one, or that lacks records this log no longer
+ * holds (checkpoints dropped them), cannot be caught up this way: the caller is told, and
+ * sends it a snapshot (snapshot-sender.ts); then the peer asks again from the snapshot point.
  */
 import type { Logger } from '../protocol/log.js';
 import type { KvStore } from './kv-store.js';
@@ -17,6 +21,14 @@ export const RECENT_RECORDS_MAX = 8192;
 export const RECENT_RECORD_BYTES_MAX = 32 * 1024 * 1024;
 /** Records read from the log per page of a resend. */
 export const RESEND_PAGE_RECORDS = 256;
+
+/** What the shipper asks of, and tells, the snapshot side. */
+export interface LogShipperSnapshots {
+  /** The point (seq, view) of a snapshot just sent to `peer`: its log ends there. */
+  point(peer: number): { seq: number; view: number } | undefined;
+  /** A resend to `peer` reached the last record sequenced. */
+  caughtUp(peer: number): void;
+}
 
 export class LogShipper {
   /** Recent records, oldest first, contiguous in seq. */
@@ -32,6 +44,7 @@ export class LogShipper {
     private readonly log: Logger,
     /** The current view and last sequenced seq, read at every step. */
     private readonly now: () => { view: number; lastSeq: number },
+    private readonly snapshots: LogShipperSnapshots,
   ) {}
 
   /** Keeps a sequenced or applied record for resends. */
@@ -61,20 +74,20 @@ export class LogShipper {
    * Starts (or restarts) sending `peer` every record after `afterSeq`. When `afterSeqView` is a
    * view (> 0), the peer's record at `afterSeq` was written in it: if this log holds another
    * record there, or none, the peer's log is not a prefix of this one and it gets nothing
-   * (`onDiverged`); it needs a snapshot.
+   * (`onNeedsSnapshot`). The same happens when this log no longer reaches back to `afterSeq`.
    */
-  resend(peer: number, afterSeq: number, afterSeqView: number, onDiverged: () => void): void {
+  resend(peer: number, afterSeq: number, afterSeqView: number, onNeedsSnapshot: () => void): void {
     const generation = ++this.generation;
     this.resends.set(peer, generation);
-    this.checkPrefix(afterSeq, afterSeqView).then((prefix) => {
+    this.checkPrefix(peer, afterSeq, afterSeqView).then((prefix) => {
       if (!this.current(peer, generation)) return undefined;
       if (!prefix) {
-        this.log.warn('a peer holds records this primary does not; it needs a snapshot to rejoin', { peer, afterSeq, afterSeqView });
+        this.log.warn('a peer\'s log is not a prefix of what this primary still holds; it needs a snapshot', { peer, afterSeq, afterSeqView });
         this.resends.delete(peer);
-        onDiverged();
+        onNeedsSnapshot();
         return undefined;
       }
-      return this.run(peer, afterSeq, generation);
+      return this.run(peer, afterSeq, generation, onNeedsSnapshot);
     }).catch((err: unknown) => {
       this.log.warn('resend to a peer failed; the next retransmission tries again', { peer, err: (err as Error).message });
       if (this.resends.get(peer) === generation) this.resends.delete(peer);
@@ -87,9 +100,13 @@ export class LogShipper {
   }
 
   /** Whether a log ending at `seq` written in `view` is a prefix of this one. */
-  private async checkPrefix(seq: number, view: number): Promise<boolean> {
+  private async checkPrefix(peer: number, seq: number, view: number): Promise<boolean> {
     if (seq > this.now().lastSeq) return false;
     if (view <= 0 || seq === 0) return true; // no view known to compare: the gap check guards order
+    // Just installed the snapshot this node sent: its log ends at the snapshot point, which
+    // this log may no longer hold.
+    const point = this.snapshots.point(peer);
+    if (point !== undefined && point.seq === seq && point.view === view) return true;
     const recent = this.recent[0] !== undefined && seq >= this.recent[0].seq ? this.recent[seq - this.recent[0].seq] : undefined;
     const mine = recent?.seq === seq ? recent.view : await this.store.viewAt(seq);
     return mine === view;
@@ -99,13 +116,14 @@ export class LogShipper {
     return this.resends.get(peer) === generation;
   }
 
-  private async run(peer: number, afterSeq: number, generation: number): Promise<void> {
+  private async run(peer: number, afterSeq: number, generation: number, onNeedsSnapshot: () => void): Promise<void> {
     let cursor = afterSeq;
     for (;;) {
       if (!this.current(peer, generation)) return;
       const { lastSeq } = this.now();
       if (cursor >= lastSeq) {
         this.resends.delete(peer); // caught up: the next record goes out live
+        this.snapshots.caughtUp(peer);
         return;
       }
       // From memory, synchronously, when the window reaches back far enough.
@@ -113,6 +131,7 @@ export class LogShipper {
       if (first !== undefined && first.seq <= cursor + 1 && this.recent.at(-1)!.seq >= lastSeq) {
         for (let i = cursor + 1 - first.seq; i < this.recent.length; i++) this.ship(peer, this.recent[i]!);
         this.resends.delete(peer);
+        this.snapshots.caughtUp(peer);
         return;
       }
       await this.store.waitDurable(Math.min(lastSeq, cursor + RESEND_PAGE_RECORDS));
@@ -121,6 +140,7 @@ export class LogShipper {
       if (page === null || page.records.length === 0 || page.records[0]!.seq !== cursor + 1) {
         this.log.warn('the log no longer reaches back to what a peer lacks; it needs a snapshot', { peer, afterSeq: cursor });
         this.resends.delete(peer);
+        onNeedsSnapshot();
         return;
       }
       for (const record of page.records) {

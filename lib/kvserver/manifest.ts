@@ -17,15 +17,40 @@ export interface ManifestTablet {
   end: string | null;
 }
 
+/**
+ * Where a snapshot from the primary replaced this node's data (snapshot-install.ts): the log
+ * restarted after `seq`, whose record was written in `view`. The tablets' checkpoints may
+ * reflect records up to `coveredSeq` (all committed) before the log holds them.
+ */
+export interface ManifestSnapshot {
+  seq: number;
+  view: number;
+  coveredSeq: number;
+  /** The file id of the recent-origins table that came with it (`origins-<id>.snap`). */
+  originsId: number;
+}
+
 export interface Manifest {
   nodeId: number;
   nextTabletId: number;
   tablets: ManifestTablet[];
+  /** Set once a snapshot was installed; kept (the origins file and the log start depend on it). */
+  snapshot?: ManifestSnapshot;
+  /**
+   * Log segments of the data a snapshot replaced: deleted at start-up (and then this list),
+   * so a crash in the middle of the switch never lets the old log be replayed over the new data.
+   */
+  retiredSegments?: string[];
 }
 
 /** The checkpoint file of a tablet id. */
 export function checkpointFileName(id: number): string {
   return `tablet-${id}.ckpt`;
+}
+
+/** The recent-origins file that came with a snapshot. */
+export function originsFileName(id: number): string {
+  return `origins-${id}.snap`;
 }
 
 /** Reads the manifest of `dir`; null when there is none yet. Throws naming the file if bad. */
@@ -52,6 +77,12 @@ export async function readManifest(dir: string): Promise<Manifest | null> {
   if (crc32(Buffer.from(bodyText, 'utf8')) !== parsed.crc32) bad('checksum mismatch');
   const body = parsed.body as Manifest;
   if (!Array.isArray(body.tablets) || body.tablets.length === 0) bad('no tablets');
+  const snapshot = body.snapshot;
+  if (snapshot !== undefined && !(Number.isSafeInteger(snapshot.seq) && Number.isSafeInteger(snapshot.view)
+    && Number.isSafeInteger(snapshot.originsId) && Number.isSafeInteger(snapshot.coveredSeq) && snapshot.coveredSeq >= snapshot.seq)) {
+    bad('bad snapshot point');
+  }
+  if (body.retiredSegments !== undefined && !Array.isArray(body.retiredSegments)) bad('bad retired segment list');
   return body;
 }
 

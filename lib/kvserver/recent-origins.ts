@@ -42,6 +42,14 @@ export class RecentOrigins {
     }
   }
 
+  /** Every remembered origin with its seq, oldest first (a snapshot carries them to a peer). */
+  *entries(): IterableIterator<{ clientId: string; requestId: number; seq: number }> {
+    for (const [key, seq] of this.seqByOrigin) {
+      const colon = key.indexOf(':');
+      yield { clientId: key.slice(0, colon), requestId: Number(key.slice(colon + 1)), seq };
+    }
+  }
+
   /** The seq of the write this origin made, if it is remembered. */
   seqOf(origin: KvOrigin): number | undefined {
     if (origin.clientId === NO_CLIENT) return undefined;

@@ -4,17 +4,20 @@
  * data is damaged stops the start with a KvStartError naming the file, rather than serve
  * wrong data.
  */
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeCheckpoint } from './checkpoint-codec.js';
 import { TEMP_SUFFIX, fsyncDirectory, writeFileDurable } from './durable-files.js';
 import { KvStore, walPayloadBytesMax, type KvStoreOptions } from './kv-store.js';
-import { MANIFEST_FILE, checkpointFileName, readManifest, writeManifest, type Manifest } from './manifest.js';
+import {
+  MANIFEST_FILE, checkpointFileName, originsFileName, readManifest, writeManifest, type Manifest,
+} from './manifest.js';
 import { CheckpointFileError, verifyCheckpoint } from './slot-loader.js';
+import { OriginsCorruptError, decodeOrigins, originsFrom } from './snapshot-origins.js';
 import { Tablet, type TabletRange } from './tablet.js';
 import type { TabletSlot } from './tablet-slots.js';
 import { WalCorruptError, recoverWal } from './wal-reader.js';
-import { listSegmentFiles } from './wal-segments.js';
+import { isSegmentFileName, listSegmentFiles } from './wal-segments.js';
 import { WalWriter } from './wal-writer.js';
 
 /** The store cannot start safely; the message says why and names the file. */
@@ -26,6 +29,7 @@ export class KvStartError extends Error {
 }
 
 const CHECKPOINT_PATTERN = /^tablet-(\d+)\.ckpt$/;
+const ORIGINS_PATTERN = /^origins-(\d+)\.snap$/;
 
 /**
  * Opens (recovering or bootstrapping) the store in `options.dir`. `initialTablets` are the
@@ -43,10 +47,16 @@ export async function openKvStore(options: KvStoreOptions, initialTablets: Table
     manifest = await bootstrap(options, initialTablets);
     log.info('new data directory', { dir, tablets: manifest.tablets.length });
   }
+  manifest = await removeRetiredSegments(dir, manifest, options);
   await removeOrphanCheckpoints(dir, manifest, options);
 
   const store = new KvStore(options);
   store.nextTabletId = manifest.nextTabletId;
+  const point = manifest.snapshot ?? null;
+  if (point !== null) {
+    store.snapshotPoint = point;
+    store.origins = originsFrom(await readOriginsFile(dir, point.originsId));
+  }
   const slots: TabletSlot[] = [];
   let checkpointSeqMax = 0;
   for (const t of manifest.tablets) {
@@ -76,12 +86,27 @@ export async function openKvStore(options: KvStoreOptions, initialTablets: Table
     if (err instanceof WalCorruptError) throw new KvStartError(err.message);
     throw err;
   }
-  if (checkpointSeqMax > recovered.lastSeq) {
-    throw new KvStartError(`a checkpoint in ${dir} holds seq ${checkpointSeqMax} but the log ends at ${recovered.lastSeq}; refusing to start`);
+  let lastSeq = recovered.lastSeq;
+  if (point !== null) {
+    const first = recovered.segments[0];
+    if (first !== undefined && first.firstSeq <= point.seq) {
+      throw new KvStartError(`log segment ${join(dir, first.file)} starts at seq ${first.firstSeq}, inside the snapshot installed at ${point.seq}; refusing to start`);
+    }
+    if (lastSeq <= point.seq) {
+      // Nothing logged since the snapshot: the node holds exactly the snapshot point.
+      lastSeq = point.seq;
+      store.lastSeqView = point.view;
+    }
   }
-  store.lastSeq = recovered.lastSeq;
+  // A checkpoint past the log end is one a snapshot brought (every record up to its covered
+  // seq was committed); anything else means the log lost acknowledged records.
+  const coveredSeq = Math.max(lastSeq, point?.coveredSeq ?? 0);
+  if (checkpointSeqMax > coveredSeq) {
+    throw new KvStartError(`a checkpoint in ${dir} holds seq ${checkpointSeqMax} but the log ends at ${lastSeq}; refusing to start`);
+  }
+  store.lastSeq = lastSeq;
   await store.maintenance.idle(Number.POSITIVE_INFINITY);
-  store.wal = await WalWriter.open(dir, recovered.segments, recovered.lastSeq, options.onFatal);
+  store.wal = await WalWriter.open(dir, recovered.segments, lastSeq, options.onFatal);
   log.info('store recovered', { lastSeq: store.lastSeq, replayed, tablets: slots.length, memoryBytes: store.memoryBytes });
   return store;
 }
@@ -118,17 +143,60 @@ async function removeTempFiles(dir: string, options: KvStoreOptions): Promise<vo
   if (removed > 0) await fsyncDirectory(dir);
 }
 
-/** Checkpoints the manifest does not name: halves of a split that did not complete. */
+/**
+ * Checkpoints and origins files the manifest does not name: halves of a split that did not
+ * complete, or the new data of a snapshot install cut short before its manifest was written.
+ */
 async function removeOrphanCheckpoints(dir: string, manifest: Manifest, options: KvStoreOptions): Promise<void> {
   const known = new Set(manifest.tablets.map((t) => t.id));
   let removed = 0;
   for (const name of await readdir(dir)) {
-    const m = CHECKPOINT_PATTERN.exec(name);
-    if (m === null || known.has(Number(m[1]))) continue;
-    options.log.warn('removing a checkpoint the manifest does not name (left by a split)', { file: name });
+    const checkpoint = CHECKPOINT_PATTERN.exec(name);
+    const origins = ORIGINS_PATTERN.exec(name);
+    if (checkpoint !== null && !known.has(Number(checkpoint[1]))) {
+      options.log.warn('removing a checkpoint the manifest does not name (left by a split or a snapshot install)', { file: name });
+    } else if (origins !== null && Number(origins[1]) !== manifest.snapshot?.originsId) {
+      options.log.warn('removing an origins table the manifest does not name (left by a snapshot install)', { file: name });
+    } else {
+      continue;
+    }
     await unlink(join(dir, name));
     removed++;
   }
   if (removed > 0) await fsyncDirectory(dir);
+}
+
+/**
+ * The log segments a snapshot replaced, when a crash came before they were deleted: they
+ * must never be replayed over the snapshot's data. Then the manifest forgets them.
+ */
+async function removeRetiredSegments(dir: string, manifest: Manifest, options: KvStoreOptions): Promise<Manifest> {
+  const retired = manifest.retiredSegments ?? [];
+  if (retired.length === 0) return manifest;
+  for (const name of retired) {
+    if (!isSegmentFileName(name)) throw new KvStartError(`manifest in ${dir} retires ${JSON.stringify(name)}, which is not a log segment; refusing to start`);
+    try {
+      await unlink(join(dir, name));
+      options.log.warn('removing a log segment replaced by a snapshot', { file: name });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  await fsyncDirectory(dir);
+  const { retiredSegments: _done, ...rest } = manifest;
+  await writeManifest(dir, rest);
+  return rest;
+}
+
+async function readOriginsFile(dir: string, id: number): Promise<ReturnType<typeof decodeOrigins>['entries']> {
+  const file = join(dir, originsFileName(id));
+  try {
+    return decodeOrigins(await readFile(file)).entries;
+  } catch (err) {
+    if (err instanceof OriginsCorruptError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new KvStartError(`origins table ${file} is unusable (${(err as Error).message}); refusing to start`);
+    }
+    throw err;
+  }
 }
 

@@ -16,6 +16,9 @@
  *   acknowledged everything the primary has sequenced, the primary asks the coordinator to make
  *   it a secondary, and from that moment counts it for commits (so every member of the new view
  *   holds every acknowledged write).
+ * - A node the primary cannot catch up by log (its log diverged, or reaches back past what the
+ *   primary's log still holds) gets a snapshot (snapshot-sender.ts) and is no learner meanwhile;
+ *   once installed, its log restarts at the snapshot point and it asks to catch up from there.
  * - Reads are served by the primary while its lease holds: the coordinator deposes no primary
  *   until a failure timeout after its last heartbeat, so a primary that heard back from the
  *   coordinator within that time (less a margin) is still primary.
@@ -53,6 +56,8 @@ export type ReplicaInput<R> =
   | { kind: 'join-refused'; nodeId: number }
   /** The shell found `nodeId`'s log is not a prefix of this primary's: it cannot catch up by log. */
   | { kind: 'peer-diverged'; nodeId: number }
+  /** A snapshot replaced this node's data: its log now ends at `seq`, written in `seqView`. */
+  | { kind: 'snapshot-installed'; seq: number; seqView: number }
   | { kind: 'coordinator-heard'; sentAtMs: number };
 
 export type ReplicaEffect<R> =
@@ -141,6 +146,13 @@ export class ReplicaCore<R> {
           this.acked.delete(input.nodeId);
         }
         return this.advanceCommit();
+      case 'snapshot-installed':
+        if (this.role === 'primary') throw new Error('a primary installed a snapshot');
+        this.lastSeq = input.seq;
+        this.lastSeqView = input.seqView;
+        this.durableSeq = input.seq;
+        this.commitSeq = Math.min(this.commitSeq, input.seq);
+        return [];
       case 'coordinator-heard':
         // Measured from when the heartbeat was sent: the coordinator heard it no earlier.
         this.leaseUntilMs = Math.max(this.leaseUntilMs, input.sentAtMs + this.leaseMs);

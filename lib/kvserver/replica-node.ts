@@ -5,6 +5,10 @@
  * for client requests: only the primary takes writes, and only a primary whose lease holds
  * serves reads (linearizable reads, kv.readFrom "primary").
  *
+ * A node the primary cannot catch up by log gets a snapshot: the primary sends it
+ * (snapshot-sender.ts), the node receives and installs it (snapshot-receiver.ts,
+ * snapshot-install.ts), then catches up by log from the snapshot point.
+ *
  * A group of one node runs solo: nobody else holds its data, so nobody can disagree with it
  * and there is nobody to fail over to. It serves from the start, commits on its own fsync,
  * and heartbeats the coordinator only so that the admin console sees it.
@@ -23,6 +27,9 @@ import { LogShipper } from './log-shipper.js';
 import { PeerLinks, type PeerAddress } from './peer-links.js';
 import { ReadConfirmation } from './read-confirmation.js';
 import { ReplicaCore, type ReplicaEffect } from './replica-core.js';
+import { installSnapshot, SnapshotRejectedError, type StagedSnapshot } from './snapshot-install.js';
+import { SnapshotReceiver } from './snapshot-receiver.js';
+import { SnapshotSender } from './snapshot-sender.js';
 import type { WalRecord } from './wal-record.js';
 
 /** How often a primary whose commits stall asks the core what to send again. */
@@ -45,6 +52,8 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
   private readonly solo: boolean;
   private readonly peers: PeerLinks;
   private readonly shipper: LogShipper;
+  private readonly snapshots: SnapshotSender;
+  private readonly receiver: SnapshotReceiver;
   private readonly waiters = new CommitWaiters();
   private readonly confirmation = new ReadConfirmation((nonce) => this.apply(this.core.probeSecondaries(nonce)));
   private readonly link: CoordinatorLink;
@@ -58,8 +67,6 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
   private stopped = false;
   /** Random per start, and renewed when this copy must leave the view (see leaveView). */
   private incarnation: string;
-  /** Peers whose log was found diverged, with the (seq:view) they asked from then. */
-  private readonly diverged = new Map<number, string>();
 
   constructor(private readonly store: KvStore, private readonly options: ReplicaNodeOptions) {
     const { coordinator } = options;
@@ -70,7 +77,20 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     this.core = new ReplicaCore<WalRecord>(options.nodeId, leaseMs, { lastSeq: store.lastSeq, lastSeqView: store.lastSeqView });
     this.solo = options.members.length === 1;
     this.peers = new PeerLinks(options.nodeId, options.members.filter((m) => m.id !== options.nodeId), options.log);
-    this.shipper = new LogShipper(store, this.peers, options.log, () => ({ view: this.core.view?.view ?? 0, lastSeq: this.core.lastSeq }));
+    this.snapshots = new SnapshotSender({
+      store, peers: this.peers, log: options.log,
+      primaryView: () => (this.core.role === 'primary' && !this.disabled && !this.stopped ? this.core.view!.view : null),
+      waitCommitted: (seq) => this.waitCommitted(seq),
+      // A chunk rides in a frame the peer accepts (its limit: two values and some headers).
+      chunkBytesMax: 2 * store.options.valueBytesMax,
+    });
+    this.shipper = new LogShipper(store, this.peers, options.log, () => ({ view: this.core.view?.view ?? 0, lastSeq: this.core.lastSeq }), this.snapshots);
+    this.receiver = new SnapshotReceiver({
+      dir: store.options.dir,
+      log: options.log,
+      send: (to, message) => this.peers.send(to, message),
+      install: (staged) => this.installSnapshot(staged),
+    });
     this.link = options.link;
     if (this.solo) {
       this.core.step({ kind: 'view', view: { group: options.group, view: 0, primary: options.nodeId, secondaries: [] } });
@@ -94,6 +114,8 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     this.stopped = true;
     if (this.retransmitTimer !== null) clearInterval(this.retransmitTimer);
     this.link.stop();
+    this.snapshots.stopAll();
+    this.receiver.stop();
     this.peers.close();
     this.confirmation.reset();
     this.waiters.failAll('the node is stopping');
@@ -156,15 +178,32 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
 
   peerMessage(from: number, message: PeerMessage): void {
     if (this.solo || this.disabled || this.stopped) return;
-    if (message.kind === 'catch-up') {
-      if (this.core.role !== 'primary') return;
-      // A copy found diverged asks again and again with the same log: the answer stays the same.
-      if (this.diverged.get(from) === `${message.lastSeq}:${message.lastSeqView}`) return;
-      this.diverged.delete(from);
-      this.apply(this.core.step({ kind: 'learner', nodeId: from, ackedSeq: message.lastSeq, ackedSeqView: message.lastSeqView }));
-      return;
+    switch (message.kind) {
+      case 'catch-up':
+        if (this.core.role !== 'primary') return;
+        // Its snapshot is on its way: it asks again once it has installed it.
+        if (this.snapshots.askedWhileSending(from)) return;
+        this.apply(this.core.step({ kind: 'learner', nodeId: from, ackedSeq: message.lastSeq, ackedSeqView: message.lastSeqView }));
+        return;
+      case 'snapshot-ack':
+        if (this.core.role === 'primary') this.snapshots.acked(from, message);
+        return;
+      case 'snapshot-begin': case 'snapshot-chunk': case 'snapshot-end':
+        if (!this.takesSnapshotFrom(from, message.view)) {
+          this.receiver.refuse(from, message);
+          return;
+        }
+        this.heardFromPrimary = true;
+        this.receiver.message(from, message);
+        return;
+      case 'replicate': case 'probe':
+        // Records arriving while a snapshot replaces the data would land in the old log.
+        if (this.receiver.busy) return;
+        this.heardFromPrimary = true;
+        break;
+      default:
+        break;
     }
-    if (message.kind === 'replicate' || message.kind === 'probe') this.heardFromPrimary = true;
     if (message.kind === 'ack' && message.nonce !== undefined) this.confirmation.acked(from, message.view, message.nonce);
     this.apply(this.core.step({ kind: 'message', from, message }));
   }
@@ -210,15 +249,55 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     if (after !== null && (after.view !== before.view || after.primary !== before.primary)) {
       this.options.log.info('view', { view: after.view, primary: after.primary, secondaries: after.secondaries, role: this.core.role });
     }
+    // A snapshot from a primary that is no longer one will not complete.
+    if (after !== null && after.primary !== before.primary) this.receiver.abandon('the primary changed');
     // Not in the view, a primary elsewhere: ask it for what this node lacks (once per view,
-    // and again at each heartbeat while the primary has sent nothing).
-    if (this.core.role === 'standby' && after !== null && after.primary !== null && after.primary !== this.options.nodeId) {
+    // and again at each heartbeat while the primary has sent nothing), unless a snapshot is
+    // being received or installed (the node's position is about to change).
+    if (this.core.role === 'standby' && after !== null && after.primary !== null && after.primary !== this.options.nodeId && !this.receiver.busy) {
       const fresh = after.view !== before.view || after.primary !== before.primary;
       if (fresh || !this.heardFromPrimary) this.askCatchUp(after.primary, after.view);
       this.heardFromPrimary = false;
     }
     if (sentAtMs !== null && this.core.role === 'primary' && view.view === after?.view && view.primary === this.options.nodeId) {
       this.core.step({ kind: 'coordinator-heard', sentAtMs });
+    }
+  }
+
+  /** A snapshot is taken only outside the view, from the primary of this view or a newer one. */
+  private takesSnapshotFrom(from: number, view: number): boolean {
+    const mine = this.core.view;
+    if (this.core.role !== 'standby' || mine === null) return false;
+    return view > mine.view || (view === mine.view && mine.primary === from);
+  }
+
+  /**
+   * Installs a snapshot received whole. A rejected one changes nothing; any other failure
+   * comes after the old log was closed, so the node stops (it recovers either state on restart).
+   */
+  private async installSnapshot(staged: StagedSnapshot): Promise<void> {
+    await this.applyChain;
+    try {
+      await installSnapshot(this.store, staged);
+    } catch (err) {
+      if (err instanceof SnapshotRejectedError) {
+        this.options.log.warn('snapshot rejected', { reason: err.message });
+        throw err;
+      }
+      this.options.log.error('installing a snapshot failed; stopping', { err });
+      process.exit(70);
+    }
+    this.shipper.forget();
+    try {
+      this.apply(this.core.step({ kind: 'snapshot-installed', seq: staged.seq, seqView: staged.seqView }));
+    } catch (err) {
+      // Only a node outside the view takes a snapshot: memory and the core now disagree.
+      this.options.log.error('a snapshot was installed in the wrong role; stopping', { err });
+      process.exit(70);
+    }
+    const view = this.core.view;
+    if (!this.stopped && this.core.role === 'standby' && view !== null && view.primary !== null && view.primary !== this.options.nodeId) {
+      this.askCatchUp(view.primary, view.view);
     }
   }
 
@@ -237,16 +316,17 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
    * This copy holds records the primary never had: it must not count as a member of the view
    * (the primary would wait for its acks forever, and it must never be promoted). A new
    * incarnation tells the coordinator, which drops a restarted member from the view at once;
-   * the node then stays outside. Catching up by snapshot is not built yet.
+   * outside the view, the node asks to catch up, and the primary sends it a snapshot.
    */
   private leaveView(): void {
-    this.options.log.warn('this copy diverged from the primary; leaving the view (it needs a snapshot to rejoin)', { lastSeq: this.core.lastSeq });
+    this.options.log.warn('this copy diverged from the primary; leaving the view (it rejoins by snapshot)', { lastSeq: this.core.lastSeq });
     this.incarnation = randomBytes(8).toString('hex');
     this.link.heartbeat();
   }
 
   private lostPrimary(reason: string): void {
     this.shipper.stopAll();
+    this.snapshots.stopAll();
     this.waiters.failAll(reason);
   }
 
@@ -264,11 +344,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
           break;
         case 'resend-from': {
           const to = effect.to;
-          const from = `${effect.afterSeq}:${effect.afterSeqView}`;
-          this.shipper.resend(to, effect.afterSeq, effect.afterSeqView, () => {
-            this.diverged.set(to, from);
-            this.apply(this.core.step({ kind: 'peer-diverged', nodeId: to }));
-          });
+          this.shipper.resend(to, effect.afterSeq, effect.afterSeqView, () => this.needsSnapshot(to));
           break;
         }
         case 'commit':
@@ -282,6 +358,22 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
           break;
       }
     }
+  }
+
+  /**
+   * `peer` cannot catch up by log. A learner stops getting records (they would go on top of a
+   * different log) and gets a snapshot. A member of the view keeps counting for commits (only
+   * the coordinator may drop it): a diverged one leaves the view by itself when probed, then
+   * asks again from outside.
+   */
+  private needsSnapshot(peer: number): void {
+    if (this.core.role !== 'primary') return;
+    if (this.core.view!.secondaries.includes(peer)) {
+      this.options.log.warn('a secondary of the view cannot be caught up by log; it gets a snapshot once outside the view', { peer });
+      return;
+    }
+    this.apply(this.core.step({ kind: 'peer-diverged', nodeId: peer }));
+    this.snapshots.start(peer);
   }
 
   private appendReplicated(record: WalRecord): void {

@@ -110,9 +110,11 @@ export class TabletMaintenance {
 
   /** Writes a snapshot of a loaded tablet durably; afterwards the log before it is not needed. */
   private async checkpoint(slot: TabletSlot, tablet: Tablet): Promise<void> {
-    const seq = this.store.lastSeq;
+    // A tablet installed from a snapshot may reflect records the log has not reached yet: its
+    // checkpoint keeps claiming them (replay and replication skip what a checkpoint holds).
+    const seq = Math.max(this.store.lastSeq, slot.checkpointSeq);
     const bytes = encodeCheckpoint(tablet, seq);
-    await this.store.waitDurable(seq);
+    await this.store.waitDurable(this.store.lastSeq);
     await writeFileDurable(join(this.store.options.dir, checkpointFileName(slot.id)), [bytes]);
     slot.checkpointSeq = seq;
     slot.dirtySinceSeq = slot.lastWriteSeq > seq ? seq + 1 : null;
@@ -148,7 +150,8 @@ export class TabletMaintenance {
         slot.busy = false;
       }
     }
-    let neededSeq = this.store.lastSeq + 1;
+    // A peer catching up after a snapshot still needs the log from its snapshot point.
+    let neededSeq = Math.min(this.store.lastSeq + 1, this.store.logPinSeq);
     for (const slot of this.store.slots.all()) {
       if (slot.dirtySinceSeq !== null) neededSeq = Math.min(neededSeq, slot.dirtySinceSeq);
     }
@@ -197,10 +200,12 @@ export class TabletMaintenance {
   }
 
   manifest(): Manifest {
-    return {
+    const manifest: Manifest = {
       nodeId: this.store.options.nodeId,
       nextTabletId: this.store.nextTabletId,
       tablets: this.store.slots.all().map((s) => ({ id: s.id, start: s.start, end: s.end })),
     };
+    if (this.store.snapshotPoint !== null) manifest.snapshot = this.store.snapshotPoint;
+    return manifest;
   }
 }

@@ -19,6 +19,11 @@ export function segmentFileName(firstSeq: number): string {
   return `wal-${String(firstSeq).padStart(20, '0')}.log`;
 }
 
+/** Whether `name` is the name of a log segment file. */
+export function isSegmentFileName(name: string): boolean {
+  return SEGMENT_PATTERN.test(name);
+}
+
 /** The segment files of `dir` in order of first sequence number (sizes not yet known). */
 export async function listSegmentFiles(dir: string): Promise<{ firstSeq: number; file: string }[]> {
   const names = await readdir(dir);

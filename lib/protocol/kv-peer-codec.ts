@@ -1,6 +1,6 @@
 /**
  * Replication messages between storage nodes of one group, carried as request frames of the
- * KV framing on the nodes' own port (opcodes 0x20-0x24, docs/kv-protocol.md). They are one-way:
+ * KV framing on the nodes' own port (opcodes 0x20-0x28, docs/kv-protocol.md). They are one-way:
  * no reply frame answers them; an ack or a refusal travels back as a message of its own on the
  * sender's own connection to the peer. Every message names its sender and carries a view.
  */
@@ -15,6 +15,20 @@ export type KvLogRecord =
 
 export type RefuseReason = 'stale-view' | 'gap' | 'diverged';
 
+/** What a snapshot chunk carries: a tablet (checkpoint format) or the recent-origins table. */
+export type SnapshotPart = 'tablet' | 'origins';
+
+/**
+ * Opcodes of the snapshot messages, after those of kv-wire.ts's KvOp (0x20-0x24): the frame
+ * decoder leaves the kind byte to us, and only peers ever send these.
+ */
+export const SnapshotOp = {
+  SNAPSHOT_BEGIN: 0x25,
+  SNAPSHOT_CHUNK: 0x26,
+  SNAPSHOT_END: 0x27,
+  SNAPSHOT_ACK: 0x28,
+} as const;
+
 /** What one node says to another. */
 export type PeerMessage =
   /** The primary's next record (or a resent one). */
@@ -25,14 +39,29 @@ export type PeerMessage =
   | { kind: 'ack'; view: number; seq: number; seqView: number; nonce?: number }
   | { kind: 'refuse'; view: number; reason: RefuseReason; lastSeq: number }
   /** A node outside the view asks the primary for what it lacks (it becomes a learner). */
-  | { kind: 'catch-up'; view: number; lastSeq: number; lastSeqView: number };
+  | { kind: 'catch-up'; view: number; lastSeq: number; lastSeqView: number }
+  /**
+   * The primary starts sending a snapshot to a node it cannot catch up by log: the node's log
+   * is to restart after `seq` (whose record was written in `seqView`).
+   */
+  | { kind: 'snapshot-begin'; view: number; snapshotId: number; seq: number; seqView: number }
+  /** Chunk `index` (from 0, consecutive over the whole snapshot); `final` ends its part. */
+  | { kind: 'snapshot-chunk'; view: number; snapshotId: number; index: number; part: SnapshotPart; final: boolean; bytes: Buffer }
+  /**
+   * Every chunk was sent (`chunkCount` in all). No tablet reflects a record after `coveredSeq`,
+   * and every record up to it is committed.
+   */
+  | { kind: 'snapshot-end'; view: number; snapshotId: number; chunkCount: number; coveredSeq: number }
+  /** The receiver wrote the first `chunks` chunks; `refused`: it is not taking this snapshot. */
+  | { kind: 'snapshot-ack'; view: number; snapshotId: number; chunks: number; refused: boolean };
 
 const REASONS: RefuseReason[] = ['stale-view', 'gap', 'diverged'];
+const PARTS: SnapshotPart[] = ['tablet', 'origins'];
 const NO_CLIENT = Buffer.alloc(8);
 
 /** True for the opcodes that carry peer messages rather than client requests. */
 export function isPeerOpcode(kind: number): boolean {
-  return kind >= KvOp.REPLICATE && kind <= KvOp.CATCH_UP;
+  return kind >= KvOp.REPLICATE && kind <= SnapshotOp.SNAPSHOT_ACK;
 }
 
 /** Seqs and views are below 2^53: written as two u32 halves, no BigInt on the hot path. */
@@ -59,6 +88,8 @@ export function encodePeerMessage(from: number, message: PeerMessage): Buffer[] 
   const w = new FrameWriter(KV_REQUEST_HEADER_BYTES, keys);
   const opcode = {
     replicate: KvOp.REPLICATE, probe: KvOp.PROBE, ack: KvOp.ACK, refuse: KvOp.REFUSE, 'catch-up': KvOp.CATCH_UP,
+    'snapshot-begin': SnapshotOp.SNAPSHOT_BEGIN, 'snapshot-chunk': SnapshotOp.SNAPSHOT_CHUNK,
+    'snapshot-end': SnapshotOp.SNAPSHOT_END, 'snapshot-ack': SnapshotOp.SNAPSHOT_ACK,
   }[message.kind];
   w.u8(KV_PROTOCOL_VERSION).u8(opcode).u16(0).u32(0).raw(NO_CLIENT);
   w.u32(from);
@@ -84,6 +115,20 @@ export function encodePeerMessage(from: number, message: PeerMessage): Buffer[] 
     case 'refuse':
       w.u8(REASONS.indexOf(message.reason));
       u64(w, message.lastSeq);
+      break;
+    case 'snapshot-begin':
+      u64(u64(u64(w, message.snapshotId), message.seq), message.seqView);
+      break;
+    case 'snapshot-chunk':
+      u64(w, message.snapshotId).u32(message.index).u8(PARTS.indexOf(message.part) + 1).u8(message.final ? 1 : 0);
+      w.value(message.bytes);
+      break;
+    case 'snapshot-end':
+      u64(w, message.snapshotId).u32(message.chunkCount);
+      u64(w, message.coveredSeq);
+      break;
+    case 'snapshot-ack':
+      u64(w, message.snapshotId).u32(message.chunks).u8(message.refused ? 1 : 0);
       break;
   }
   return w.finish();
@@ -129,6 +174,24 @@ export function decodePeerMessage(frame: RawFrame): { from: number; message: Pee
       message = { kind: 'refuse', view, reason, lastSeq: readU64(r, 'last seq') };
       break;
     }
+    case SnapshotOp.SNAPSHOT_BEGIN:
+      message = { kind: 'snapshot-begin', view, snapshotId: readU64(r, 'snapshot id'), seq: readU64(r, 'seq'), seqView: readU64(r, 'seq view') };
+      break;
+    case SnapshotOp.SNAPSHOT_CHUNK: {
+      const snapshotId = readU64(r, 'snapshot id');
+      const index = r.u32('chunk index');
+      const part = PARTS[r.u8('part') - 1];
+      if (part === undefined) throw new KvBodyError('unknown snapshot part');
+      const final = r.flag('final flag');
+      message = { kind: 'snapshot-chunk', view, snapshotId, index, part, final, bytes: r.value('chunk') };
+      break;
+    }
+    case SnapshotOp.SNAPSHOT_END:
+      message = { kind: 'snapshot-end', view, snapshotId: readU64(r, 'snapshot id'), chunkCount: r.u32('chunk count'), coveredSeq: readU64(r, 'covered seq') };
+      break;
+    case SnapshotOp.SNAPSHOT_ACK:
+      message = { kind: 'snapshot-ack', view, snapshotId: readU64(r, 'snapshot id'), chunks: r.u32('chunks'), refused: r.flag('refused flag') };
+      break;
     default:
       throw new KvBodyError(`opcode 0x${frame.kind.toString(16)} is not a peer message`);
   }

@@ -157,6 +157,32 @@ describe('kvserver: the replication state machine', () => {
     expect(p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 3, seq: 5, seqView: 3 } })).to.deep.equal([]);
   });
 
+  it('a learner given a snapshot gets records again once it asks from the snapshot point, then joins', () => {
+    const p = new ReplicaCore<R>(0, LEASE_MS, { lastSeq: 9, lastSeqView: 3 });
+    p.step({ kind: 'view', view: { group: 0, view: 3, primary: 0, secondaries: [] } });
+    p.step({ kind: 'learner', nodeId: 1, ackedSeq: 4, ackedSeqView: 1 });
+    // The shell found its log diverged and sends it a snapshot as of seq 9: no records meanwhile.
+    p.step({ kind: 'peer-diverged', nodeId: 1 });
+    expect(sends(p.step({ kind: 'sequenced', entry: entry(10, 3) }))).to.deep.equal([]);
+    p.step({ kind: 'durable', seq: 10 });
+    // Installed, it asks from the snapshot point; the resend starts there.
+    expect(p.step({ kind: 'learner', nodeId: 1, ackedSeq: 9, ackedSeqView: 3 })).to.deep.equal([{ kind: 'resend-from', to: 1, afterSeq: 9, afterSeqView: 3 }]);
+    expect(p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 3, seq: 10, seqView: 3 } })).to.deep.include({ kind: 'request-join', nodeId: 1, view: 3 });
+  });
+
+  it('after installing a snapshot, a node holds exactly the snapshot point and takes the next record', () => {
+    const s = new ReplicaCore<R>(1, LEASE_MS, { lastSeq: 12, lastSeqView: 2 });
+    s.step({ kind: 'view', view: { group: 0, view: 4, primary: 0, secondaries: [2] } });
+    s.step({ kind: 'snapshot-installed', seq: 30, seqView: 4 });
+    expect([s.lastSeq, s.lastSeqView, s.durableSeq]).to.deep.equal([30, 4, 30]);
+    expect(sends(s.step({ kind: 'message', from: 0, message: { kind: 'replicate', view: 4, entry: entry(32, 4) } }))[0]!.message)
+      .to.deep.equal({ kind: 'refuse', view: 4, reason: 'gap', lastSeq: 30 });
+    expect(s.step({ kind: 'message', from: 0, message: { kind: 'replicate', view: 4, entry: entry(31, 4) } })).to.deep.equal([{ kind: 'append', entry: entry(31, 4) }]);
+    const primary = new ReplicaCore<R>(0, LEASE_MS, { lastSeq: 0, lastSeqView: 0 });
+    primary.step({ kind: 'view', view: { group: 0, view: 1, primary: 0, secondaries: [] } });
+    expect(() => primary.step({ kind: 'snapshot-installed', seq: 5, seqView: 1 })).to.throw(/primary/);
+  });
+
   it('a probe with a nonce is answered by an ack echoing it (read confirmation)', () => {
     const p = primaryWithSecondaries();
     expect(p.probeSecondaries(7)).to.deep.equal([1, 2].map((to) => ({ kind: 'send', to, message: { kind: 'probe', view: 1, lastSeq: 0, lastSeqView: 0, nonce: 7 } })));
