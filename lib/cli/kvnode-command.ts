@@ -73,6 +73,7 @@ export const kvnodeCommand: Command = {
       link,
       // A new value per start: it tells the coordinator this process is not the one in the view.
       incarnation,
+      readFrom: config.kv.readFrom,
       log: log.child({ part: 'replica' }),
     });
     const server = new KvServer(store, log.child({ part: 'server' }), replica);

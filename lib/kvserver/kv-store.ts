@@ -262,6 +262,10 @@ export class KvStore {
     const earlier = this.origins.seqOf(origin);
     if (earlier !== undefined) return this.afterCommit(earlier, { status: 'OK' });
     return this.withTablet(write.row, ({ slot, tablet }): KvReplyBody | Promise<KvReplyBody> => {
+      // Again here: a retry that arrived while the first attempt waited for the same tablet
+      // to load finds the first one applied by now.
+      const applied = this.origins.seqOf(origin);
+      if (applied !== undefined) return this.afterCommit(applied, { status: 'OK' });
       const decision = decideWrite(tablet, write, this.lastSeq + 1, this.replication?.view ?? 0, origin);
       if (decision.kind === 'reply') return this.afterCell(write.row, write.column, decision.reply);
       const record = decision.record;

@@ -44,6 +44,8 @@ export interface ReplicaNodeOptions {
   /** The line to the coordinator, already heartbeating since before recovery. */
   link: CoordinatorLink;
   incarnation: string;
+  /** conf kv.readFrom: with "any", a secondary of the view serves reads too (not linearizable). */
+  readFrom?: 'primary' | 'any';
   log: Logger;
 }
 
@@ -151,12 +153,15 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     if (body.op === 'STATUS') return this.store.execute(body, origin);
     if (this.disabled) return this.notPrimary();
     if (this.solo) return this.store.execute(body, origin);
+    const read = body.op === 'GET' || body.op === 'LIST_ROWS' || body.op === 'LIST_COLUMNS';
+    // Reads from any replica: what this secondary has applied, which may lag the primary or
+    // hold a write not yet acknowledged (docs/kv-replication.md, "Reads").
+    if (read && this.options.readFrom === 'any' && this.core.role === 'secondary') return this.store.execute(body, origin);
     if (!this.core.canAcceptWrites()) return this.notPrimary();
     if (this.store.lastSeq !== this.core.lastSeq) {
       // Just promoted, with records received as a secondary still being applied.
       return { status: 'UNAVAILABLE', message: `node ${this.options.nodeId} is still applying its log as the new primary; retry` };
     }
-    const read = body.op === 'GET' || body.op === 'LIST_ROWS' || body.op === 'LIST_COLUMNS';
     if (read && !this.core.canServeReads(Date.now())) {
       if (!this.core.readBarrierPassed()) {
         return { status: 'UNAVAILABLE', message: `node ${this.options.nodeId} is a new primary whose log is not yet committed; retry` };
