@@ -6,7 +6,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeCheckpoint } from './checkpoint-codec.js';
+import { encodeCheckpointParts } from './checkpoint-codec.js';
 import { fsyncDirectory, writeFileDurable } from './durable-files.js';
 import type { KvStore } from './kv-store.js';
 import { checkpointFileName, writeManifest, type Manifest } from './manifest.js';
@@ -113,9 +113,10 @@ export class TabletMaintenance {
     // A tablet installed from a snapshot may reflect records the log has not reached yet: its
     // checkpoint keeps claiming them (replay and replication skip what a checkpoint holds).
     const seq = Math.max(this.store.lastSeq, slot.checkpointSeq);
-    const bytes = encodeCheckpoint(tablet, seq);
+    // Long values are referenced, not copied: the parts stay this snapshot while writes go on.
+    const parts = encodeCheckpointParts(tablet, seq);
     await this.store.waitDurable(this.store.lastSeq);
-    await writeFileDurable(join(this.store.options.dir, checkpointFileName(slot.id)), [bytes]);
+    await writeFileDurable(join(this.store.options.dir, checkpointFileName(slot.id)), parts);
     slot.checkpointSeq = seq;
     slot.dirtySinceSeq = slot.lastWriteSeq > seq ? seq + 1 : null;
     this.store.lastCheckpoint = { seq, atMs: Date.now(), tabletStart: slot.start };

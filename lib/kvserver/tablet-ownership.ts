@@ -5,7 +5,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
+import { decodeCheckpoint, encodeCheckpointParts } from './checkpoint-codec.js';
 import { fsyncDirectory, writeFileDurable } from './durable-files.js';
 import type { KvStore } from './kv-store.js';
 import { checkpointFileName, writeManifest } from './manifest.js';
@@ -25,7 +25,7 @@ export function installTablet(store: KvStore, range: TabletRange, snapshot?: Buf
       id: store.nextTabletId++, start: range.start, end: range.end, tablet, bytes: tablet.bytes,
       checkpointSeq: seq, lastWriteSeq: 0, dirtySinceSeq: null, loading: null, busy: false, unsplittableRows: -1,
     };
-    await writeFileDurable(join(store.options.dir, checkpointFileName(slot.id)), [encodeCheckpoint(tablet, seq)]);
+    await writeFileDurable(join(store.options.dir, checkpointFileName(slot.id)), encodeCheckpointParts(tablet, seq));
     store.slots.insert(slot);
     store.memoryBytes += tablet.bytes;
     await writeManifest(store.options.dir, store.maintenance.manifest());
