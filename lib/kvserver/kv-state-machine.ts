@@ -5,6 +5,7 @@
  * same log.
  */
 import type { KvExpected, KvOrigin, KvReplyBody } from '../protocol/kv-wire.js';
+import { ownedValue } from './owned-value.js';
 import type { Tablet } from './tablet.js';
 import type { WalRecord } from './wal-record.js';
 
@@ -28,7 +29,7 @@ export function decideWrite(tablet: Tablet, write: KvWrite, seq: number, view: n
     case 'PUT':
       return {
         kind: 'write',
-        record: { seq, view, op: 'PUT', row, column, value: Buffer.from(write.value), clientId, requestId },
+        record: { seq, view, op: 'PUT', row, column, value: ownedValue(write.value), clientId, requestId },
         reply: { status: 'OK' },
       };
     case 'CPUT': {
@@ -39,7 +40,7 @@ export function decideWrite(tablet: Tablet, write: KvWrite, seq: number, view: n
       if (!matches) return { kind: 'reply', reply: { status: 'CPUT_MISMATCH', current: current ?? null } };
       return {
         kind: 'write',
-        record: { seq, view, op: 'PUT', row, column, value: Buffer.from(write.value), clientId, requestId },
+        record: { seq, view, op: 'PUT', row, column, value: ownedValue(write.value), clientId, requestId },
         reply: { status: 'OK' },
       };
     }
