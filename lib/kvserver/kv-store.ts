@@ -266,6 +266,10 @@ export class KvStore {
       // to load finds the first one applied by now.
       const applied = this.origins.seqOf(origin);
       if (applied !== undefined) return this.afterCommit(applied, { status: 'OK' });
+      // The role may have gone while the write waited for its tablet: nothing is logged then.
+      if (this.replication !== null && !this.replication.canSequence()) {
+        return { status: 'UNAVAILABLE', message: `node ${this.options.nodeId} is no longer the primary; retry` };
+      }
       const decision = decideWrite(tablet, write, this.lastSeq + 1, this.replication?.view ?? 0, origin);
       if (decision.kind === 'reply') return this.afterCell(write.row, write.column, decision.reply);
       const record = decision.record;
@@ -444,7 +448,8 @@ export class KvStore {
     slots: TabletSlot[]; wal: WalWriter; origins: RecentOrigins; point: ManifestSnapshot; nextTabletId: number;
   }): void {
     // Writes this node sequenced as a primary and never saw committed were failed when it lost
-    // the role; their cells are gone with the old data.
+    // the role, and their waits once more before the install began (replica-node.ts); their
+    // cells are gone with the old data.
     this.pendingSeqByCell.clear();
     this.slots.reset(next.slots);
     this.memoryBytes = 0;

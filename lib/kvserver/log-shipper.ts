@@ -74,9 +74,10 @@ export class LogShipper {
    * Starts (or restarts) sending `peer` every record after `afterSeq`. When `afterSeqView` is a
    * view (> 0), the peer's record at `afterSeq` was written in it: if this log holds another
    * record there, or none, the peer's log is not a prefix of this one and it gets nothing
-   * (`onNeedsSnapshot`). The same happens when this log no longer reaches back to `afterSeq`.
+   * (`onNeedsSnapshot`); otherwise `onPrefixOk` is called before the first record goes out.
+   * The same happens when this log no longer reaches back to `afterSeq`.
    */
-  resend(peer: number, afterSeq: number, afterSeqView: number, onNeedsSnapshot: () => void): void {
+  resend(peer: number, afterSeq: number, afterSeqView: number, onNeedsSnapshot: () => void, onPrefixOk: () => void): void {
     const generation = ++this.generation;
     this.resends.set(peer, generation);
     this.checkPrefix(peer, afterSeq, afterSeqView).then((prefix) => {
@@ -87,6 +88,8 @@ export class LogShipper {
         onNeedsSnapshot();
         return undefined;
       }
+      onPrefixOk();
+      if (!this.current(peer, generation)) return undefined;
       return this.run(peer, afterSeq, generation, onNeedsSnapshot);
     }).catch((err: unknown) => {
       this.log.warn('resend to a peer failed; the next retransmission tries again', { peer, err: (err as Error).message });
@@ -97,6 +100,11 @@ export class LogShipper {
   /** Stops every resend (this node is no longer primary). */
   stopAll(): void {
     this.resends.clear();
+  }
+
+  /** Stops the resend to `peer`, if one runs (it gets a snapshot instead). */
+  stop(peer: number): void {
+    this.resends.delete(peer);
   }
 
   /** Whether a log ending at `seq` written in `view` is a prefix of this one. */

@@ -12,10 +12,12 @@
  * - A secondary accepts records only from the primary of its current view or a newer one, and
  *   only the next seq; a record from an older view is refused (a deposed primary can never
  *   complete a write), a gap is reported so the primary resends from the log.
- * - A joining node is a learner: it gets every new record and the log it missed; once it has
- *   acknowledged everything the primary has sequenced, the primary asks the coordinator to make
- *   it a secondary, and from that moment counts it for commits (so every member of the new view
- *   holds every acknowledged write).
+ * - A joining node is a learner: it gets every new record and the log it missed, once the shell
+ *   found its log a prefix of the primary's; once it has acknowledged everything the primary has
+ *   sequenced, the primary asks the coordinator to make it a secondary, and from that moment
+ *   counts it for commits (so every member of the new view holds every acknowledged write). A
+ *   learner that claims more than the primary holds, or another record at the primary's last
+ *   seq, holds writes the primary never had: it gets a snapshot, never a join.
  * - A node the primary cannot catch up by log (its log diverged, or reaches back past what the
  *   primary's log still holds) gets a snapshot (snapshot-sender.ts) and is no learner meanwhile;
  *   once installed, its log restarts at the snapshot point and it asks to catch up from there.
@@ -56,6 +58,8 @@ export type ReplicaInput<R> =
   | { kind: 'join-refused'; nodeId: number }
   /** The shell found `nodeId`'s log is not a prefix of this primary's: it cannot catch up by log. */
   | { kind: 'peer-diverged'; nodeId: number }
+  /** The shell found a learner's log a prefix of this primary's: the resend to it runs. */
+  | { kind: 'peer-prefix-ok'; nodeId: number }
   /** A snapshot replaced this node's data: its log now ends at `seq`, written in `seqView`. */
   | { kind: 'snapshot-installed'; seq: number; seqView: number }
   | { kind: 'coordinator-heard'; sentAtMs: number };
@@ -68,7 +72,17 @@ export type ReplicaEffect<R> =
   | { kind: 'resend-from'; to: number; afterSeq: number; afterSeqView: number }
   | { kind: 'commit'; seq: number }
   | { kind: 'request-join'; nodeId: number; view: number }
+  /** `to` (outside the view) cannot catch up by log (it holds records this primary never had, or
+   *  lacks records this primary no longer holds): it gets a snapshot. */
+  | { kind: 'snapshot'; to: number }
   | { kind: 'resync' };
+
+/**
+ * A learner's progress: its log is being compared with the primary's (`checking`), it gets
+ * the records it lacks (`catching-up`), or its join was requested (`joining`: it counts for
+ * commits).
+ */
+type LearnerState = 'checking' | 'catching-up' | 'joining';
 
 export type Role = 'standby' | 'primary' | 'secondary';
 
@@ -84,8 +98,8 @@ export class ReplicaCore<R> {
   commitSeq: number;
   /** Per secondary or learner: the highest seq it acknowledged; null until it first answers. */
   private readonly acked = new Map<number, number | null>();
-  /** Nodes receiving records without being in the view yet; true once a join was requested. */
-  private readonly learners = new Map<number, boolean>();
+  /** Nodes receiving records without being in the view yet. */
+  private readonly learners = new Map<number, LearnerState>();
   private leaseUntilMs = 0;
   /** A new primary serves no read until everything it held when promoted is committed. */
   private readBarrierSeq = 0;
@@ -135,17 +149,13 @@ export class ReplicaCore<R> {
       case 'message': return this.onMessage(input.from, input.message);
       case 'learner': return this.onLearner(input.nodeId, input.ackedSeq, input.ackedSeqView);
       case 'join-refused':
-        this.learners.set(input.nodeId, false);
+        if (this.learners.get(input.nodeId) === 'joining') this.learners.set(input.nodeId, 'catching-up');
         return this.advanceCommit();
-      case 'peer-diverged':
-        // A learner stops receiving records (it would apply them on top of a different log and
-        // could then be joined). A secondary of the view keeps counting for commits: it may be
-        // promoted one day, and only the coordinator may drop it from the view.
-        if (this.learners.has(input.nodeId)) {
-          this.learners.delete(input.nodeId);
-          this.acked.delete(input.nodeId);
-        }
-        return this.advanceCommit();
+      case 'peer-diverged': return this.onPeerDiverged(input.nodeId);
+      case 'peer-prefix-ok':
+        if (this.learners.get(input.nodeId) !== 'checking') return [];
+        this.learners.set(input.nodeId, 'catching-up');
+        return this.joinIfCaughtUp(input.nodeId);
       case 'snapshot-installed':
         if (this.role === 'primary') throw new Error('a primary installed a snapshot');
         this.lastSeq = input.seq;
@@ -203,8 +213,9 @@ export class ReplicaCore<R> {
     this.lastSeq = entry.seq;
     this.lastSeqView = entry.view;
     const message: ReplicationMessage<R> = { kind: 'replicate', view: this.view!.view, entry };
-    // Peers that have not answered the probe get this record in the resend their answer starts.
-    const live = [...this.acked].filter(([, seq]) => seq !== null).map(([id]) => id);
+    // Peers that have not answered the probe get this record in the resend their answer starts,
+    // and so do learners whose log is still being compared with this one.
+    const live = [...this.acked].filter(([id, seq]) => seq !== null && this.learners.get(id) !== 'checking').map(([id]) => id);
     return live.map((to) => ({ kind: 'send' as const, to, message }));
   }
 
@@ -275,23 +286,66 @@ export class ReplicaCore<R> {
 
   private onAck(from: number, view: number, seq: number, seqView: number): ReplicaEffect<R>[] {
     if (this.role !== 'primary' || view !== this.view!.view || !this.acked.has(from)) return [];
+    if (this.holdsOther(seq, seqView)) {
+      // It holds records this primary never had: its ack says nothing of what it holds of
+      // this log. A learner gets a snapshot; a secondary, probed, finds out and leaves the view.
+      if (!this.view!.secondaries.includes(from)) return this.diverged(from);
+      return [{ kind: 'send', to: from, message: { kind: 'probe', view, lastSeq: this.lastSeq, lastSeqView: this.lastSeqView } }];
+    }
     const before = this.ackedBy(from);
     if (before === null) {
       // The first word from a secondary of a new view: send it what it lacks.
-      this.acked.set(from, Math.min(seq, this.lastSeq));
+      this.acked.set(from, seq);
       return [{ kind: 'resend-from', to: from, afterSeq: seq, afterSeqView: seqView }, ...this.advanceCommit()];
     }
-    if (seq > before) this.acked.set(from, Math.min(seq, this.lastSeq));
-    const effects = this.advanceCommit();
-    if (this.learners.get(from) === false && (this.ackedBy(from) ?? -1) >= this.lastSeq) {
-      // Caught up with everything sequenced: from now on it counts for commits.
-      this.learners.set(from, true);
-      effects.push({ kind: 'request-join', nodeId: from, view: this.view!.view });
+    if (seq > before) this.acked.set(from, seq);
+    return [...this.advanceCommit(), ...this.joinIfCaughtUp(from)];
+  }
+
+  /**
+   * Whether a log ending at `seq` written in `seqView` holds a record this primary never had:
+   * it reaches past this primary's last seq, or holds another record at it (a record is named by
+   * its seq and the view that wrote it; an ack's view 0 names no record).
+   */
+  private holdsOther(seq: number, seqView: number): boolean {
+    return seq > this.lastSeq || (seq === this.lastSeq && seq > 0 && seqView !== 0 && seqView !== this.lastSeqView);
+  }
+
+  /** A learner whose log was found a prefix of this one asks to join once it acked everything. */
+  private joinIfCaughtUp(id: number): ReplicaEffect<R>[] {
+    if (this.learners.get(id) !== 'catching-up' || (this.ackedBy(id) ?? -1) < this.lastSeq) return [];
+    // Caught up with everything sequenced: from now on it counts for commits.
+    this.learners.set(id, 'joining');
+    return [{ kind: 'request-join', nodeId: id, view: this.view!.view }];
+  }
+
+  /** `id`, outside the view, cannot catch up by log: no more records, and a snapshot. */
+  private diverged(id: number): ReplicaEffect<R>[] {
+    this.learners.delete(id);
+    this.acked.delete(id);
+    return [{ kind: 'snapshot', to: id }, ...this.advanceCommit()];
+  }
+
+  /**
+   * The shell found `id` cannot catch up by log (its log is not a prefix of this one, or
+   * reaches back past what this primary still holds). A learner stops receiving records (they
+   * would go on top of a different log, and it could then be joined) and gets a snapshot. A
+   * secondary of the view keeps counting for commits until the coordinator drops it, so it is
+   * told to leave the view: it does at once (a new incarnation), then rejoins by snapshot.
+   */
+  private onPeerDiverged(id: number): ReplicaEffect<R>[] {
+    if (this.role !== 'primary' || id === this.nodeId) return [];
+    if (this.view!.secondaries.includes(id)) {
+      return [{ kind: 'send', to: id, message: { kind: 'refuse', view: this.view!.view, reason: 'diverged', lastSeq: this.lastSeq } }];
     }
-    return effects;
+    return this.diverged(id);
   }
 
   private onRefuse(from: number, message: Extract<ReplicationMessage<R>, { kind: 'refuse' }>): ReplicaEffect<R>[] {
+    if (this.role === 'secondary' && message.reason === 'diverged' && message.view === this.view!.view && from === this.view!.primary) {
+      // The primary cannot catch this copy up by log: it leaves the view, and rejoins by snapshot.
+      return [{ kind: 'resync' }];
+    }
     if (this.role !== 'primary') return [];
     if (message.reason === 'stale-view' && message.view > this.view!.view) {
       // Someone knows a newer view: stop acting as primary until the coordinator says so.
@@ -299,21 +353,30 @@ export class ReplicaCore<R> {
       this.leaseUntilMs = 0;
       return [];
     }
-    if (message.reason === 'gap') return [{ kind: 'resend-from', to: from, afterSeq: message.lastSeq, afterSeqView: -1 }];
+    // A gap is filled only for a peer whose log is known to be a prefix of this one: a member
+    // of the view, or a learner past its check (a resend from a gap compares no views).
+    if (message.reason === 'gap' && this.acked.has(from) && this.learners.get(from) !== 'checking') {
+      return [{ kind: 'resend-from', to: from, afterSeq: message.lastSeq, afterSeqView: -1 }];
+    }
     return [];
   }
 
-  /** A node asked to catch up; it gets new records from now on and the log it missed. */
+  /**
+   * A node asked to catch up; once the shell found its log a prefix of this one, it gets new
+   * records from now on and the log it missed.
+   */
   private onLearner(nodeId: number, ackedSeq: number, ackedSeqView: number): ReplicaEffect<R>[] {
     if (this.role !== 'primary' || this.view!.secondaries.includes(nodeId) || nodeId === this.nodeId) return [];
-    if (this.learners.get(nodeId) === true) return []; // its join is on its way
-    this.learners.set(nodeId, false);
-    this.acked.set(nodeId, Math.min(ackedSeq, this.lastSeq));
+    if (this.learners.get(nodeId) === 'joining') return []; // its join is on its way
+    // Holding more than this primary, or another record at its last seq: writes it never had.
+    if (this.holdsOther(ackedSeq, ackedSeqView)) return this.diverged(nodeId);
+    this.acked.set(nodeId, ackedSeq);
     if (ackedSeq === this.lastSeq && ackedSeqView === this.lastSeqView && this.durableSeq >= this.lastSeq) {
       // Holds exactly what this primary holds: nothing to send, it may join at once.
-      this.learners.set(nodeId, true);
+      this.learners.set(nodeId, 'joining');
       return [{ kind: 'request-join', nodeId, view: this.view!.view }];
     }
+    this.learners.set(nodeId, 'checking');
     return [{ kind: 'resend-from', to: nodeId, afterSeq: ackedSeq, afterSeqView: ackedSeqView }];
   }
 
@@ -347,7 +410,7 @@ export class ReplicaCore<R> {
 
   /** A secondary of the view, or a learner whose join was requested. */
   private counts(id: number): boolean {
-    return this.view!.secondaries.includes(id) || this.learners.get(id) === true;
+    return this.view!.secondaries.includes(id) || this.learners.get(id) === 'joining';
   }
 
   /** The commit point: durable here and acked by every secondary and every joining learner. */

@@ -26,7 +26,7 @@ import type { StoreReplication } from './store-replication.js';
 import { LogShipper } from './log-shipper.js';
 import { PeerLinks, type PeerAddress } from './peer-links.js';
 import { ReadConfirmation } from './read-confirmation.js';
-import { ReplicaCore, type ReplicaEffect } from './replica-core.js';
+import { ReplicaCore, type ReplicaEffect, type ReplicaInput } from './replica-core.js';
 import { installSnapshot, SnapshotRejectedError, type StagedSnapshot } from './snapshot-install.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
@@ -129,6 +129,10 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     return this.core.view?.view ?? 0;
   }
 
+  canSequence(): boolean {
+    return !this.disabled && !this.stopped && this.core.canAcceptWrites() && this.store.lastSeq === this.core.lastSeq;
+  }
+
   sequenced(record: WalRecord): void {
     this.shipper.remember(record);
     this.apply(this.core.step({ kind: 'sequenced', entry: { seq: record.seq, view: record.view, record } }));
@@ -188,7 +192,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
         if (this.core.role !== 'primary') return;
         // Its snapshot is on its way: it asks again once it has installed it.
         if (this.snapshots.askedWhileSending(from)) return;
-        this.apply(this.core.step({ kind: 'learner', nodeId: from, ackedSeq: message.lastSeq, ackedSeqView: message.lastSeqView }));
+        this.step({ kind: 'learner', nodeId: from, ackedSeq: message.lastSeq, ackedSeqView: message.lastSeqView });
         return;
       case 'snapshot-ack':
         if (this.core.role === 'primary') this.snapshots.acked(from, message);
@@ -210,7 +214,17 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
         break;
     }
     if (message.kind === 'ack' && message.nonce !== undefined) this.confirmation.acked(from, message.view, message.nonce);
-    this.apply(this.core.step({ kind: 'message', from, message }));
+    this.step({ kind: 'message', from, message });
+  }
+
+  /**
+   * Steps the core and carries out its effects. A primary that hears of a newer view from a
+   * peer stops being one there and then: what waited on it is failed as when a view deposes it.
+   */
+  private step(input: ReplicaInput<WalRecord>): void {
+    const wasPrimary = this.core.role === 'primary';
+    this.apply(this.core.step(input));
+    if (wasPrimary && this.core.role !== 'primary') this.lostPrimary(`node ${this.options.nodeId} is no longer the primary`);
   }
 
   private notPrimary(): KvReplyBody {
@@ -282,6 +296,10 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
    */
   private async installSnapshot(staged: StagedSnapshot): Promise<void> {
     await this.applyChain;
+    // Writes this node sequenced as a primary and still waiting for their commit can no longer
+    // be seen committed here: their records are about to go with the old log (the clients
+    // retry; a record the group did commit is in the snapshot, with its origin).
+    this.waiters.failAll(`node ${this.options.nodeId} is replacing its data with a snapshot`);
     try {
       await installSnapshot(this.store, staged);
     } catch (err) {
@@ -349,9 +367,14 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
           break;
         case 'resend-from': {
           const to = effect.to;
-          this.shipper.resend(to, effect.afterSeq, effect.afterSeqView, () => this.needsSnapshot(to));
+          this.shipper.resend(to, effect.afterSeq, effect.afterSeqView, () => this.needsSnapshot(to),
+            () => this.step({ kind: 'peer-prefix-ok', nodeId: to }));
           break;
         }
+        case 'snapshot':
+          this.shipper.stop(effect.to);
+          this.snapshots.start(effect.to);
+          break;
         case 'commit':
           this.waiters.release(effect.seq);
           break;
@@ -367,18 +390,16 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
 
   /**
    * `peer` cannot catch up by log. A learner stops getting records (they would go on top of a
-   * different log) and gets a snapshot. A member of the view keeps counting for commits (only
-   * the coordinator may drop it): a diverged one leaves the view by itself when probed, then
-   * asks again from outside.
+   * different log) and gets a snapshot. A member of the view is told to leave it (only the
+   * coordinator may drop it, and commits wait for it until then); outside the view it asks
+   * again, and gets a snapshot.
    */
   private needsSnapshot(peer: number): void {
     if (this.core.role !== 'primary') return;
     if (this.core.view!.secondaries.includes(peer)) {
-      this.options.log.warn('a secondary of the view cannot be caught up by log; it gets a snapshot once outside the view', { peer });
-      return;
+      this.options.log.warn('a secondary of the view cannot be caught up by log; it is told to leave the view and rejoin by snapshot', { peer });
     }
-    this.apply(this.core.step({ kind: 'peer-diverged', nodeId: peer }));
-    this.snapshots.start(peer);
+    this.step({ kind: 'peer-diverged', nodeId: peer });
   }
 
   private appendReplicated(record: WalRecord): void {

@@ -9,6 +9,11 @@ import type { WalRecord } from './wal-record.js';
 export interface StoreReplication {
   /** The view that sequences new writes here (the WAL record carries it). */
   readonly view: number;
+  /**
+   * Whether this node may sequence a write now (it is the primary, with its log applied). A
+   * write that waited (for a tablet load, for memory) asks again right before it is logged.
+   */
+  canSequence(): boolean;
   /** Called synchronously for every write this node sequences, in seq order. */
   sequenced(record: WalRecord): void;
   /** Resolves once `seq` is committed; rejects (NotCommittedError) when it may never be. */

@@ -96,6 +96,7 @@ describe('kvserver: the replication state machine', () => {
     p.step({ kind: 'durable', seq: 1 });
     p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 2, seq: 1, seqView: 2 } });
     expect(p.step({ kind: 'learner', nodeId: 2, ackedSeq: 0, ackedSeqView: 0 })).to.deep.equal([{ kind: 'resend-from', to: 2, afterSeq: 0, afterSeqView: 0 }]);
+    expect(p.step({ kind: 'peer-prefix-ok', nodeId: 2 }), 'behind: nothing to join yet').to.deep.equal([]);
     const joined = p.step({ kind: 'message', from: 2, message: { kind: 'ack', view: 2, seq: 1, seqView: 2 } });
     expect(joined).to.deep.include({ kind: 'request-join', nodeId: 2, view: 2 });
     p.step({ kind: 'sequenced', entry: entry(2, 2) });
@@ -127,8 +128,8 @@ describe('kvserver: the replication state machine', () => {
     p.step({ kind: 'view', view: { group: 0, view: 3, primary: 0, secondaries: [] } });
     expect(p.step({ kind: 'learner', nodeId: 1, ackedSeq: 4, ackedSeqView: 2 })).to.deep.equal([{ kind: 'request-join', nodeId: 1, view: 3 }]);
     expect(p.step({ kind: 'learner', nodeId: 1, ackedSeq: 4, ackedSeqView: 2 }), 'asked twice: one join').to.deep.equal([]);
-    // Same seq, another view: not the same record; it gets the log (and the view check) instead.
-    expect(p.step({ kind: 'learner', nodeId: 2, ackedSeq: 4, ackedSeqView: 1 })).to.deep.equal([{ kind: 'resend-from', to: 2, afterSeq: 4, afterSeqView: 1 }]);
+    // Same seq, another view: not the same record, a write this primary never had.
+    expect(p.step({ kind: 'learner', nodeId: 2, ackedSeq: 4, ackedSeqView: 1 })).to.deep.equal([{ kind: 'snapshot', to: 2 }]);
   });
 
   it('when commits stall, probes the silent and resends to the lagging, and nothing else', () => {
@@ -151,9 +152,10 @@ describe('kvserver: the replication state machine', () => {
   it('a learner found diverged gets no more records and can never be joined', () => {
     const p = new ReplicaCore<R>(0, LEASE_MS, { lastSeq: 4, lastSeqView: 2 });
     p.step({ kind: 'view', view: { group: 0, view: 3, primary: 0, secondaries: [] } });
-    p.step({ kind: 'learner', nodeId: 1, ackedSeq: 4, ackedSeqView: 1 });
-    p.step({ kind: 'peer-diverged', nodeId: 1 });
-    expect(sends(p.step({ kind: 'sequenced', entry: entry(5, 3) }))).to.deep.equal([]);
+    expect(p.step({ kind: 'learner', nodeId: 1, ackedSeq: 3, ackedSeqView: 1 })).to.deep.equal([{ kind: 'resend-from', to: 1, afterSeq: 3, afterSeqView: 1 }]);
+    expect(sends(p.step({ kind: 'sequenced', entry: entry(5, 3) })), 'no record before the check').to.deep.equal([]);
+    expect(p.step({ kind: 'peer-diverged', nodeId: 1 })).to.deep.equal([{ kind: 'snapshot', to: 1 }]);
+    expect(sends(p.step({ kind: 'sequenced', entry: entry(6, 3) }))).to.deep.equal([]);
     expect(p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 3, seq: 5, seqView: 3 } })).to.deep.equal([]);
   });
 
@@ -162,11 +164,12 @@ describe('kvserver: the replication state machine', () => {
     p.step({ kind: 'view', view: { group: 0, view: 3, primary: 0, secondaries: [] } });
     p.step({ kind: 'learner', nodeId: 1, ackedSeq: 4, ackedSeqView: 1 });
     // The shell found its log diverged and sends it a snapshot as of seq 9: no records meanwhile.
-    p.step({ kind: 'peer-diverged', nodeId: 1 });
+    expect(p.step({ kind: 'peer-diverged', nodeId: 1 })).to.deep.equal([{ kind: 'snapshot', to: 1 }]);
     expect(sends(p.step({ kind: 'sequenced', entry: entry(10, 3) }))).to.deep.equal([]);
     p.step({ kind: 'durable', seq: 10 });
     // Installed, it asks from the snapshot point; the resend starts there.
     expect(p.step({ kind: 'learner', nodeId: 1, ackedSeq: 9, ackedSeqView: 3 })).to.deep.equal([{ kind: 'resend-from', to: 1, afterSeq: 9, afterSeqView: 3 }]);
+    p.step({ kind: 'peer-prefix-ok', nodeId: 1 });
     expect(p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 3, seq: 10, seqView: 3 } })).to.deep.include({ kind: 'request-join', nodeId: 1, view: 3 });
   });
 
@@ -203,5 +206,61 @@ describe('kvserver: the replication state machine', () => {
     p.step({ kind: 'learner', nodeId: 2, ackedSeq: 0, ackedSeqView: 0 });
     expect(p.lagging).to.equal(false);
     expect(p.retransmit()).to.deep.equal([]);
+  });
+
+  it('a deposed primary whose log is longer than the new primary\'s gets a snapshot, never a join', () => {
+    // Node 1, primary of view 8, holds seq 10 (view 8); node 0, primary of view 7, had gone on
+    // to seq 15 on its own before it was deposed.
+    const p = new ReplicaCore<R>(1, LEASE_MS, { lastSeq: 10, lastSeqView: 8 });
+    p.step({ kind: 'view', view: { group: 0, view: 8, primary: 1, secondaries: [2] } });
+    p.step({ kind: 'durable', seq: 10 });
+    p.step({ kind: 'message', from: 2, message: { kind: 'ack', view: 8, seq: 10, seqView: 8 } });
+    expect(p.step({ kind: 'learner', nodeId: 0, ackedSeq: 15, ackedSeqView: 7 })).to.deep.equal([{ kind: 'snapshot', to: 0 }]);
+    expect(p.step({ kind: 'message', from: 0, message: { kind: 'ack', view: 8, seq: 15, seqView: 7 } }), 'its ack joins nothing').to.deep.equal([]);
+    expect(sends(p.step({ kind: 'sequenced', entry: entry(11, 8) })).map((s) => s.to), 'no records for it').to.deep.equal([2]);
+    // Another record at the primary's last seq is a diverged log too.
+    const q = new ReplicaCore<R>(1, LEASE_MS, { lastSeq: 10, lastSeqView: 8 });
+    q.step({ kind: 'view', view: { group: 0, view: 8, primary: 1, secondaries: [] } });
+    q.step({ kind: 'durable', seq: 10 });
+    expect(q.step({ kind: 'learner', nodeId: 0, ackedSeq: 10, ackedSeqView: 7 })).to.deep.equal([{ kind: 'snapshot', to: 0 }]);
+  });
+
+  it('a learner joins only once its log was found a prefix of the primary\'s, and one that acks past the primary gets a snapshot', () => {
+    const p = new ReplicaCore<R>(1, LEASE_MS, { lastSeq: 10, lastSeqView: 8 });
+    p.step({ kind: 'view', view: { group: 0, view: 8, primary: 1, secondaries: [] } });
+    p.step({ kind: 'durable', seq: 10 });
+    expect(p.step({ kind: 'learner', nodeId: 0, ackedSeq: 6, ackedSeqView: 7 })).to.deep.equal([{ kind: 'resend-from', to: 0, afterSeq: 6, afterSeqView: 7 }]);
+    // An ack of the primary's last seq and view before the check passed joins nothing.
+    expect(p.step({ kind: 'message', from: 0, message: { kind: 'ack', view: 8, seq: 10, seqView: 8 } })).to.deep.equal([]);
+    // A gap it reports is not filled before the check either (that resend compares no views).
+    expect(p.step({ kind: 'message', from: 0, message: { kind: 'refuse', view: 8, reason: 'gap', lastSeq: 6 } })).to.deep.equal([]);
+    expect(p.step({ kind: 'peer-prefix-ok', nodeId: 0 })).to.deep.equal([{ kind: 'request-join', nodeId: 0, view: 8 }]);
+
+    const q = new ReplicaCore<R>(1, LEASE_MS, { lastSeq: 10, lastSeqView: 8 });
+    q.step({ kind: 'view', view: { group: 0, view: 8, primary: 1, secondaries: [] } });
+    q.step({ kind: 'learner', nodeId: 0, ackedSeq: 6, ackedSeqView: 7 });
+    q.step({ kind: 'peer-prefix-ok', nodeId: 0 });
+    expect(q.step({ kind: 'message', from: 0, message: { kind: 'ack', view: 8, seq: 12, seqView: 7 } })).to.deep.equal([{ kind: 'snapshot', to: 0 }]);
+    expect(q.step({ kind: 'message', from: 0, message: { kind: 'ack', view: 8, seq: 10, seqView: 8 } })).to.deep.equal([]);
+  });
+
+  it('a secondary that cannot be caught up by log is told to leave the view, and does', () => {
+    const p = new ReplicaCore<R>(0, LEASE_MS, { lastSeq: 40, lastSeqView: 5 });
+    p.step({ kind: 'view', view: { group: 0, view: 5, primary: 0, secondaries: [1, 2] } });
+    expect(p.step({ kind: 'peer-diverged', nodeId: 1 })).to.deep.equal([{ kind: 'send', to: 1, message: { kind: 'refuse', view: 5, reason: 'diverged', lastSeq: 40 } }]);
+    const s = new ReplicaCore<R>(1, LEASE_MS, { lastSeq: 3, lastSeqView: 2 });
+    s.step({ kind: 'view', view: { group: 0, view: 5, primary: 0, secondaries: [1, 2] } });
+    expect(s.step({ kind: 'message', from: 2, message: { kind: 'refuse', view: 5, reason: 'diverged', lastSeq: 40 } }), 'not from its primary').to.deep.equal([]);
+    expect(s.step({ kind: 'message', from: 0, message: { kind: 'refuse', view: 4, reason: 'diverged', lastSeq: 40 } }), 'an older view').to.deep.equal([]);
+    expect(s.step({ kind: 'message', from: 0, message: { kind: 'refuse', view: 5, reason: 'diverged', lastSeq: 40 } })).to.deep.equal([{ kind: 'resync' }]);
+  });
+
+  it('probes a secondary whose ack claims more than the primary holds (it finds out and leaves)', () => {
+    const p = new ReplicaCore<R>(0, LEASE_MS, { lastSeq: 10, lastSeqView: 5 });
+    p.step({ kind: 'view', view: { group: 0, view: 5, primary: 0, secondaries: [1] } });
+    p.step({ kind: 'durable', seq: 10 });
+    const out = p.step({ kind: 'message', from: 1, message: { kind: 'ack', view: 5, seq: 12, seqView: 4 } });
+    expect(out).to.deep.equal([{ kind: 'send', to: 1, message: { kind: 'probe', view: 5, lastSeq: 10, lastSeqView: 5 } }]);
+    expect(p.commitSeq, 'its ack counts for nothing').to.equal(0);
   });
 });
