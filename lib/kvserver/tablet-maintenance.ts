@@ -23,17 +23,30 @@ export class TabletMaintenance {
   /** A pass is queued or running, and will look at `wanted` before it ends. */
   private passQueued = false;
   private wanted = false;
+  /**
+   * After a checkpoint round that dropped no segment (a pin, or a dirty tablet, holds the log):
+   * the pin it met and the log's size then. The next round waits until the pin moves or the log
+   * grew by another checkpoint threshold, so that every write does not start a round in vain.
+   */
+  private futileRound: { pinSeq: number; logBytes: number } | null = null;
 
   constructor(private readonly store: KvStore) {}
 
   /** After a write: schedule work if the tablet, the log or memory crossed a limit. */
   afterWrite(slot: TabletSlot): void {
     const o = this.store.options;
-    if (slot.bytes > o.tabletSplitBytes
-      || this.store.memoryBytes > o.memoryBudgetBytes
-      || (this.store.wal !== null && this.store.wal.retainedBytes >= o.checkpointLogBytes)) {
+    if (slot.bytes > o.tabletSplitBytes || this.store.memoryBytes > o.memoryBudgetBytes || this.checkpointDue()) {
       this.schedule();
     }
+  }
+
+  /** The log is past the checkpoint threshold, and a round may drop some of it. */
+  private checkpointDue(): boolean {
+    const wal = this.store.wal;
+    const threshold = this.store.options.checkpointLogBytes;
+    if (wal === null || wal.retainedBytes < threshold) return false;
+    const futile = this.futileRound;
+    return futile === null || this.store.logPinSeq !== futile.pinSeq || wal.retainedBytes >= futile.logBytes + threshold;
   }
 
   /** Asks for a maintenance pass (splits, checkpoint round, eviction) as soon as possible. */
@@ -91,9 +104,7 @@ export class TabletMaintenance {
         return;
       }
     }
-    if (this.store.wal !== null && this.store.wal.retainedBytes >= o.checkpointLogBytes) {
-      await this.checkpointRound();
-    }
+    if (this.checkpointDue()) await this.checkpointRound();
     for (let i = 0; i < EVICTIONS_PER_PASS_MAX && this.store.memoryBytes > o.memoryBudgetBytes; i++) {
       const victim = this.pickVictim();
       if (victim === undefined) return;
@@ -157,6 +168,7 @@ export class TabletMaintenance {
       if (slot.dirtySinceSeq !== null) neededSeq = Math.min(neededSeq, slot.dirtySinceSeq);
     }
     const dropped = await wal.dropSegmentsBefore(neededSeq);
+    this.futileRound = dropped === 0 ? { pinSeq: this.store.logPinSeq, logBytes: wal.retainedBytes } : null;
     this.store.log.info('checkpoint round', { rolledAt, neededSeq, droppedSegments: dropped, logBytes: wal.retainedBytes });
   }
 

@@ -68,4 +68,24 @@ describe('store: log after a sequence number, tablet snapshots', function () {
     expect(tablet.get('r19', 'c')!.equals(value)).to.equal(true);
     expect(await store.snapshotTablet('q')).to.equal(null);
   });
+
+  it('does not start a checkpoint round per write while a pin holds the log, and drops it once the pin goes', async () => {
+    let rounds = 0;
+    const info = store.log.info.bind(store.log);
+    store.log.info = (message, fields) => {
+      if (message === 'checkpoint round') rounds++;
+      info(message, fields);
+    };
+    store.pinLog(99, 1); // a peer being sent a snapshot needs every record from seq 1 on
+    const value = Buffer.alloc(1024, 1);
+    for (let i = 0; i < 400; i++) await store.execute({ op: 'PUT', row: `r${i % 50}`, column: 'c', value }, { ...ORIGIN, requestId: i + 1 });
+    await store.maintenance.idle(10_000);
+    // 400 KiB of log over a 64 KiB threshold: a round per threshold of growth, not per write.
+    expect(store.wal!.retainedBytes).to.be.greaterThan(6 * 64 * 1024);
+    expect(rounds).to.be.within(1, 8);
+    store.unpinLog(99);
+    await store.execute({ op: 'PUT', row: 'after', column: 'c', value }, { ...ORIGIN, requestId: 1000 });
+    await store.maintenance.idle(10_000);
+    expect(store.wal!.retainedBytes).to.be.lessThan(64 * 1024);
+  });
 });
