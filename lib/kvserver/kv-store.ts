@@ -29,6 +29,7 @@ import { TabletSlots, type TabletSlot } from './tablet-slots.js';
 import { readLogAfter } from './wal-reader.js';
 import type { WalRecord } from './wal-record.js';
 import type { WalWriter } from './wal-writer.js';
+import { ownedValue } from './owned-value.js';
 
 export interface KvStoreOptions {
   nodeId: number;
@@ -313,7 +314,7 @@ export class KvStore {
   async applyReplicated(record: WalRecord): Promise<boolean> {
     assert.equal(record.seq, this.lastSeq + 1, `replicated seq ${record.seq} after ${this.lastSeq}`);
     if (this.memoryBytes > this.memoryHardLimitBytes) await this.maintenance.idle(MEMORY_WAIT_MS);
-    const owned: WalRecord = record.op === 'PUT' ? { ...record, value: Buffer.from(record.value) } : record;
+    const owned: WalRecord = record.op === 'PUT' ? { ...record, value: ownedValue(record.value) } : record;
     const held = this.slots.forRow(record.row);
     if (held !== undefined && record.seq <= held.checkpointSeq) {
       // Its tablet came in a snapshot that already reflects it: logged (the log stays whole)
@@ -366,7 +367,7 @@ export class KvStore {
     }
     if (record.seq <= slot.checkpointSeq) return;
     const applied = await this.withTablet(record.row, ({ slot, tablet }) => {
-      const owned: WalRecord = record.op === 'PUT' ? { ...record, value: Buffer.from(record.value) } : record;
+      const owned: WalRecord = record.op === 'PUT' ? { ...record, value: ownedValue(record.value) } : record;
       this.applyToSlot(slot, tablet, owned);
       this.maintenance.afterWrite(slot);
       return true as const;

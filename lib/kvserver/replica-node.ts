@@ -31,6 +31,7 @@ import { installSnapshot, SnapshotRejectedError, type StagedSnapshot } from './s
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
 import type { WalRecord } from './wal-record.js';
+import { ownedValue } from './owned-value.js';
 
 /** How often a primary whose commits stall asks the core what to send again. */
 export const RETRANSMIT_INTERVAL_MS = 200;
@@ -403,7 +404,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
   }
 
   private appendReplicated(record: WalRecord): void {
-    const owned: WalRecord = record.op === 'PUT' ? { ...record, value: Buffer.from(record.value) } : record;
+    const owned: WalRecord = record.op === 'PUT' ? { ...record, value: ownedValue(record.value) } : record;
     this.applyChain = this.applyChain.then(async () => {
       if (this.stopped) return;
       const ok = await this.store.applyReplicated(owned);

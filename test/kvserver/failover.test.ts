@@ -107,6 +107,27 @@ describe('kvserver: a replica group fails over (real processes, kill -9)', funct
     }
   });
 
+  it('with kv.readFrom "any", secondaries of the view serve reads and the client spreads its reads over them', async () => {
+    group = await ReplicaGroup.create('any');
+    const view = await group.startAll();
+    const client = group.client({ readFrom: 'any' });
+    for (let i = 0; i < 20; i++) await client.put(`any-${i}`, 'c', `value ${i}`);
+    // Each secondary, asked directly, answers from what it applied (an acknowledged write is
+    // on every member of the view).
+    for (const id of view.secondaries) {
+      const node = group.kv.nodes.find((n) => n.id === id)!;
+      const direct = group.client({ pinnedNode: { host: node.host, port: node.port } });
+      expect((await direct.get('any-7', 'c'))?.toString(), `node ${id}`).to.equal('value 7');
+    }
+    for (let i = 0; i < 20; i++) expect((await client.get(`any-${i}`, 'c'))?.toString()).to.equal(`value ${i}`);
+    expect(client.clusterMap().secondaries?.[0]).to.have.members(view.secondaries);
+    // Writes still go to the primary only.
+    const secondary = group.kv.nodes.find((n) => n.id === view.secondaries[0])!;
+    const pinned = group.client({ pinnedNode: { host: secondary.host, port: secondary.port } });
+    const refused = await pinned.put('any-x', 'c', 'nope').then(() => 'written', (err: Error) => err.message);
+    expect(refused).to.match(/not the primary/);
+  });
+
   it('applies a retried CPUT once: the new primary remembers the request from the log', async () => {
     group = await ReplicaGroup.create();
     const first = await group.startAll();

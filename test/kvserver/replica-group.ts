@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { KvClient } from '../../lib/kvclient/kv-client.js';
+import { KvClient, type KvClientOptions } from '../../lib/kvclient/kv-client.js';
 import type { KvClusterMap } from '../../lib/kvclient/tablet-router.js';
 import { freePort, startRole, stopRole, tempDir, type RoleProcess } from '../support/roles.js';
 import { waitUntil } from './node-process.js';
@@ -22,13 +22,14 @@ export class ReplicaGroup {
 
   private constructor(readonly conf: string, readonly dataDir: string, readonly coordinatorAddress: { host: string; port: number }, readonly kv: KvClusterMap) {}
 
-  static async create(): Promise<ReplicaGroup> {
+  /** @param readFrom conf kv.readFrom of the group (default "primary") */
+  static async create(readFrom: 'primary' | 'any' = 'primary'): Promise<ReplicaGroup> {
     const dir = tempDir('penncloud-group-');
     const ports: number[] = [];
     for (let i = 0; i < 8; i++) ports.push(await freePort()); // never handed out twice
     const nodes = [0, 1, 2].map((id) => ({ id, host: '127.0.0.1', port: ports[id]! }));
     const coordinator = { host: '127.0.0.1', port: ports[3]!, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, failureTimeoutMs: FAILURE_TIMEOUT_MS };
-    const kv = { nodes, groups: [[0, 1, 2]], tablets: [{ start: '', group: 0 }], requestTimeoutMs: 20_000, valueBytesMax: 1024 * 1024 };
+    const kv = { nodes, groups: [[0, 1, 2]], tablets: [{ start: '', group: 0 }], requestTimeoutMs: 20_000, valueBytesMax: 1024 * 1024, readFrom };
     const conf = {
       frontends: [{ id: 1, host: '127.0.0.1', port: ports[4]! }],
       dispatcher: { host: '127.0.0.1', port: ports[5]! },
@@ -61,8 +62,8 @@ export class ReplicaGroup {
     this.nodes.delete(id);
   }
 
-  client(): KvClient {
-    const client = new KvClient({ cluster: this.kv, coordinator: this.coordinatorAddress, valueBytesMax: 1024 * 1024, requestTimeoutMs: 20_000 });
+  client(options: Partial<KvClientOptions> = {}): KvClient {
+    const client = new KvClient({ cluster: this.kv, coordinator: this.coordinatorAddress, valueBytesMax: 1024 * 1024, requestTimeoutMs: 20_000, ...options });
     this.clients.push(client);
     return client;
   }
