@@ -6,43 +6,10 @@ import { NodeConnection } from '../../lib/kvclient/node-connection.js';
 import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
 import { waitUntil } from './node-process.js';
 import { FAILURE_TIMEOUT_MS, GROUP_WAIT_MS, ReplicaGroup } from './replica-group.js';
+import { WriteLoad } from './write-load.js';
 
-/** Writers running at once during the kills. */
-const WRITERS = 4;
 /** Acknowledged writes to collect before, and again after, each kill. */
 const WRITES_PER_PHASE = 40;
-
-/**
- * Writers that PUT unique keys and remember every acknowledged one. A failed write (its
- * outcome unknown) is left out: it may or may not be there.
- */
-class WriteLoad {
-  readonly acked = new Map<string, string>();
-  failures = 0;
-  private running = true;
-  private next = 0;
-  private readonly done: Promise<void[]>;
-
-  constructor(client: KvClient, prefix: string) {
-    this.done = Promise.all(Array.from({ length: WRITERS }, async () => {
-      while (this.running) {
-        const key = `${prefix}-${this.next++}`;
-        const value = `value of ${key}`;
-        try {
-          await client.put(key, 'c', value);
-          this.acked.set(key, value);
-        } catch {
-          this.failures++;
-        }
-      }
-    }));
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.done;
-  }
-}
 
 async function expectAllReadable(client: KvClient, acked: Map<string, string>): Promise<void> {
   for (const [key, value] of acked) {
@@ -57,6 +24,7 @@ describe('kvserver: a replica group fails over (real processes, kill -9)', funct
 
   before(() => setLogLevel('silent'));
   afterEach(() => {
+    WriteLoad.abandonAll();
     group?.closeClients();
     killAllRoles();
     cleanupTempDirs();

@@ -10,6 +10,7 @@ import { setLogLevel } from '../../lib/protocol/log.js';
 import { cleanupTempDirs, freePort, killAllRoles, startRole, stopRole, type RoleProcess } from '../support/roles.js';
 import { valueFor, waitUntil } from './node-process.js';
 import { GROUP_WAIT_MS, ReplicaGroup } from './replica-group.js';
+import { WriteLoad } from './write-load.js';
 
 /** Writers running at once in a background load. */
 const WRITERS = 4;
@@ -62,52 +63,6 @@ async function nodeStatus(group: ReplicaGroup, id: number): Promise<KvNodeStatus
   const reply = await requestNode(group, id, { op: 'STATUS' });
   if (reply.status !== 'STATUS') throw new Error(`node ${id} answered STATUS with ${reply.status}`);
   return reply.node;
-}
-
-/** Loads still running, stopped after each test whatever its outcome. */
-const loads = new Set<WriteLoad>();
-
-/** Writers that PUT unique keys and remember every acknowledged one (failures are left out). */
-class WriteLoad {
-  readonly acked = new Map<string, string>();
-  failures = 0;
-  private running = true;
-  private next = 0;
-  private readonly done: Promise<void[]>;
-
-  constructor(client: KvClient, prefix: string) {
-    loads.add(this);
-    this.done = Promise.all(Array.from({ length: WRITERS }, async () => {
-      while (this.running) {
-        const key = `${prefix}-${this.next++}`;
-        const value = `value of ${key}`;
-        try {
-          await client.put(key, 'c', value);
-          this.acked.set(key, value);
-        } catch {
-          this.failures++;
-        }
-      }
-    }));
-  }
-
-  /** Waits (bounded) for `count` more acknowledged writes. */
-  async more(count: number, what: string): Promise<void> {
-    const target = this.acked.size + count;
-    await waitUntil(async () => this.acked.size >= target, GROUP_WAIT_MS, `${what}: no ${count} more acknowledged writes`);
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    loads.delete(this);
-    await this.done;
-  }
-
-  /** Stops without waiting (after a failed test, its client already closed). */
-  abandon(): void {
-    this.running = false;
-    loads.delete(this);
-  }
 }
 
 /** Writes `count` rows `prefix-i` with `bytes`-long values, a few at a time. */
@@ -194,7 +149,7 @@ describe('kvserver: a node catches up by snapshot (real processes, kill -9)', fu
       for (const { id, role } of started) process.stderr.write(`--- node ${id} stderr (tail) ---\n${role.stderr().slice(-8000)}\n`);
     }
     started = [];
-    for (const load of [...loads]) load.abandon();
+    WriteLoad.abandonAll();
     group?.closeClients();
     group = undefined;
     killAllRoles();
