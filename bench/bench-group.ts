@@ -4,8 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
+import { fetchClusterMap } from '../lib/kvclient/coordinator-map-source.js';
 import { KvClient } from '../lib/kvclient/kv-client.js';
 import { freePort, stopChildren, waitForLine } from './bench-processes.js';
 
@@ -75,21 +75,10 @@ export function groupClient(group: BenchGroup): KvClient {
   return new KvClient({ cluster: group.kv, coordinator: group.coordinator, valueBytesMax: MIB, requestTimeoutMs: 30_000 });
 }
 
-/** The coordinator's view of the group. */
-export function viewOf(group: BenchGroup): Promise<View> {
-  return new Promise((res, rej) => {
-    const socket = connect(group.coordinator);
-    let text = '';
-    socket.once('connect', () => socket.write('{"id":1,"type":"map"}\n'));
-    socket.on('data', (d: Buffer) => {
-      text += d.toString();
-      const nl = text.indexOf('\n');
-      if (nl < 0) return;
-      socket.end();
-      res((JSON.parse(text.slice(0, nl)) as { map: { views: View[] } }).map.views[0]!);
-    });
-    socket.on('error', rej);
-  });
+/** The coordinator's view of the group (its only group). */
+export async function viewOf(group: BenchGroup): Promise<View> {
+  const map = await fetchClusterMap(group.coordinator);
+  return { primary: map.primaries?.[0] ?? null, secondaries: map.secondaries?.[0] ?? [] };
 }
 
 /** Waits (bounded) until the coordinator's view satisfies `ok`. */

@@ -3,8 +3,8 @@
  * processes, with quick heartbeats so failover happens within a second.
  */
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
+import { fetchClusterMap } from '../../lib/kvclient/coordinator-map-source.js';
 import { KvClient, type KvClientOptions } from '../../lib/kvclient/kv-client.js';
 import type { KvClusterMap } from '../../lib/kvclient/tablet-router.js';
 import { freePort, startRole, stopRole, tempDir, type RoleProcess } from '../support/roles.js';
@@ -70,8 +70,8 @@ export class ReplicaGroup {
 
   /** The coordinator's view of the group. */
   async view(): Promise<{ primary: number | null; secondaries: number[] }> {
-    const views = await fetchViews(this.coordinatorAddress);
-    return { primary: views[0]?.primary ?? null, secondaries: views[0]?.secondaries ?? [] };
+    const map = await fetchClusterMap(this.coordinatorAddress);
+    return { primary: map.primaries?.[0] ?? null, secondaries: map.secondaries?.[0] ?? [] };
   }
 
   /** Waits (bounded) until the view holds a primary and `secondaries` secondaries. */
@@ -94,22 +94,4 @@ export class ReplicaGroup {
   closeClients(): void {
     for (const c of this.clients.splice(0)) c.close();
   }
-}
-
-/** The views as the coordinator's `map` reply carries them. */
-function fetchViews(address: { host: string; port: number }): Promise<{ group: number; primary: number | null; secondaries: number[] }[]> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(address);
-    let text = '';
-    socket.once('connect', () => socket.write('{"id":1,"type":"map"}\n'));
-    socket.on('data', (d: Buffer) => {
-      text += d.toString();
-      const nl = text.indexOf('\n');
-      if (nl < 0) return;
-      socket.end();
-      const reply = JSON.parse(text.slice(0, nl)) as { map: { views: { group: number; primary: number | null; secondaries: number[] }[] } };
-      resolve(reply.map.views);
-    });
-    socket.on('error', reject);
-  });
 }
