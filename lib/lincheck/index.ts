@@ -18,6 +18,7 @@ export { HistoryBuilder, MALFORMED_HISTORY, type Completion } from './history-bu
 export { describeOperation, showValue, NEVER_COMPLETED } from './history.js';
 export type { EventSource, Operation, Outcome, RegisterCall, RegisterValue } from './history.js';
 export { formatHistoryEvent, operationsFromEvents, parseHistoryJson } from './history-json.js';
+export { writtenValue } from './register-model.js';
 export type { HistoryEvent, HistoryEventType, KvOperationName } from './history-json.js';
 export { JEPSEN_KEY, parseJepsenHistory } from './jepsen-parser.js';
 export { CACHE_BYTES_MAX } from './linearization-cache.js';

@@ -5,24 +5,11 @@
  * one at a time must hold the same rows.
  */
 import { spawn } from 'node:child_process';
-import { operationsFromEvents, type HistoryEvent, type Operation, type RegisterValue } from '../../lib/lincheck/index.js';
+import { operationsFromEvents, writtenValue, type HistoryEvent, type Operation, type RegisterValue } from '../../lib/lincheck/index.js';
 import { PENNCLOUD_BIN } from '../support/roles.js';
 
 /** Differences listed at most in a failure message. */
 const DIFFERENCES_SHOWN_MAX = 20;
-
-/** The value a write leaves in its key. */
-function writtenValue(op: Operation): RegisterValue {
-  switch (op.call.f) {
-    case 'write':
-    case 'cas':
-      return op.call.value;
-    case 'delete':
-      return null;
-    case 'read':
-      throw new Error('a read writes nothing');
-  }
-}
 
 /** True for an operation that may have changed its key: a write not known to have done nothing. */
 function mayHaveWritten(op: Operation): boolean {
@@ -48,7 +35,8 @@ export function settledValues(events: readonly HistoryEvent[]): Map<string, { va
   for (const [key, writes] of writesByKey) {
     const last = writes.reduce((a, b) => (b.invokeAt > a.invokeAt ? b : a));
     if (last.outcome !== 'ok') continue;
-    if (writes.every((w) => w === last || w.completeAt < last.invokeAt)) settled.set(key, { value: writtenValue(last), operation: last });
+    const value = writtenValue(last); // a write: never undefined
+    if (value !== undefined && writes.every((w) => w === last || w.completeAt < last.invokeAt)) settled.set(key, { value, operation: last });
   }
   return settled;
 }
