@@ -4,26 +4,16 @@
  * `supervisor.host:port` only; it is an operator's interface, not a public one.
  */
 import { createServer, type Server } from 'node:net';
-import { encodeJsonLine, JsonLineDecoder } from '../protocol/json-lines.js';
+import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
 import type { SupervisorReply, SupervisorRequest } from '../protocol/supervisor-wire.js';
 import type { Supervisor } from './supervisor.js';
 
 export function startSupervisorControl(supervisor: Supervisor, host: string, port: number): Promise<Server> {
   const server = createServer((socket) => {
-    const decoder = new JsonLineDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      let messages: unknown[];
-      try {
-        messages = decoder.push(chunk);
-      } catch {
-        socket.destroy();
-        return;
-      }
-      for (const m of messages as SupervisorRequest[]) {
-        void answer(supervisor, m).then((reply) => {
-          if (!socket.destroyed) socket.write(encodeJsonLine(reply));
-        });
-      }
+    readJsonLines(socket, (m) => {
+      void answer(supervisor, m as SupervisorRequest).then((reply) => {
+        if (!socket.destroyed) socket.write(encodeJsonLine(reply));
+      });
     });
     socket.on('error', () => socket.destroy());
   });

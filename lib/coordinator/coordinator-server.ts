@@ -9,7 +9,7 @@ import type {
   ClusterMap, CoordinatorPush, CoordinatorReply, CoordinatorRequest, NodeFigures, NodeStateReport,
 } from '../protocol/coordinator-wire.js';
 import { isPennError } from '../protocol/errors.js';
-import { encodeJsonLine, JsonLineDecoder } from '../protocol/json-lines.js';
+import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
 import type { Logger } from '../protocol/log.js';
 import { CoordinatorCore, type CoordinatorEffect, type TabletRange } from './coordinator-core.js';
 import { StateFile } from './state-file.js';
@@ -68,18 +68,8 @@ export class CoordinatorServer {
 
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
-    const decoder = new JsonLineDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      let messages: unknown[];
-      try {
-        messages = decoder.push(chunk);
-      } catch (err) {
-        this.options.logger.warn('closing a connection that sent a bad line', { problem: (err as Error).message });
-        socket.destroy();
-        return;
-      }
-      for (const m of messages) this.onRequest(socket, m as CoordinatorRequest);
-    });
+    readJsonLines(socket, (m) => this.onRequest(socket, m as CoordinatorRequest),
+      (err) => this.options.logger.warn('closing a connection that sent a bad line', { problem: err.message }));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       for (const [id, s] of this.nodeSockets) if (s === socket) this.nodeSockets.delete(id);

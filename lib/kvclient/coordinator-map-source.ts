@@ -4,52 +4,24 @@
  * connection per ask: clients ask only when a node answers "wrong tablet" or "not primary" or
  * cannot be reached, so there is nothing to keep open.
  */
-import { connect } from 'node:net';
 import type { ClusterMap, CoordinatorReply } from '../protocol/coordinator-wire.js';
 import { PennError } from '../protocol/errors.js';
-import { encodeJsonLine, JsonLineDecoder } from '../protocol/json-lines.js';
+import { JsonLineClient } from './json-line-client.js';
 import type { KvClusterMap } from './tablet-router.js';
 
 /** How long one ask for the map may take before the client keeps its cached map. */
 export const MAP_FETCH_TIMEOUT_MS = 2_000;
 
-/** Asks the coordinator at `address` for the cluster map. Rejects with UNAVAILABLE. */
-export function fetchClusterMap(address: { host: string; port: number }, timeoutMs = MAP_FETCH_TIMEOUT_MS): Promise<KvClusterMap> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: address.host, port: address.port });
-    const decoder = new JsonLineDecoder();
-    const fail = (why: string): void => {
-      socket.destroy();
-      reject(new PennError('UNAVAILABLE', `cannot get the cluster map from the coordinator at ${address.host}:${address.port}: ${why}`));
-    };
-    const timer = setTimeout(() => fail(`no answer in ${timeoutMs} ms`), timeoutMs);
-    socket.once('connect', () => socket.write(encodeJsonLine({ id: 1, type: 'map' })));
-    socket.on('data', (chunk: Buffer) => {
-      let messages: unknown[];
-      try {
-        messages = decoder.push(chunk);
-      } catch (err) {
-        clearTimeout(timer);
-        fail((err as Error).message);
-        return;
-      }
-      for (const m of messages as CoordinatorReply[]) {
-        if (m.id !== 1) continue;
-        clearTimeout(timer);
-        socket.end();
-        if (m.type === 'map') resolve(toClusterMap(m.map));
-        else fail(`unexpected reply ${m.type}`);
-      }
-    });
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      fail(err.message);
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      reject(new PennError('UNAVAILABLE', 'the coordinator closed the connection'));
-    });
-  });
+/** Asks the coordinator at `address` for the cluster map. Rejects with a PennError. */
+export async function fetchClusterMap(address: { host: string; port: number }, timeoutMs = MAP_FETCH_TIMEOUT_MS): Promise<KvClusterMap> {
+  const client = new JsonLineClient(address.host, address.port, timeoutMs, 'the coordinator');
+  try {
+    const reply = await client.request({ type: 'map' }) as CoordinatorReply;
+    if (reply.type !== 'map') throw new PennError('UNAVAILABLE', `the coordinator answered a map request with ${reply.type}`);
+    return toClusterMap(reply.map);
+  } finally {
+    client.close();
+  }
 }
 
 /** The coordinator's map in the shape the router uses. */

@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { PennError } from '../protocol/errors.js';
-import { encodeJsonLine, JsonLineDecoder } from '../protocol/json-lines.js';
+import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
 
 /** Requests waiting for a reply on one connection at most. */
 export const CONTROL_REQUESTS_IN_FLIGHT_MAX = 256;
@@ -55,7 +55,6 @@ export class JsonLineClient {
     if (this.socket !== null && !this.socket.destroyed) return Promise.resolve(this.socket);
     this.connecting ??= new Promise<Socket>((resolve, reject) => {
       const socket = connect(this.port, this.host);
-      const decoder = new JsonLineDecoder();
       const timer = setTimeout(() => socket.destroy(new Error('connect timed out')), this.timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -63,22 +62,14 @@ export class JsonLineClient {
         this.connecting = null;
         resolve(socket);
       });
-      socket.on('data', (chunk: Buffer) => {
-        let messages: unknown[];
-        try {
-          messages = decoder.push(chunk);
-        } catch {
-          socket.destroy();
-          return;
-        }
-        for (const m of messages as Array<Record<string, unknown>>) {
-          if (typeof m.id !== 'number') continue;
-          const p = this.pending.get(m.id);
-          if (p === undefined) continue;
-          this.pending.delete(m.id);
-          clearTimeout(p.timer);
-          p.resolve(m);
-        }
+      readJsonLines(socket, (message) => {
+        const m = message as Record<string, unknown>;
+        if (typeof m.id !== 'number') return;
+        const p = this.pending.get(m.id);
+        if (p === undefined) return;
+        this.pending.delete(m.id);
+        clearTimeout(p.timer);
+        p.resolve(m);
       });
       socket.on('error', (err) => {
         clearTimeout(timer);

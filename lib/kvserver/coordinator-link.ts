@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import type {
   CoordinatorPush, CoordinatorReply, CoordinatorRequest, NodeFigures, NodeHeartbeatReport, WireGroupView,
 } from '../protocol/coordinator-wire.js';
-import { encodeJsonLine, JsonLineDecoder } from '../protocol/json-lines.js';
+import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
 import type { Logger } from '../protocol/log.js';
 
 /** First wait before reconnecting; it doubles on every failure up to the maximum. */
@@ -102,24 +102,14 @@ export class CoordinatorLink {
     if (this.stopped) return;
     const socket = connect({ host: this.options.host, port: this.options.port });
     socket.setNoDelay(true);
-    const decoder = new JsonLineDecoder();
     socket.once('connect', () => {
       this.socket = socket;
       this.backoffMs = RECONNECT_BACKOFF_MIN_MS;
       this.options.log.debug('connected to the coordinator');
       this.heartbeat();
     });
-    socket.on('data', (chunk: Buffer) => {
-      let messages: unknown[];
-      try {
-        messages = decoder.push(chunk);
-      } catch (err) {
-        this.options.log.warn('the coordinator sent a bad line; reconnecting', { problem: (err as Error).message });
-        socket.destroy();
-        return;
-      }
-      for (const m of messages) this.onMessage(m as CoordinatorReply | CoordinatorPush);
-    });
+    readJsonLines(socket, (m) => this.onMessage(m as CoordinatorReply | CoordinatorPush),
+      (err) => this.options.log.warn('the coordinator sent a bad line; reconnecting', { problem: err.message }));
     socket.on('error', (err) => this.options.log.debug('coordinator connection error', { err: err.message }));
     socket.once('close', () => {
       if (this.socket === socket) this.socket = null;

@@ -1,7 +1,9 @@
 /**
  * Newline-delimited JSON, the framing of the coordinator's control protocol: one JSON object
- * per line, UTF-8, ending in "\n". Pure: bytes in, messages out.
+ * per line, UTF-8, ending in "\n". The decoder is pure (bytes in, messages out);
+ * `readJsonLines` attaches one to a socket.
  */
+import type { Socket } from 'node:net';
 import { PennError } from './errors.js';
 
 /** Longest line accepted: a tablet map of thousands of tablets still fits. */
@@ -56,4 +58,24 @@ function parseLine(line: Buffer): unknown {
 /** One message as a line. */
 export function encodeJsonLine(message: unknown): Buffer {
   return Buffer.from(JSON.stringify(message) + '\n', 'utf8');
+}
+
+/**
+ * Hands every message `socket` receives to `onMessage`. A bad line (too long, not a JSON
+ * object) ends the connection, since nothing after it can be trusted; `onBadLine` hears why
+ * first (to log it).
+ */
+export function readJsonLines(socket: Socket, onMessage: (message: unknown) => void, onBadLine?: (err: Error) => void): void {
+  const decoder = new JsonLineDecoder();
+  socket.on('data', (chunk: Buffer) => {
+    let messages: unknown[];
+    try {
+      messages = decoder.push(chunk);
+    } catch (err) {
+      onBadLine?.(err as Error);
+      socket.destroy();
+      return;
+    }
+    for (const m of messages) onMessage(m);
+  });
 }
