@@ -258,13 +258,11 @@ export class KvStore {
 
   private write(write: KvWrite, origin: KvOrigin): KvReplyBody | Promise<KvReplyBody> {
     if (this.memoryBytes > this.memoryHardLimitBytes) return this.writeAfterEviction(write, origin);
-    // A retry of a write applied already (here, or by the primary before a failover): its
-    // answer is OK once that write is committed; it is not applied twice.
-    const earlier = this.origins.seqOf(origin);
-    if (earlier !== undefined) return this.afterCommit(earlier, { status: 'OK' });
     return this.withTablet(write.row, ({ slot, tablet }): KvReplyBody | Promise<KvReplyBody> => {
-      // Again here: a retry that arrived while the first attempt waited for the same tablet
-      // to load finds the first one applied by now.
+      // A retry of a write applied already (here, or by the primary before a failover): its
+      // answer is OK once that write is committed; it is not applied twice. Asked here, once
+      // the tablet is at hand, so that a retry that waited for the same tablet load as its
+      // first attempt finds that one applied.
       const applied = this.origins.seqOf(origin);
       if (applied !== undefined) return this.afterCommit(applied, { status: 'OK' });
       // The role may have gone while the write waited for its tablet: nothing is logged then.
