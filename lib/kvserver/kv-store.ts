@@ -76,6 +76,8 @@ export class KvStore {
   private readonly logPins = new Map<number, number>();
   /** Set by the node once replication is wired; null: a write commits when it is durable. */
   replication: StoreReplication | null = null;
+  /** Hears of every batch of log records made durable (see onDurable). */
+  private durableListener: ((durableSeq: number) => void) | null = null;
   /** The previous tablet load: the next one starts after it. */
   private loadGate: Promise<void> = Promise.resolve();
   private closed = false;
@@ -100,6 +102,12 @@ export class KvStore {
 
   waitDurable(seq: number): Promise<void> {
     return this.wal === null ? Promise.resolve() : this.wal.waitDurable(seq);
+  }
+
+  /** Calls `listener` after every batch of log records is made durable, from now on. */
+  onDurable(listener: (durableSeq: number) => void): void {
+    this.durableListener = listener;
+    if (this.wal !== null) this.wal.durableListener = listener;
   }
 
   /**
@@ -305,31 +313,39 @@ export class KvStore {
   }
 
   /**
-   * A secondary's side of replication: logs and applies a record the primary sequenced.
-   * Records must come in seq order, each after the previous one was applied (await each).
-   * Resolves with false when the row is not held here (the group's tablets disagree).
+   * A secondary's side of replication: logs and applies a record the primary sequenced, whose
+   * value the store may keep (`ownedValue`). Records must come in seq order, each after the
+   * previous one was applied: at once (true) while its tablet is loaded and memory is under its
+   * limit, else once the tablet is loaded (a promise). False when the row is not held here
+   * (the group's tablets disagree).
    */
-  async applyReplicated(record: WalRecord): Promise<boolean> {
+  applyReplicated(record: WalRecord): boolean | Promise<boolean> {
     assert.equal(record.seq, this.lastSeq + 1, `replicated seq ${record.seq} after ${this.lastSeq}`);
-    if (this.memoryBytes > this.memoryHardLimitBytes) await this.maintenance.idle(MEMORY_WAIT_MS);
-    const owned: WalRecord = record.op === 'PUT' ? { ...record, value: ownedValue(record.value) } : record;
+    if (this.memoryBytes > this.memoryHardLimitBytes) {
+      return this.maintenance.idle(MEMORY_WAIT_MS).then(() => this.applyReplicatedNow(record));
+    }
+    return this.applyReplicatedNow(record);
+  }
+
+  private applyReplicatedNow(record: WalRecord): boolean | Promise<boolean> {
     const held = this.slots.forRow(record.row);
     if (held !== undefined && record.seq <= held.checkpointSeq) {
       // Its tablet came in a snapshot that already reflects it: logged (the log stays whole)
       // and remembered by origin, not applied again.
-      this.wal!.append(owned);
-      this.lastSeq = owned.seq;
-      this.lastSeqView = owned.view;
-      this.origins.remember(owned);
+      this.wal!.append(record);
+      this.lastSeq = record.seq;
+      this.lastSeqView = record.view;
+      this.origins.remember(record);
       this.maintenance.afterWrite(held); // the log grew: a checkpoint round may be due
       return true;
     }
-    const applied = await this.withTablet(record.row, ({ slot, tablet }) => {
-      this.wal!.append(owned);
-      this.applyToSlot(slot, tablet, owned);
+    const applied = this.withTablet(record.row, ({ slot, tablet }) => {
+      this.wal!.append(record);
+      this.applyToSlot(slot, tablet, record);
       this.maintenance.afterWrite(slot);
       return true as const;
     });
+    if (applied instanceof Promise) return applied.then((a) => a === true);
     return applied === true;
   }
 
@@ -453,6 +469,7 @@ export class KvStore {
     this.slots.reset(next.slots);
     this.memoryBytes = 0;
     this.wal = next.wal;
+    this.wal.durableListener = this.durableListener;
     this.origins = next.origins;
     this.snapshotPoint = next.point;
     this.nextTabletId = next.nextTabletId;

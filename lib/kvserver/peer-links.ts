@@ -114,11 +114,24 @@ class PeerLink {
 /** The links of one node to its peers, opened on first use. */
 export class PeerLinks {
   private readonly links = new Map<number, PeerLink>();
+  /** The last record message encoded, and its frame: a record sent to every peer is encoded once. */
+  private lastMessage: PeerMessage | null = null;
+  private lastFrame: Buffer[] = [];
 
   constructor(private readonly selfId: number, private readonly peers: PeerAddress[], private readonly log: Logger) {}
 
   send(to: number, message: PeerMessage): void {
-    this.link(to)?.send(encodePeerMessage(this.selfId, message));
+    const link = this.link(to);
+    if (link === undefined) return;
+    if (message.kind !== 'replicate') {
+      link.send(encodePeerMessage(this.selfId, message));
+      return;
+    }
+    if (message !== this.lastMessage) {
+      this.lastFrame = encodePeerMessage(this.selfId, message);
+      this.lastMessage = message;
+    }
+    link.send(this.lastFrame);
   }
 
   drained(to: number): Promise<void> {

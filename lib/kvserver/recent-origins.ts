@@ -20,39 +20,66 @@ export const RECENT_ORIGINS_MAX = 100_000;
 /** The client id of requests that carry no origin (all zero): never remembered. */
 const NO_CLIENT = '0000000000000000';
 
+/**
+ * Forgetting the oldest origin must stay O(1): a Map iterated from its oldest entry skips the
+ * holes its deletions left, which grow with every eviction until the table is rehashed (tens of
+ * microseconds per write at the bound). So age order is kept in a ring of slots instead: the map
+ * names each origin's slot, and a slot whose origin was remembered again later is left empty.
+ */
 export class RecentOrigins {
-  /** Insertion order is age order (a Map iterates in insertion order). */
-  private readonly seqByOrigin = new Map<string, number>();
+  /** Origin key -> its slot in the ring. */
+  private readonly slotByOrigin = new Map<string, number>();
+  /** Per slot: the origin key (undefined once it moved to a newer slot) and its seq. */
+  private readonly keys: (string | undefined)[];
+  private readonly seqs: Float64Array;
+  /** The oldest slot, and the slots in use from it (empty ones included). */
+  private head = 0;
+  private used = 0;
 
-  constructor(private readonly entriesMax = RECENT_ORIGINS_MAX) {}
+  constructor(private readonly entriesMax = RECENT_ORIGINS_MAX) {
+    this.keys = new Array<string | undefined>(entriesMax);
+    this.seqs = new Float64Array(entriesMax);
+  }
 
   get size(): number {
-    return this.seqByOrigin.size;
+    return this.slotByOrigin.size;
   }
 
   /** Notes a record that was applied. */
   remember(record: WalRecord): void {
     if (record.clientId === NO_CLIENT) return;
     const key = `${record.clientId}:${record.requestId}`;
-    this.seqByOrigin.delete(key);
-    this.seqByOrigin.set(key, record.seq);
-    if (this.seqByOrigin.size > this.entriesMax) {
-      const oldest = this.seqByOrigin.keys().next().value as string;
-      this.seqByOrigin.delete(oldest);
+    const previous = this.slotByOrigin.get(key);
+    if (previous !== undefined) this.keys[previous] = undefined;
+    if (this.used === this.entriesMax) {
+      const oldest = this.keys[this.head];
+      if (oldest !== undefined) this.slotByOrigin.delete(oldest);
+      this.keys[this.head] = undefined;
+      this.head = (this.head + 1) % this.entriesMax;
+      this.used--;
     }
+    const slot = (this.head + this.used) % this.entriesMax;
+    this.keys[slot] = key;
+    this.seqs[slot] = record.seq;
+    this.used++;
+    this.slotByOrigin.set(key, slot);
   }
 
   /** Every remembered origin with its seq, oldest first (a snapshot carries them to a peer). */
   *entries(): IterableIterator<{ clientId: string; requestId: number; seq: number }> {
-    for (const [key, seq] of this.seqByOrigin) {
+    for (let i = 0; i < this.used; i++) {
+      const slot = (this.head + i) % this.entriesMax;
+      const key = this.keys[slot];
+      if (key === undefined) continue;
       const colon = key.indexOf(':');
-      yield { clientId: key.slice(0, colon), requestId: Number(key.slice(colon + 1)), seq };
+      yield { clientId: key.slice(0, colon), requestId: Number(key.slice(colon + 1)), seq: this.seqs[slot]! };
     }
   }
 
   /** The seq of the write this origin made, if it is remembered. */
   seqOf(origin: KvOrigin): number | undefined {
     if (origin.clientId === NO_CLIENT) return undefined;
-    return this.seqByOrigin.get(`${origin.clientId}:${origin.requestId}`);
+    const slot = this.slotByOrigin.get(`${origin.clientId}:${origin.requestId}`);
+    return slot === undefined ? undefined : this.seqs[slot];
   }
 }

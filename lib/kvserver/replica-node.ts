@@ -60,8 +60,10 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
   private readonly waiters = new CommitWaiters();
   private readonly confirmation = new ReadConfirmation((nonce) => this.apply(this.core.probeSecondaries(nonce)));
   private readonly link: CoordinatorLink;
-  /** Appends of replicated records, one after the other, in seq order. */
-  private applyChain: Promise<void> = Promise.resolve();
+  /** Replicated records received and not yet applied, in seq order. */
+  private readonly toApply: WalRecord[] = [];
+  /** Set while a record waits for its tablet to load (the records after it wait too). */
+  private applying: Promise<void> | null = null;
   private disabled = false;
   private retransmitTimer: NodeJS.Timeout | null = null;
   private commitAtLastCheck = -1;
@@ -99,6 +101,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
       this.core.step({ kind: 'view', view: { group: options.group, view: 0, primary: options.nodeId, secondaries: [] } });
     } else {
       store.replication = this;
+      store.onDurable(() => this.onDurable());
     }
   }
 
@@ -137,7 +140,6 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
   sequenced(record: WalRecord): void {
     this.shipper.remember(record);
     this.apply(this.core.step({ kind: 'sequenced', entry: { seq: record.seq, view: record.view, record } }));
-    this.store.waitDurable(record.seq).then(() => this.onDurable(), () => undefined);
   }
 
   /**
@@ -296,7 +298,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
    * comes after the old log was closed, so the node stops (it recovers either state on restart).
    */
   private async installSnapshot(staged: StagedSnapshot): Promise<void> {
-    await this.applyChain;
+    while (this.applying !== null) await this.applying;
     // Writes this node sequenced as a primary and still waiting for their commit can no longer
     // be seen committed here: their records are about to go with the old log (the clients
     // retry; a record the group did commit is in the snapshot, with its origin).
@@ -404,18 +406,47 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
   }
 
   private appendReplicated(record: WalRecord): void {
-    const owned: WalRecord = record.op === 'PUT' ? { ...record, value: ownedValue(record.value) } : record;
-    this.applyChain = this.applyChain.then(async () => {
-      if (this.stopped) return;
-      const ok = await this.store.applyReplicated(owned);
-      if (!ok) throw new Error(`replicated record ${owned.seq} is for a row this node does not hold`);
-      this.shipper.remember(owned);
-      this.store.waitDurable(owned.seq).then(() => this.onDurable(), () => undefined);
-    }).catch((err: unknown) => {
-      // Memory and log no longer agree with the primary's order: stop rather than ack wrongly.
-      this.options.log.error('cannot apply a replicated record; stopping', { err });
-      process.exit(70);
-    });
+    this.toApply.push(record.op === 'PUT' ? { ...record, value: ownedValue(record.value) } : record);
+    if (this.applying === null) this.drainApplies();
+  }
+
+  /**
+   * Applies received records in seq order: at once while their tablets are loaded, else the
+   * rest waits for the load. The log hears of them as they are applied; acks follow from the
+   * store's durable batches (onDurable).
+   */
+  private drainApplies(): void {
+    while (this.toApply.length > 0 && !this.stopped) {
+      const record = this.toApply.shift()!;
+      let result: boolean | Promise<boolean>;
+      try {
+        result = this.store.applyReplicated(record);
+      } catch (err) {
+        this.applyFailed(err);
+      }
+      if (typeof result === 'boolean') {
+        this.applied(record, result);
+        continue;
+      }
+      this.applying = result.then((ok) => {
+        this.applied(record, ok);
+        this.applying = null;
+        this.drainApplies();
+      }, (err: unknown) => this.applyFailed(err));
+      return;
+    }
+    if (this.stopped) this.toApply.length = 0;
+  }
+
+  private applied(record: WalRecord, ok: boolean): void {
+    if (!ok) this.applyFailed(new Error(`replicated record ${record.seq} is for a row this node does not hold`));
+    this.shipper.remember(record);
+  }
+
+  /** Memory and log no longer agree with the primary's order: stop rather than ack wrongly. */
+  private applyFailed(err: unknown): never {
+    this.options.log.error('cannot apply a replicated record; stopping', { err });
+    process.exit(70);
   }
 
   private requestJoin(nodeId: number, view: number): void {
