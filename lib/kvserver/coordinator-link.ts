@@ -17,7 +17,7 @@ export const RECONNECT_BACKOFF_MIN_MS = 50;
 export const RECONNECT_BACKOFF_MAX_MS = 500;
 /** Requests awaiting a reply at once; past it the oldest is given up (the coordinator is stuck). */
 export const COORDINATOR_PENDING_MAX = 64;
-/** How long a join waits for its answer. */
+/** How long a join or a split registration waits for its answer. */
 export const JOIN_REPLY_TIMEOUT_MS = 5_000;
 /** Bytes queued to a coordinator that does not read before the connection is dropped. */
 const WRITE_BACKLOG_BYTES_MAX = 1024 * 1024;
@@ -87,6 +87,12 @@ export class CoordinatorLink {
   /** Asks the coordinator to make `nodeId` a secondary of `view`: true when it did. */
   async join(request: { group: number; view: number; primary: number; nodeId: number }): Promise<boolean> {
     const reply = await this.request({ type: 'join', ...request }, JOIN_REPLY_TIMEOUT_MS);
+    return reply !== null && reply.reply.type === 'ok';
+  }
+
+  /** Tells the coordinator that rows from `row` on form a tablet of `group`: true once it took it. */
+  async split(group: number, row: string): Promise<boolean> {
+    const reply = await this.request({ type: 'split', group, row }, JOIN_REPLY_TIMEOUT_MS);
     return reply !== null && reply.reply.type === 'ok';
   }
 

@@ -50,8 +50,12 @@ export function decideWrite(tablet: Tablet, write: KvWrite, seq: number, view: n
   }
 }
 
-/** Applies a record; a PUT's value is stored as is (the caller hands over an owned buffer). */
+/**
+ * Applies a write record; a PUT's value is stored as is (the caller hands over an owned
+ * buffer). A SPLIT changes the tablet set, not a tablet: the store applies it (kv-store.ts).
+ */
 export function applyRecord(tablet: Tablet, record: WalRecord): void {
   if (record.op === 'PUT') tablet.put(record.row, record.column, record.value);
-  else tablet.delete(record.row, record.column);
+  else if (record.op === 'DELETE') tablet.delete(record.row, record.column);
+  else throw new Error(`a split record (seq ${record.seq}) is not applied to a tablet`);
 }

@@ -71,6 +71,7 @@ export async function openKvStore(options: KvStoreOptions, initialTablets: Table
     slots.push({
       id: t.id, start: t.start, end: t.end, tablet: null, bytes: header.bytes, checkpointSeq: header.seq,
       lastWriteSeq: 0, dirtySinceSeq: null, loading: null, busy: false, unsplittableRows: -1,
+      checkpointFile: true, manifestPinSeq: null,
     });
   }
   store.slots.reset(slots);

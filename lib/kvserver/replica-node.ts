@@ -35,6 +35,10 @@ import { ownedValue } from './owned-value.js';
 
 /** How often a primary whose commits stall asks the core what to send again. */
 export const RETRANSMIT_INTERVAL_MS = 200;
+/** How often splits the coordinator has not yet taken are sent to it again. */
+export const SPLIT_REGISTER_RETRY_MS = 1_000;
+/** Splits waiting to be registered at most; past it the oldest wait for the next promotion. */
+export const SPLITS_UNREGISTERED_MAX = 10_000;
 
 export interface ReplicaNodeOptions {
   nodeId: number;
@@ -72,6 +76,10 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
   private stopped = false;
   /** Random per start, and renewed when this copy must leave the view (see leaveView). */
   private incarnation: string;
+  /** Tablet starts (split rows) the coordinator has not confirmed yet, and whether a send runs. */
+  private readonly unregisteredSplits = new Set<string>();
+  private registeringSplits = false;
+  private splitRetryTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly store: KvStore, private readonly options: ReplicaNodeOptions) {
     const { coordinator } = options;
@@ -97,6 +105,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
       install: (staged) => this.installSnapshot(staged),
     });
     this.link = options.link;
+    store.onSplitCommitted((row) => this.registerSplits([row]));
     if (this.solo) {
       this.core.step({ kind: 'view', view: { group: options.group, view: 0, primary: options.nodeId, secondaries: [] } });
     } else {
@@ -114,11 +123,14 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     };
     this.link.heartbeat();
     this.retransmitTimer = setInterval(() => this.retransmitIfStalled(), RETRANSMIT_INTERVAL_MS);
+    this.splitRetryTimer = setInterval(() => this.sendSplits(), SPLIT_REGISTER_RETRY_MS);
+    if (this.solo) this.registerAllSplits();
   }
 
   stop(): void {
     this.stopped = true;
     if (this.retransmitTimer !== null) clearInterval(this.retransmitTimer);
+    if (this.splitRetryTimer !== null) clearInterval(this.splitRetryTimer);
     this.link.stop();
     this.snapshots.stopAll();
     this.receiver.stop();
@@ -268,6 +280,11 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     const after = this.core.view;
     if (after?.view !== before.view) this.confirmation.reset();
     if (before.role === 'primary' && this.core.role !== 'primary') this.lostPrimary(`node ${this.options.nodeId} is no longer the primary`);
+    if (before.role !== 'primary' && this.core.role === 'primary') {
+      // The previous primary may have died between committing a split and registering it. Once
+      // everything this node holds is committed, its tablet starts are the group's.
+      this.waitCommitted(this.core.lastSeq).then(() => this.registerAllSplits(), () => undefined);
+    }
     if (after !== null && (after.view !== before.view || after.primary !== before.primary)) {
       this.options.log.info('view', { view: after.view, primary: after.primary, secondaries: after.secondaries, role: this.core.role });
     }
@@ -350,7 +367,42 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     this.link.heartbeat();
   }
 
+  // ---- splits in the coordinator's tablet map ----
+
+  /** Every tablet start this node holds (the coordinator ignores the ones it knows). */
+  private registerAllSplits(): void {
+    this.registerSplits(this.store.slots.all().map((s) => s.start));
+  }
+
+  /** Tells the coordinator of committed splits (`rows`: the new tablets' starts), retrying until it takes them. */
+  private registerSplits(rows: string[]): void {
+    for (const row of rows) {
+      if (this.unregisteredSplits.size >= SPLITS_UNREGISTERED_MAX) {
+        this.options.log.warn('too many splits waiting for the coordinator; the rest are registered at the next promotion', { row });
+        break;
+      }
+      this.unregisteredSplits.add(row);
+    }
+    this.sendSplits();
+  }
+
+  /** Sends the waiting registrations one at a time; stops at the first the coordinator does not answer. */
+  private sendSplits(): void {
+    if (this.registeringSplits || this.unregisteredSplits.size === 0 || this.stopped) return;
+    this.registeringSplits = true;
+    void (async () => {
+      for (const row of [...this.unregisteredSplits]) {
+        if (this.stopped || !(this.solo || this.core.role === 'primary')) break;
+        if (!(await this.link.split(this.options.group, row))) break;
+        this.unregisteredSplits.delete(row);
+        this.options.log.debug('split registered with the coordinator', { row });
+      }
+      this.registeringSplits = false;
+    })();
+  }
+
   private lostPrimary(reason: string): void {
+    this.unregisteredSplits.clear(); // the next primary registers what it holds
     this.shipper.stopAll();
     this.snapshots.stopAll();
     this.waiters.failAll(reason);

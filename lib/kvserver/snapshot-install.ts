@@ -70,6 +70,7 @@ export function installSnapshot(store: KvStore, staged: StagedSnapshot, afterSte
       slots.push({
         id, start: header.start, end: header.end, tablet: null, bytes: header.bytes, checkpointSeq: header.seq,
         lastWriteSeq: 0, dirtySinceSeq: null, loading: null, busy: false, unsplittableRows: -1,
+        checkpointFile: true, manifestPinSeq: null,
       });
     }
     const originsId = nextTabletId++;

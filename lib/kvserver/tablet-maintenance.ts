@@ -1,8 +1,15 @@
 /**
  * Background work on tablets, one job at a time so that no two can disagree about what is on
- * disk: splitting a tablet past its split size, the checkpoint round after enough log, and
- * evicting least-recently-used tablets past the memory budget. A failed write here leaves the
- * node unable to honour its log retention, so it is fatal.
+ * disk: deciding to split a tablet past its split size (on the node that decides splits), naming
+ * split halves in the manifest, the checkpoint round after enough log, and evicting least-
+ * recently-used tablets past the memory budget. A failed write here leaves the node unable to
+ * honour its log retention, so it is fatal.
+ *
+ * A split itself happens in memory, in log order (KvStore.applySplit), on every copy of the
+ * group, possibly while a job here works on the tablet that splits. Jobs are safe against that:
+ * a checkpoint encodes its tablet before its first await (the file it writes then holds the
+ * whole tablet from before the split, which recovery splits again from the log), and an
+ * eviction lets go of a slot that a split replaced meanwhile.
  */
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,6 +36,10 @@ export class TabletMaintenance {
    * grew by another checkpoint threshold, so that every write does not start a round in vain.
    */
   private futileRound: { pinSeq: number; logBytes: number } | null = null;
+  /** Tablets replaced by splits: their checkpoints go once a manifest no longer names them. */
+  private readonly retiredIds = new Set<number>();
+  /** A split happened since the manifest was last written. */
+  private namingWanted = false;
 
   constructor(private readonly store: KvStore) {}
 
@@ -94,16 +105,31 @@ export class TabletMaintenance {
     }
   }
 
+  /** A split replaced `old` by two halves the manifest does not name yet. */
+  splitApplied(old: TabletSlot): void {
+    this.retiredIds.add(old.id);
+    this.namingWanted = true;
+    this.schedule();
+  }
+
+  /** Tablet ownership changed wholesale (a snapshot install): no retired checkpoint is left to delete. */
+  forgetRetired(): void {
+    this.retiredIds.clear();
+  }
+
   private async pass(): Promise<void> {
     const o = this.store.options;
-    for (const slot of this.store.slots.all()) {
-      if (slot.tablet !== null && !slot.busy && slot.bytes > o.tabletSplitBytes
-        && slot.tablet.rowCount !== slot.unsplittableRows) {
-        await this.split(slot, slot.tablet);
-        this.wanted = true; // the slot list changed; look again
-        return;
+    if (this.store.decidesSplits()) {
+      for (const slot of this.store.slots.all()) {
+        if (slot.tablet !== null && !slot.busy && slot.bytes > o.tabletSplitBytes
+          && slot.tablet.rowCount !== slot.unsplittableRows) {
+          this.decideSplit(slot, slot.tablet);
+          this.wanted = true; // the slot list changed; look again
+          break;
+        }
       }
     }
+    if (this.namingWanted) await this.nameTablets();
     if (this.checkpointDue()) await this.checkpointRound();
     for (let i = 0; i < EVICTIONS_PER_PASS_MAX && this.store.memoryBytes > o.memoryBudgetBytes; i++) {
       const victim = this.pickVictim();
@@ -128,6 +154,7 @@ export class TabletMaintenance {
     const parts = encodeCheckpointParts(tablet, seq);
     await this.store.waitDurable(this.store.lastSeq);
     await writeFileDurable(join(this.store.options.dir, checkpointFileName(slot.id)), parts);
+    slot.checkpointFile = true;
     slot.checkpointSeq = seq;
     slot.dirtySinceSeq = slot.lastWriteSeq > seq ? seq + 1 : null;
     this.store.lastCheckpoint = { seq, atMs: Date.now(), tabletStart: slot.start };
@@ -137,8 +164,9 @@ export class TabletMaintenance {
     slot.busy = true;
     try {
       if (slot.dirtySinceSeq !== null && slot.tablet !== null) await this.checkpoint(slot, slot.tablet);
-      // Written again while the checkpoint was being made: it stays; a later pass retries.
-      if (slot.dirtySinceSeq !== null || slot.tablet === null) return;
+      // Written again while the checkpoint was being made: it stays; a later pass retries. Split
+      // meanwhile: its halves hold the rows now, and stay.
+      if (slot.dirtySinceSeq !== null || slot.tablet === null || !this.store.slots.holds(slot)) return;
       this.store.memoryBytes -= slot.tablet.bytes;
       slot.bytes = slot.tablet.bytes;
       slot.tablet = null;
@@ -166,57 +194,66 @@ export class TabletMaintenance {
     let neededSeq = Math.min(this.store.lastSeq + 1, this.store.logPinSeq);
     for (const slot of this.store.slots.all()) {
       if (slot.dirtySinceSeq !== null) neededSeq = Math.min(neededSeq, slot.dirtySinceSeq);
+      if (slot.manifestPinSeq !== null) neededSeq = Math.min(neededSeq, slot.manifestPinSeq);
     }
     const dropped = await wal.dropSegmentsBefore(neededSeq);
     this.futileRound = dropped === 0 ? { pinSeq: this.store.logPinSeq, logBytes: wal.retainedBytes } : null;
     this.store.log.info('checkpoint round', { rolledAt, neededSeq, droppedSegments: dropped, logBytes: wal.retainedBytes });
   }
 
-  /**
-   * Splits a tablet where half its bytes lie. Both halves get new ids and checkpoints before
-   * the manifest names them; until then the old manifest and checkpoint still describe the
-   * data, so a crash at any step recovers one version or the other.
-   */
-  private async split(slot: TabletSlot, tablet: Tablet): Promise<void> {
+  /** Splits a tablet where half its bytes lie (a SPLIT record: every copy splits alike). */
+  private decideSplit(slot: TabletSlot, tablet: Tablet): void {
     const splitRow = chooseSplitRow(tablet.rowWeights());
     if (splitRow === null) {
       slot.unsplittableRows = tablet.rowCount;
       return;
     }
-    const totalBytes = tablet.bytes;
-    const right = tablet.splitAt(splitRow);
-    const halves = [tablet, right].map((t): TabletSlot => ({
-      id: this.store.nextTabletId++,
-      start: t.start,
-      end: t.end,
-      tablet: t,
-      bytes: t.bytes,
-      checkpointSeq: slot.checkpointSeq,
-      lastWriteSeq: slot.lastWriteSeq,
-      dirtySinceSeq: slot.dirtySinceSeq ?? slot.checkpointSeq + 1,
-      loading: null,
-      busy: true,
-      unsplittableRows: -1,
-    }));
-    this.store.slots.replace(slot, halves);
-    this.store.log.info('tablet split', {
-      start: slot.start, at: splitRow, bytes: totalBytes, leftBytes: halves[0]!.bytes, rightBytes: halves[1]!.bytes,
-    });
-    try {
-      for (const half of halves) await this.checkpoint(half, half.tablet!);
-      await writeManifest(this.store.options.dir, this.manifest());
-      await unlink(join(this.store.options.dir, checkpointFileName(slot.id)));
-      await fsyncDirectory(this.store.options.dir);
-    } finally {
-      for (const half of halves) half.busy = false;
-    }
+    this.store.sequenceSplit(slot, splitRow);
   }
 
-  manifest(): Manifest {
+  /**
+   * Writes a manifest that names every tablet held now, after giving each tablet it did not
+   * name (split halves) a checkpoint; then deletes the checkpoints of the tablets it no longer
+   * names. Until that manifest is durable, recovery starts from the previous one and replays
+   * the splits from the log, which the halves keep (manifestPinSeq). Runs as a maintenance job
+   * (or inside one), never beside another manifest write.
+   */
+  async nameTablets(): Promise<void> {
+    this.namingWanted = false;
+    for (;;) {
+      const missing = this.store.slots.all().find((s) => !s.checkpointFile);
+      if (missing === undefined) break;
+      // A half is written before it can be evicted (evict checkpoints a dirty tablet first).
+      if (missing.tablet === null) throw new Error(`tablet ${missing.id} has neither a checkpoint nor its rows in memory`);
+      missing.busy = true;
+      try {
+        await this.checkpoint(missing, missing.tablet);
+      } finally {
+        missing.busy = false;
+      }
+    }
+    // Every tablet held has a checkpoint file at this instant; a split during the write below
+    // makes halves this manifest does not name, which keep their pins for the next one.
+    const named = [...this.store.slots.all()];
+    const retired = [...this.retiredIds];
+    const dir = this.store.options.dir;
+    await writeManifest(dir, this.manifestOf(named));
+    for (const slot of named) slot.manifestPinSeq = null;
+    for (const id of retired) {
+      this.retiredIds.delete(id);
+      // A half split again before its first checkpoint never had a file.
+      await unlink(join(dir, checkpointFileName(id))).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
+    if (retired.length > 0) await fsyncDirectory(dir);
+  }
+
+  private manifestOf(slots: readonly TabletSlot[]): Manifest {
     const manifest: Manifest = {
       nodeId: this.store.options.nodeId,
       nextTabletId: this.store.nextTabletId,
-      tablets: this.store.slots.all().map((s) => ({ id: s.id, start: s.start, end: s.end })),
+      tablets: slots.map((s) => ({ id: s.id, start: s.start, end: s.end })),
     };
     if (this.store.snapshotPoint !== null) manifest.snapshot = this.store.snapshotPoint;
     return manifest;

@@ -1,14 +1,14 @@
 /**
  * Changes of which tablets a node holds, at run time: taking one on (empty, or from a snapshot
  * a peer sent) and giving one up. Each runs alone in the maintenance queue, so it never races
- * a split or a checkpoint round over the manifest.
+ * a checkpoint round or the naming of split halves over the manifest.
  */
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeCheckpoint, encodeCheckpointParts } from './checkpoint-codec.js';
 import { fsyncDirectory, writeFileDurable } from './durable-files.js';
 import type { KvStore } from './kv-store.js';
-import { checkpointFileName, writeManifest } from './manifest.js';
+import { checkpointFileName } from './manifest.js';
 import { Tablet, type TabletRange } from './tablet.js';
 import type { TabletSlot } from './tablet-slots.js';
 
@@ -24,11 +24,12 @@ export function installTablet(store: KvStore, range: TabletRange, snapshot?: Buf
     const slot: TabletSlot = {
       id: store.nextTabletId++, start: range.start, end: range.end, tablet, bytes: tablet.bytes,
       checkpointSeq: seq, lastWriteSeq: 0, dirtySinceSeq: null, loading: null, busy: false, unsplittableRows: -1,
+      checkpointFile: true, manifestPinSeq: null,
     };
     await writeFileDurable(join(store.options.dir, checkpointFileName(slot.id)), encodeCheckpointParts(tablet, seq));
     store.slots.insert(slot);
     store.memoryBytes += tablet.bytes;
-    await writeManifest(store.options.dir, store.maintenance.manifest());
+    await store.maintenance.nameTablets();
     store.maintenance.schedule();
     store.log.info('tablet installed', { start: range.start, end: range.end, bytes: tablet.bytes, seq });
   });
@@ -50,7 +51,7 @@ export function removeTablet(store: KvStore, start: string): Promise<boolean> {
     if (slot.loading !== null) await slot.loading.catch(() => undefined);
     store.slots.remove(slot);
     if (slot.tablet !== null) store.memoryBytes -= slot.tablet.bytes;
-    await writeManifest(store.options.dir, store.maintenance.manifest());
+    await store.maintenance.nameTablets();
     await unlink(join(store.options.dir, checkpointFileName(slot.id)));
     await fsyncDirectory(store.options.dir);
     store.log.info('tablet removed', { start });

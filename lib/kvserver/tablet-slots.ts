@@ -23,6 +23,14 @@ export interface TabletSlot extends TabletRange {
   busy: boolean;
   /** Row count at which a split found no boundary; retried once the count changes. */
   unsplittableRows: number;
+  /** Whether `tablet-<id>.ckpt` exists (a split half has none until its first checkpoint). */
+  checkpointFile: boolean;
+  /**
+   * Set while the manifest does not name this tablet yet (a split half): recovery would start
+   * from the tablet the manifest still names and replay the split from the log, so the log is
+   * kept from this seq on. Null once a manifest names it.
+   */
+  manifestPinSeq: number | null;
 }
 
 export class TabletSlots {
@@ -63,6 +71,11 @@ export class TabletSlots {
   forStart(start: string): TabletSlot | undefined {
     const s = this.forRow(start);
     return s !== undefined && s.start === start ? s : undefined;
+  }
+
+  /** Whether `slot` is one of the slots held now (a split replaces a slot by two new ones). */
+  holds(slot: TabletSlot): boolean {
+    return this.forStart(slot.start) === slot;
   }
 
   /** Replaces `old` by `parts` (its split halves) in place. */

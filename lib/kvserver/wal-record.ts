@@ -5,8 +5,9 @@
  *   u32 payload length | u32 CRC-32 of the payload | payload
  *   payload = u64 seq | u8 type | (types 3, 4) u32 view | 8-byte client id | u32 request id
  *             | u16 row length | row | u16 column length | column | (PUT) u32 value length | value
- * Types: 3 PUT and 4 DELETE carry the view of the primary that sequenced the record (format 2,
- * written now); 1 PUT and 2 DELETE are format 1, written before replication, read as view 0.
+ * Types: 3 PUT, 4 DELETE and 5 SPLIT carry the view of the primary that sequenced the record
+ * (format 2, written now); 1 PUT and 2 DELETE are format 1, written before replication, read as
+ * view 0. A SPLIT names the row that starts a new tablet (its column is empty, its origin zero).
  * The origin (client id, request id) rides along so that a replica can recognise a retried
  * request it already applied; the view lets two replicas tell whether they hold the same
  * record at a seq (catch-up compares it).
@@ -20,6 +21,7 @@ const TYPE_PUT_V1 = 1;
 const TYPE_DELETE_V1 = 2;
 const TYPE_PUT = 3;
 const TYPE_DELETE = 4;
+const TYPE_SPLIT = 5;
 /** seq, type, view, client id, request id, two key lengths, value length. */
 const PAYLOAD_FIXED_BYTES = 8 + 1 + 4 + 8 + 4 + 2 + 2 + 4;
 /** The smallest payload of any format: a format-1 DELETE with empty keys. */
@@ -38,7 +40,7 @@ export function encodeWalRecord(record: WalRecord): Buffer[] {
   head.writeUInt32BE(Math.floor(record.seq / 0x1_0000_0000), pos); // u64 as two halves: no BigInt
   head.writeUInt32BE(record.seq >>> 0, pos + 4);
   pos += 8;
-  head[pos++] = record.op === 'PUT' ? TYPE_PUT : TYPE_DELETE;
+  head[pos++] = record.op === 'PUT' ? TYPE_PUT : record.op === 'DELETE' ? TYPE_DELETE : TYPE_SPLIT;
   head.writeUInt32BE(record.view, pos);
   pos += 4;
   head.write(record.clientId.padEnd(16, '0'), pos, 8, 'hex');
@@ -117,7 +119,7 @@ function decodeWalPayload(p: Buffer): WalRecord | null {
   pos += 8;
   const type = p[pos++]!;
   let view = 0;
-  if (type === TYPE_PUT || type === TYPE_DELETE) {
+  if (type === TYPE_PUT || type === TYPE_DELETE || type === TYPE_SPLIT) {
     if (pos + 4 > p.length) return null;
     view = p.readUInt32BE(pos);
     pos += 4;
@@ -140,6 +142,9 @@ function decodeWalPayload(p: Buffer): WalRecord | null {
   if (row === null || column === null || !Number.isSafeInteger(seq)) return null;
   if (type === TYPE_DELETE || type === TYPE_DELETE_V1) {
     return pos === p.length ? { seq, view, op: 'DELETE', row, column, clientId, requestId } : null;
+  }
+  if (type === TYPE_SPLIT) {
+    return pos === p.length && column === '' ? { seq, view, op: 'SPLIT', row, column, clientId, requestId } : null;
   }
   if ((type !== TYPE_PUT && type !== TYPE_PUT_V1) || pos + 4 > p.length) return null;
   const valueBytes = p.readUInt32BE(pos);

@@ -8,10 +8,18 @@ import { BodyReader, FrameWriter, KvBodyError } from './kv-bytes.js';
 import type { RawFrame } from './kv-frame-decoder.js';
 import { KV_PROTOCOL_VERSION, KV_REQUEST_HEADER_BYTES, KvOp, keyBytes } from './kv-wire.js';
 
-/** A write as the log holds it and as replication carries it. */
+/**
+ * A record as the log holds it and as replication carries it: a write, or a split the primary
+ * decided (the tablet holding `row` splits so that `row` starts a new tablet; no column, no
+ * origin), so that every copy of a group splits at the same row and the same point of the log.
+ */
 export type KvLogRecord =
   | { seq: number; view: number; op: 'PUT'; row: string; column: string; value: Buffer; clientId: string; requestId: number }
-  | { seq: number; view: number; op: 'DELETE'; row: string; column: string; clientId: string; requestId: number };
+  | { seq: number; view: number; op: 'DELETE'; row: string; column: string; clientId: string; requestId: number }
+  | { seq: number; view: number; op: 'SPLIT'; row: string; column: ''; clientId: string; requestId: number };
+
+/** The record type byte of REPLICATE. */
+const RECORD_TYPES = { PUT: 1, DELETE: 2, SPLIT: 3 } as const;
 
 export type RefuseReason = 'stale-view' | 'gap' | 'diverged';
 
@@ -98,7 +106,7 @@ export function encodePeerMessage(from: number, message: PeerMessage): Buffer[] 
     case 'replicate': {
       const r = message.entry.record;
       u64(u64(w, r.seq), r.view);
-      w.u8(r.op === 'PUT' ? 1 : 2).raw(Buffer.from(r.clientId.padEnd(16, '0'), 'hex')).u32(r.requestId);
+      w.u8(RECORD_TYPES[r.op]).raw(Buffer.from(r.clientId.padEnd(16, '0'), 'hex')).u32(r.requestId);
       w.key(r.row).key(r.column);
       if (r.op === 'PUT') w.value(r.value);
       break;
@@ -150,9 +158,10 @@ export function decodePeerMessage(frame: RawFrame): { from: number; message: Pee
       const row = r.key('row');
       const column = r.key('column');
       let record: KvLogRecord;
-      if (type === 1) record = { seq, view: recordView, op: 'PUT', row, column, value: r.value('value'), clientId, requestId };
-      else if (type === 2) record = { seq, view: recordView, op: 'DELETE', row, column, clientId, requestId };
-      else throw new KvBodyError(`unknown record type ${type}`);
+      if (type === RECORD_TYPES.PUT) record = { seq, view: recordView, op: 'PUT', row, column, value: r.value('value'), clientId, requestId };
+      else if (type === RECORD_TYPES.DELETE) record = { seq, view: recordView, op: 'DELETE', row, column, clientId, requestId };
+      else if (type === RECORD_TYPES.SPLIT && column === '') record = { seq, view: recordView, op: 'SPLIT', row, column, clientId, requestId };
+      else throw new KvBodyError(type === RECORD_TYPES.SPLIT ? 'a split record names no column' : `unknown record type ${type}`);
       message = { kind: 'replicate', view, entry: { seq, view: recordView, record } };
       break;
     }

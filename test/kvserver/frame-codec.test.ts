@@ -125,6 +125,7 @@ describe('kv frame codec', () => {
     const messages: PeerMessage[] = [
       { kind: 'replicate', view: 8, entry: { seq: record.seq, view: 7, record } },
       { kind: 'replicate', view: 8, entry: { seq: 5, view: 8, record: { seq: 5, view: 8, op: 'DELETE', row: '', column: 'c', clientId: 'ffffffffffffffff', requestId: 0 } } },
+      { kind: 'replicate', view: 8, entry: { seq: 6, view: 8, record: { seq: 6, view: 8, op: 'SPLIT', row: 'm', column: '', clientId: '0000000000000000', requestId: 0 } } },
       { kind: 'probe', view: 3, lastSeq: 10, lastSeqView: 2 },
       { kind: 'probe', view: 3, lastSeq: 10, lastSeqView: 2, nonce: 41 },
       { kind: 'ack', view: 3, seq: 10, seqView: 2 },

@@ -202,10 +202,10 @@ export function valueFor(key: string, bytes: number): Buffer {
 }
 
 /** Polls `check` until it holds (bounded by `ms`); for conditions no event announces. */
-export async function waitUntil(check: () => Promise<boolean>, ms: number, message: string): Promise<void> {
+export async function waitUntil(check: () => Promise<boolean>, ms: number, message: string | (() => string)): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(message);
+    if (Date.now() > deadline) throw new Error(typeof message === 'string' ? message : message());
     await new Promise((res) => setTimeout(res, 20));
   }
 }

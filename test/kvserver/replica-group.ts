@@ -2,11 +2,14 @@
  * Test support: a coordinator and one replica group of three real `penncloud kvnode`
  * processes, with quick heartbeats so failover happens within a second.
  */
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetchClusterMap } from '../../lib/kvclient/coordinator-map-source.js';
 import { KvClient, type KvClientOptions } from '../../lib/kvclient/kv-client.js';
+import { NodeConnection } from '../../lib/kvclient/node-connection.js';
 import type { KvClusterMap } from '../../lib/kvclient/tablet-router.js';
+import type { KvNodeStatus, KvRequestBody } from '../../lib/protocol/kv-wire.js';
 import { freePort, startRole, stopRole, tempDir, type RoleProcess } from '../support/roles.js';
 import { waitUntil } from './node-process.js';
 
@@ -14,6 +17,8 @@ export const HEARTBEAT_INTERVAL_MS = 100;
 export const FAILURE_TIMEOUT_MS = 600;
 /** Longest wait for the group to reach a state (a view with every node, a failover). */
 export const GROUP_WAIT_MS = 30_000;
+/** Longest wait for one request sent straight to a node. */
+export const NODE_REQUEST_WAIT_MS = 20_000;
 
 export class ReplicaGroup {
   readonly nodes = new Map<number, RoleProcess>();
@@ -22,8 +27,11 @@ export class ReplicaGroup {
 
   private constructor(readonly conf: string, readonly dataDir: string, readonly coordinatorAddress: { host: string; port: number }, readonly kv: KvClusterMap) {}
 
-  /** @param readFrom conf kv.readFrom of the group (default "primary") */
-  static async create(readFrom: 'primary' | 'any' = 'primary'): Promise<ReplicaGroup> {
+  /**
+   * @param readFrom conf kv.readFrom of the group (default "primary")
+   * @param patch changes the configuration before anything starts
+   */
+  static async create(readFrom: 'primary' | 'any' = 'primary', patch: (conf: Record<string, any>) => void = () => undefined): Promise<ReplicaGroup> {
     const dir = tempDir('penncloud-group-');
     const ports: number[] = [];
     for (let i = 0; i < 8; i++) ports.push(await freePort()); // never handed out twice
@@ -37,6 +45,7 @@ export class ReplicaGroup {
       smtp: { host: '127.0.0.1', port: ports[6]! },
       pop3: { host: '127.0.0.1', port: ports[7]! },
     };
+    patch(conf);
     const file = join(dir, 'conf.json');
     writeFileSync(file, JSON.stringify(conf, null, 2));
     return new ReplicaGroup(file, join(dir, 'data'), coordinator, kv);
@@ -66,6 +75,23 @@ export class ReplicaGroup {
     const client = new KvClient({ cluster: this.kv, coordinator: this.coordinatorAddress, valueBytesMax: 1024 * 1024, requestTimeoutMs: 20_000, ...options });
     this.clients.push(client);
     return client;
+  }
+
+  /** Sends one request straight to node `id`, as `clientId`. */
+  async request(id: number, body: KvRequestBody, clientId = randomBytes(8), requestId = 1): Promise<Awaited<ReturnType<NodeConnection['request']>>> {
+    const address = this.kv.nodes.find((n) => n.id === id)!;
+    const connection = new NodeConnection(address, clientId, 1024 * 1024, 5_000, { inFlight: 0 });
+    try {
+      return await connection.request(body, requestId, NODE_REQUEST_WAIT_MS);
+    } finally {
+      connection.close();
+    }
+  }
+
+  async nodeStatus(id: number): Promise<KvNodeStatus> {
+    const reply = await this.request(id, { op: 'STATUS' });
+    if (reply.status !== 'STATUS') throw new Error(`node ${id} answered STATUS with ${reply.status}`);
+    return reply.node;
   }
 
   /** The coordinator's view of the group. */

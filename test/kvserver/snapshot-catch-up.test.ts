@@ -3,9 +3,8 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
-import { NodeConnection } from '../../lib/kvclient/node-connection.js';
 import type { ManifestSnapshot } from '../../lib/kvserver/manifest.js';
-import type { KvNodeStatus, KvRequestBody } from '../../lib/protocol/kv-wire.js';
+import type { KvRequestBody } from '../../lib/protocol/kv-wire.js';
 import { setLogLevel } from '../../lib/protocol/log.js';
 import { cleanupTempDirs, freePort, killAllRoles, startRole, stopRole, type RoleProcess } from '../support/roles.js';
 import { valueFor, waitUntil } from './node-process.js';
@@ -26,10 +25,7 @@ let started: Array<{ id: number; role: RoleProcess }> = [];
 
 /** A group whose configuration `patch` changed before any node starts. */
 async function groupWith(patch: (conf: Record<string, any>) => void = () => undefined): Promise<ReplicaGroup> {
-  const group = await ReplicaGroup.create();
-  const conf = JSON.parse(readFileSync(group.conf, 'utf8')) as Record<string, any>;
-  patch(conf);
-  writeFileSync(group.conf, JSON.stringify(conf, null, 2));
+  const group = await ReplicaGroup.create('primary', patch);
   const startNode = group.startNode.bind(group);
   group.startNode = async (id: number): Promise<void> => {
     await startNode(id);
@@ -46,23 +42,6 @@ function nodeDir(group: ReplicaGroup, id: number): string {
 function installedSnapshot(group: ReplicaGroup, id: number): ManifestSnapshot | undefined {
   const text = readFileSync(join(nodeDir(group, id), 'manifest.json'), 'utf8');
   return (JSON.parse(text) as { body: { snapshot?: ManifestSnapshot } }).body.snapshot;
-}
-
-/** Sends one request straight to a node, as `clientId`. */
-async function requestNode(group: ReplicaGroup, id: number, body: KvRequestBody, clientId = randomBytes(8), requestId = 1): Promise<Awaited<ReturnType<NodeConnection['request']>>> {
-  const address = group.kv.nodes.find((n) => n.id === id)!;
-  const connection = new NodeConnection(address, clientId, 1024 * 1024, 5_000, { inFlight: 0 });
-  try {
-    return await connection.request(body, requestId, REQUEST_WAIT_MS);
-  } finally {
-    connection.close();
-  }
-}
-
-async function nodeStatus(group: ReplicaGroup, id: number): Promise<KvNodeStatus> {
-  const reply = await requestNode(group, id, { op: 'STATUS' });
-  if (reply.status !== 'STATUS') throw new Error(`node ${id} answered STATUS with ${reply.status}`);
-  return reply.node;
 }
 
 /** Writes `count` rows `prefix-i` with `bytes`-long values, a few at a time. */
@@ -133,7 +112,7 @@ function ackedValues(load: WriteLoad, extra: Map<string, Buffer> = new Map()): M
 async function waitLogDroppedPast(group: ReplicaGroup, primary: number, seq: number): Promise<void> {
   let firstSeq = 0;
   await waitUntil(async () => {
-    firstSeq = (await nodeStatus(group, primary)).log.firstSeq;
+    firstSeq = (await group.nodeStatus(primary)).log.firstSeq;
     return firstSeq > seq + 1;
   }, GROUP_WAIT_MS, `the primary's log still starts at ${firstSeq}, not past ${seq + 1}`);
 }
@@ -172,10 +151,10 @@ describe('kvserver: a node catches up by snapshot (real processes, kill -9)', fu
     // of every acknowledged write, while the primary goes on sequencing writes alone.
     await group.stopCoordinator();
     await Promise.all([group.kill(a), group.kill(b)]);
-    const before = await nodeStatus(group, old);
+    const before = await group.nodeStatus(old);
     // Writes the old primary sequences and logs with no secondary alive to receive them.
     const strandedWrites = Array.from({ length: 5 }, (_v, i) => stranded.put(`stranded-${i}`, 'c', `s${i}`).catch(() => undefined));
-    await waitUntil(async () => (await nodeStatus(group!, old)).log.durableSeq >= before.log.lastSeq + 5, GROUP_WAIT_MS, 'the old primary logged no stranded write');
+    await waitUntil(async () => (await group!.nodeStatus(old)).log.durableSeq >= before.log.lastSeq + 5, GROUP_WAIT_MS, 'the old primary logged no stranded write');
     await group.kill(old);
     // Back, the coordinator finds every member gone; the two that come back first hold less
     // than the old primary, and one of them becomes primary.
@@ -216,9 +195,9 @@ describe('kvserver: a node catches up by snapshot (real processes, kill -9)', fu
     // snapshot's origins table can tell the lagging node that it was applied.
     const clientId = randomBytes(8);
     const cput: KvRequestBody = { op: 'CPUT', row: 'counter', column: 'c', expected: { kind: 'absent' }, value: Buffer.from('1') };
-    expect((await requestNode(group, first.primary, cput, clientId, 77)).status).to.equal('OK');
+    expect((await group.request(first.primary, cput, clientId, 77)).status).to.equal('OK');
     expect(await client.cput('counter', 'c', '1', '2')).to.deep.equal({ ok: true });
-    const missedFrom = (await nodeStatus(group, first.primary)).log.lastSeq - 2;
+    const missedFrom = (await group.nodeStatus(first.primary)).log.lastSeq - 2;
     await writeRows(client, 'missed', 200, 2048);
     // Past the primary's window of recent records too (32 MiB): only a snapshot can help.
     await writeRows(client, 'bulk', 40, 1024 * 1024);
@@ -230,7 +209,7 @@ describe('kvserver: a node catches up by snapshot (real processes, kill -9)', fu
     const joined = await group.waitForView(2);
     expect(joined.secondaries).to.include(lagging);
     expect(installedSnapshot(group, lagging), 'the lagging node took a snapshot').to.not.equal(undefined);
-    expect((await nodeStatus(group, lagging)).tablets.map((t) => t.start)).to.deep.equal(['', 'm']);
+    expect((await group.nodeStatus(lagging)).tablets.map((t) => t.start)).to.deep.equal(['', 'm']);
     await load.more(WRITES_PER_PHASE, 'after the rejoin');
 
     // Only the node that caught up by snapshot is left.
@@ -246,7 +225,7 @@ describe('kvserver: a node catches up by snapshot (real processes, kill -9)', fu
     for (let i = 0; i < 200; i++) expect((await client.get(`missed-${i}`, 'c'))?.equals(valueFor(`missed-${i}`, 2048)), `missed-${i}`).to.equal(true);
     for (const [key, value] of load.acked) expect((await client.get(key, 'c'))?.toString(), key).to.equal(value);
     // The retried CPUT is recognised, not applied again over the later value.
-    expect((await requestNode(group, lagging, cput, clientId, 77)).status).to.equal('OK');
+    expect((await group.request(lagging, cput, clientId, 77)).status).to.equal('OK');
     expect((await client.get('counter', 'c'))?.toString()).to.equal('2');
   });
 
@@ -259,7 +238,7 @@ describe('kvserver: a node catches up by snapshot (real processes, kill -9)', fu
     const client = group.client();
     await group.kill(lagging);
     await group.waitForView(1);
-    const missedFrom = (await nodeStatus(group, first.primary)).log.lastSeq;
+    const missedFrom = (await group.nodeStatus(first.primary)).log.lastSeq;
     // 40 MiB: past the primary's window of recent records (32 MiB), and a stream that takes
     // long enough to be caught in the middle.
     const bigRows = 80;

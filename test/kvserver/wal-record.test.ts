@@ -7,6 +7,7 @@ const RECORDS: WalRecord[] = [
   { seq: 2, view: 7, op: 'DELETE', row: 'row', column: 'col', clientId: '0000000000000000', requestId: 0 },
   { seq: 3, view: 0xffffffff, op: 'PUT', row: '', column: '☃', value: Buffer.alloc(0), clientId: 'ffffffffffffffff', requestId: 0xffffffff },
   { seq: 2 ** 40, view: 3, op: 'PUT', row: 'big', column: 'c', value: Buffer.alloc(70_000, 7), clientId: '0102030405060708', requestId: 1 },
+  { seq: 2 ** 40 + 1, view: 4, op: 'SPLIT', row: 'split-row', column: '', clientId: '0000000000000000', requestId: 0 },
 ];
 
 const PAYLOAD_MAX = 1024 * 1024;
