@@ -21,6 +21,11 @@ export const COLUMN = 'c';
  * primary's log no longer reaching back to what it lacks.
  */
 export const CHECKPOINT_LOG_BYTES = 128 * 1024;
+/**
+ * The split size, the smallest the configuration takes: the ledger's rows split the group's
+ * tablet a few times during the faults, so every copy must split alike through them.
+ */
+export const TABLET_SPLIT_BYTES = 64 * 1024;
 /** Each client call: one attempt's wait and the retry budget of the whole call. */
 export const CLIENT_REQUEST_TIMEOUT_MS = 5_000;
 /** How often a wait polls the coordinator for the view. */
@@ -43,15 +48,19 @@ export class NemesisCluster {
   private readonly timeline: string[] = [];
   private readonly clients: KvClient[] = [];
   private readonly paused = new Set<number>();
+  /** Per node read alone: the starts of the tablets it reported. */
+  readonly tabletsAlone = new Map<number, string[]>();
 
   private constructor(readonly group: ReplicaGroup) {}
 
-  /** A fresh configuration (ReplicaGroup's, with frequent checkpoints) and nothing running yet. */
+  /** A fresh configuration (ReplicaGroup's, with frequent checkpoints and splits) and nothing running yet. */
   static async create(): Promise<NemesisCluster> {
-    const group = await ReplicaGroup.create();
-    const conf = JSON.parse(readFileSync(group.conf, 'utf8')) as { kv: Record<string, unknown> };
-    conf.kv.checkpointLogBytes = CHECKPOINT_LOG_BYTES;
-    writeFileSync(group.conf, JSON.stringify(conf, null, 2));
+    const group = await ReplicaGroup.create('primary', (conf) => {
+      conf.kv.checkpointLogBytes = CHECKPOINT_LOG_BYTES;
+      conf.kv.tabletSplitBytes = TABLET_SPLIT_BYTES;
+      conf.kv.valueBytesMax = TABLET_SPLIT_BYTES / 2;
+      conf.drive = { chunkBytes: TABLET_SPLIT_BYTES / 2 };
+    });
     return new NemesisCluster(group);
   }
 
@@ -192,13 +201,21 @@ export class NemesisCluster {
     const reader = new KvClient({ cluster: solo.kv, valueBytesMax: 1024 * 1024, requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS });
     try {
       const rows: string[] = [];
-      let after: string | null = null;
-      for (;;) {
-        const page = await reader.listRows('', { after, limit: LIST_PAGE_ROWS });
-        rows.push(...page.rows);
-        if (!page.more || page.rows.length === 0) break;
-        after = page.rows[page.rows.length - 1]!;
+      // Tablet by tablet (the node split the key space), page by page.
+      let tablet: string | null = '';
+      while (tablet !== null) {
+        let after: string | null = null;
+        for (;;) {
+          const page = await reader.listRows(tablet, { after, limit: LIST_PAGE_ROWS });
+          rows.push(...page.rows);
+          if (!page.more || page.rows.length === 0) {
+            tablet = page.end;
+            break;
+          }
+          after = page.rows[page.rows.length - 1]!;
+        }
       }
+      this.tabletsAlone.set(id, (await reader.status()).tablets.map((t) => t.start));
       const values = await readKeys(rows, async (row) => (await reader.get(row, COLUMN))?.toString() ?? null);
       return values;
     } finally {

@@ -14,6 +14,8 @@ import { COLUMN } from './nemesis-cluster.js';
 export const CONTENDED_KEYS = ['k0', 'k1', 'k2', 'k3'];
 /** Contending clients, each one process of the history. */
 export const CONTENDING_PROCESSES = 6;
+/** Makes each ledger row big enough that the ledger splits the group's tablet a few times. */
+const LEDGER_PADDING = '.'.repeat(400);
 /** The ledger writer's process number (after the contending ones). */
 export const LEDGER_PROCESS = CONTENDING_PROCESSES;
 /** Process numbers from here on are the checks' readers after the faults. */
@@ -157,7 +159,7 @@ export class NemesisWorkload {
     for (let n = 0; this.running; n++) {
       await stagger(random, LEDGER_STAGGER_MS_MAX);
       const key = `ledger-${String(n).padStart(6, '0')}`;
-      const value = `l${n}`;
+      const value = `l${n}:${LEDGER_PADDING}`;
       await this.recorder.call(LEDGER_PROCESS, { op: 'put', key, value }, async () => {
         await client.put(key, COLUMN, value);
         return {};

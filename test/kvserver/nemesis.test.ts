@@ -263,11 +263,15 @@ describe('kvserver: the nemesis (real processes: kill -9, SIGSTOP and restarts u
     const settled = settledValues(history.events);
     const lost = [...lostWrites(settled, afterStop, 'after SIGTERM and restart'), ...lostWrites(settled, afterKill, 'after kill -9 and restart')];
     say(`checked after ${Date.now() - startedAtMs} ms: lincheck says ${verdict.stdout.trim() || `nothing (exit ${verdict.code})`}; `
-      + `${settled.size} keys with a settled value; rows held: ${[...byNode].map(([who, rows]) => `${who} ${rows.size}`).join(', ')}`);
+      + `${settled.size} keys with a settled value; rows held: ${[...byNode].map(([who, rows]) => `${who} ${rows.size}`).join(', ')}; `
+      + `tablets: ${NODE_IDS.map((id) => `node ${id} ${c.tabletsAlone.get(id)?.length ?? 0}`).join(', ')}`);
 
     expect(verdict.stdout.trim(), `penncloud lincheck (exit ${verdict.code}):\n${verdict.stderr}`).to.equal('linearizable');
     expect(settled.size, 'keys with a settled value (every acknowledged ledger write)').to.be.greaterThan(0);
     expect(lost, shortList(lost)).to.deep.equal([]);
     expect(replicaProblems, shortList(replicaProblems)).to.deep.equal([]);
+    const tablets = NODE_IDS.map((id) => c.tabletsAlone.get(id) ?? []);
+    expect(tablets[0]!.length, 'the ledger split the group\'s tablet').to.be.greaterThan(1);
+    for (const id of NODE_IDS) expect(tablets[id], `node ${id}'s tablets`).to.deep.equal(tablets[0]);
   });
 });
