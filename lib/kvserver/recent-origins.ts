@@ -23,63 +23,92 @@ const NO_CLIENT = '0000000000000000';
 /**
  * Forgetting the oldest origin must stay O(1): a Map iterated from its oldest entry skips the
  * holes its deletions left, which grow with every eviction until the table is rehashed (tens of
- * microseconds per write at the bound). So age order is kept in a ring of slots instead: the map
- * names each origin's slot, and a slot whose origin was remembered again later is left empty.
+ * microseconds per write at the bound). So age order is kept in a ring of slots instead: the
+ * maps name each origin's slot, and a slot whose origin was remembered again later is left
+ * empty. Origins are looked up by client, then by request id (a number), so that no key string
+ * is built per write.
  */
 export class RecentOrigins {
-  /** Origin key -> its slot in the ring. */
-  private readonly slotByOrigin = new Map<string, number>();
-  /** Per slot: the origin key (undefined once it moved to a newer slot) and its seq. */
-  private readonly keys: (string | undefined)[];
+  /** Client id -> request id -> its slot in the ring. */
+  private readonly slotsByClient = new Map<string, Map<number, number>>();
+  private count = 0;
+  /** Per slot: the origin (client undefined once it moved to a newer slot) and its seq. */
+  private readonly clients: (string | undefined)[];
+  private readonly requestIds: Float64Array;
   private readonly seqs: Float64Array;
   /** The oldest slot, and the slots in use from it (empty ones included). */
   private head = 0;
   private used = 0;
 
   constructor(private readonly entriesMax = RECENT_ORIGINS_MAX) {
-    this.keys = new Array<string | undefined>(entriesMax);
+    this.clients = new Array<string | undefined>(entriesMax);
+    this.requestIds = new Float64Array(entriesMax);
     this.seqs = new Float64Array(entriesMax);
   }
 
   get size(): number {
-    return this.slotByOrigin.size;
+    return this.count;
   }
 
   /** Notes a record that was applied. */
   remember(record: WalRecord): void {
-    if (record.clientId === NO_CLIENT) return;
-    const key = `${record.clientId}:${record.requestId}`;
-    const previous = this.slotByOrigin.get(key);
-    if (previous !== undefined) this.keys[previous] = undefined;
+    const { clientId, requestId } = record;
+    if (clientId === NO_CLIENT) return;
+    let slots = this.slotsByClient.get(clientId);
+    if (slots === undefined) {
+      slots = new Map();
+      this.slotsByClient.set(clientId, slots);
+    }
+    const previous = slots.get(requestId);
+    if (previous !== undefined) {
+      this.clients[previous] = undefined;
+      this.count--;
+    }
     if (this.used === this.entriesMax) {
-      const oldest = this.keys[this.head];
-      if (oldest !== undefined) this.slotByOrigin.delete(oldest);
-      this.keys[this.head] = undefined;
+      this.forget(this.head);
       this.head = (this.head + 1) % this.entriesMax;
       this.used--;
     }
     const slot = (this.head + this.used) % this.entriesMax;
-    this.keys[slot] = key;
+    this.clients[slot] = clientId;
+    this.requestIds[slot] = requestId;
     this.seqs[slot] = record.seq;
     this.used++;
-    this.slotByOrigin.set(key, slot);
+    this.count++;
+    // Looked up again: forgetting the oldest may have dropped this client's map.
+    let current = this.slotsByClient.get(clientId);
+    if (current === undefined) {
+      current = slots;
+      this.slotsByClient.set(clientId, current);
+    }
+    current.set(requestId, slot);
+  }
+
+  /** Empties a slot (the oldest, being reused). */
+  private forget(slot: number): void {
+    const clientId = this.clients[slot];
+    if (clientId === undefined) return;
+    this.clients[slot] = undefined;
+    this.count--;
+    const slots = this.slotsByClient.get(clientId)!;
+    slots.delete(this.requestIds[slot]!);
+    if (slots.size === 0) this.slotsByClient.delete(clientId);
   }
 
   /** Every remembered origin with its seq, oldest first (a snapshot carries them to a peer). */
   *entries(): IterableIterator<{ clientId: string; requestId: number; seq: number }> {
     for (let i = 0; i < this.used; i++) {
       const slot = (this.head + i) % this.entriesMax;
-      const key = this.keys[slot];
-      if (key === undefined) continue;
-      const colon = key.indexOf(':');
-      yield { clientId: key.slice(0, colon), requestId: Number(key.slice(colon + 1)), seq: this.seqs[slot]! };
+      const clientId = this.clients[slot];
+      if (clientId === undefined) continue;
+      yield { clientId, requestId: this.requestIds[slot]!, seq: this.seqs[slot]! };
     }
   }
 
   /** The seq of the write this origin made, if it is remembered. */
   seqOf(origin: KvOrigin): number | undefined {
     if (origin.clientId === NO_CLIENT) return undefined;
-    const slot = this.slotByOrigin.get(`${origin.clientId}:${origin.requestId}`);
+    const slot = this.slotsByClient.get(origin.clientId)?.get(origin.requestId);
     return slot === undefined ? undefined : this.seqs[slot];
   }
 }

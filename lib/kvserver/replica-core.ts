@@ -215,8 +215,11 @@ export class ReplicaCore<R> {
     const message: ReplicationMessage<R> = { kind: 'replicate', view: this.view!.view, entry };
     // Peers that have not answered the probe get this record in the resend their answer starts,
     // and so do learners whose log is still being compared with this one.
-    const live = [...this.acked].filter(([id, seq]) => seq !== null && this.learners.get(id) !== 'checking').map(([id]) => id);
-    return live.map((to) => ({ kind: 'send' as const, to, message }));
+    const effects: ReplicaEffect<R>[] = [];
+    for (const [to, seq] of this.acked) {
+      if (seq !== null && this.learners.get(to) !== 'checking') effects.push({ kind: 'send', to, message });
+    }
+    return effects;
   }
 
   private onDurable(seq: number): ReplicaEffect<R>[] {

@@ -458,7 +458,9 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
   }
 
   private appendReplicated(record: WalRecord): void {
-    this.toApply.push(record.op === 'PUT' ? { ...record, value: ownedValue(record.value) } : record);
+    // The record was decoded for this node alone: its value is made its own in place.
+    if (record.op === 'PUT') record.value = ownedValue(record.value);
+    this.toApply.push(record);
     if (this.applying === null) this.drainApplies();
   }
 

@@ -21,6 +21,11 @@ import { chooseSplitRow } from './split-point.js';
 import type { Tablet } from './tablet.js';
 import type { TabletSlot } from './tablet-slots.js';
 
+/** A checkpoint round writes at most this many bytes per byte of log it can drop (see checkpointDue). */
+const CHECKPOINT_WRITE_PER_LOG_MAX = 1;
+/** A deferred checkpoint round sums the dirty bytes again at least every threshold / this of log growth. */
+const DIRTY_CHECKS_PER_THRESHOLD = 8;
+
 /** Evictions in one maintenance pass before other work gets a turn. */
 const EVICTIONS_PER_PASS_MAX = 64;
 
@@ -40,6 +45,8 @@ export class TabletMaintenance {
   private readonly retiredIds = new Set<number>();
   /** A split happened since the manifest was last written. */
   private namingWanted = false;
+  /** The log size before which the dirty bytes are not summed again (see checkpointDue). */
+  private nextDirtyCheckLogBytes = 0;
 
   constructor(private readonly store: KvStore) {}
 
@@ -51,13 +58,36 @@ export class TabletMaintenance {
     }
   }
 
-  /** The log is past the checkpoint threshold, and a round may drop some of it. */
+  /**
+   * The log is past the checkpoint threshold, a round may drop some of it, and what the round
+   * would write is no more than the log it would drop. A round rewrites every tablet written
+   * since its checkpoint (loaded and dirty) whole, so without the last rule a store whose writes
+   * touch every tablet (file chunks spread by hash) would rewrite all its resident data every
+   * threshold of log: a cost that grows with the data held. With it, checkpoints write at most
+   * as much as the log written, and the retained log stays within the larger of the threshold
+   * and the dirty bytes in memory (bounded by the memory hard limit, since eviction checkpoints
+   * what it drops).
+   */
   private checkpointDue(): boolean {
     const wal = this.store.wal;
     const threshold = this.store.options.checkpointLogBytes;
-    if (wal === null || wal.retainedBytes < threshold) return false;
+    if (wal === null) return false;
+    const logBytes = wal.retainedBytes;
+    if (logBytes < threshold || logBytes < this.nextDirtyCheckLogBytes) return false;
     const futile = this.futileRound;
-    return futile === null || this.store.logPinSeq !== futile.pinSeq || wal.retainedBytes >= futile.logBytes + threshold;
+    if (futile !== null && this.store.logPinSeq === futile.pinSeq && logBytes < futile.logBytes + threshold) return false;
+    const dirty = this.dirtyLoadedBytes();
+    if (logBytes * CHECKPOINT_WRITE_PER_LOG_MAX >= dirty) return true;
+    // Look again once the log has caught up with what is dirty now (or grown a step).
+    this.nextDirtyCheckLogBytes = Math.max(dirty / CHECKPOINT_WRITE_PER_LOG_MAX, logBytes + threshold / DIRTY_CHECKS_PER_THRESHOLD);
+    return false;
+  }
+
+  /** Bytes a checkpoint round would write now: every loaded tablet written since its checkpoint. */
+  private dirtyLoadedBytes(): number {
+    let bytes = 0;
+    for (const slot of this.store.slots.all()) if (slot.tablet !== null && slot.dirtySinceSeq !== null) bytes += slot.bytes;
+    return bytes;
   }
 
   /** Asks for a maintenance pass (splits, checkpoint round, eviction) as soon as possible. */
@@ -129,12 +159,12 @@ export class TabletMaintenance {
         }
       }
     }
-    if (this.namingWanted) await this.nameTablets();
     if (this.checkpointDue()) await this.checkpointRound();
     for (let i = 0; i < EVICTIONS_PER_PASS_MAX && this.store.memoryBytes > o.memoryBudgetBytes; i++) {
       const victim = this.pickVictim();
       if (victim === undefined) return;
       await this.evict(victim);
+      this.nextDirtyCheckLogBytes = 0; // what is dirty shrank: a round may be due sooner
     }
     if (this.store.memoryBytes > o.memoryBudgetBytes && this.pickVictim() !== undefined) this.wanted = true;
   }
@@ -190,6 +220,9 @@ export class TabletMaintenance {
         slot.busy = false;
       }
     }
+    // Split halves were dirty, so they have their checkpoints now: the manifest names them, and
+    // the log they kept for recovery to replay their split can go.
+    if (this.namingWanted) await this.nameTablets();
     // A peer catching up after a snapshot still needs the log from its snapshot point.
     let neededSeq = Math.min(this.store.lastSeq + 1, this.store.logPinSeq);
     for (const slot of this.store.slots.all()) {
@@ -198,6 +231,7 @@ export class TabletMaintenance {
     }
     const dropped = await wal.dropSegmentsBefore(neededSeq);
     this.futileRound = dropped === 0 ? { pinSeq: this.store.logPinSeq, logBytes: wal.retainedBytes } : null;
+    this.nextDirtyCheckLogBytes = 0;
     this.store.log.info('checkpoint round', { rolledAt, neededSeq, droppedSegments: dropped, logBytes: wal.retainedBytes });
   }
 

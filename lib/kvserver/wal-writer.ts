@@ -80,7 +80,7 @@ export class WalWriter {
   /** Queues a record; it is written with the next group commit. Sequence numbers must rise. */
   append(record: WalRecord): void {
     if (this.failure !== null) throw this.failure;
-    assert.ok(record.seq > this.lastAppendedSeq, `WAL seq ${record.seq} after ${this.lastAppendedSeq}`);
+    if (record.seq <= this.lastAppendedSeq) assert.fail(`WAL seq ${record.seq} after ${this.lastAppendedSeq}`);
     this.lastAppendedSeq = record.seq;
     const parts = encodeWalRecord(record);
     let bytes = 0;

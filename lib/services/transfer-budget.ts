@@ -36,7 +36,7 @@ export class TransferBudget {
 
   /** Gives back `bytes` taken earlier. */
   give(bytes: number): void {
-    assert.ok(bytes <= this.takenBytes, `giving back ${bytes} bytes of a budget holding ${this.takenBytes}`);
+    if (bytes > this.takenBytes) assert.fail(`giving back ${bytes} bytes of a budget holding ${this.takenBytes}`);
     this.takenBytes -= bytes;
   }
 }

@@ -199,7 +199,9 @@ describe('kvserver: a node catches up by snapshot (real processes, kill -9)', fu
     expect(await client.cput('counter', 'c', '1', '2')).to.deep.equal({ ok: true });
     const missedFrom = (await group.nodeStatus(first.primary)).log.lastSeq - 2;
     await writeRows(client, 'missed', 200, 2048);
-    // Past the primary's window of recent records too (32 MiB): only a snapshot can help.
+    // Past the primary's window of recent records too (32 MiB): only a snapshot can help. Each
+    // row is written twice, so that the log outgrows what a checkpoint round writes and is dropped.
+    await writeRows(client, 'bulk', 40, 1024 * 1024);
     await writeRows(client, 'bulk', 40, 1024 * 1024);
     await waitLogDroppedPast(group, first.primary, missedFrom);
 
@@ -244,6 +246,7 @@ describe('kvserver: a node catches up by snapshot (real processes, kill -9)', fu
     const bigRows = 80;
     const bigBytes = 512 * 1024;
     await writeRows(client, 'big', bigRows, bigBytes);
+    await writeRows(client, 'big', bigRows, bigBytes); // the log outgrows a round: it is dropped
     await waitLogDroppedPast(group, first.primary, missedFrom);
 
     const load = new WriteLoad(client, 'w');

@@ -54,16 +54,17 @@ describe('store: log after a sequence number, tablet snapshots', function () {
 
   it('says a snapshot is needed once the log was truncated, and the snapshot holds the data', async () => {
     const value = Buffer.alloc(16 * 1024, 5);
-    for (let i = 0; i < 12; i++) await store.execute({ op: 'PUT', row: `r${i}`, column: 'c', value }, { ...ORIGIN, requestId: 100 + i });
+    // Each row written twice: the log outgrows what a checkpoint round would write, so one runs.
+    for (let i = 0; i < 24; i++) await store.execute({ op: 'PUT', row: `r${i % 12}`, column: 'c', value }, { ...ORIGIN, requestId: 100 + i });
     await store.maintenance.idle(Number.POSITIVE_INFINITY);
-    for (let i = 12; i < 20; i++) await store.execute({ op: 'PUT', row: `r${i}`, column: 'c', value }, { ...ORIGIN, requestId: 100 + i });
+    for (let i = 12; i < 20; i++) await store.execute({ op: 'PUT', row: `r${i}`, column: 'c', value }, { ...ORIGIN, requestId: 200 + i });
     await store.maintenance.idle(Number.POSITIVE_INFINITY);
     expect(store.status().log.firstSeq).to.be.greaterThan(1);
     expect(await store.readLogAfter(0, 100)).to.equal(null);
     const snapshot = await store.snapshotTablet('m');
     const { header, tablet } = decodeCheckpoint(snapshot!.bytes);
     expect(header.seq).to.equal(snapshot!.seq);
-    expect(snapshot!.seq).to.equal(20);
+    expect(snapshot!.seq).to.equal(32);
     expect(tablet.rowCount).to.equal(20);
     expect(tablet.get('r19', 'c')!.equals(value)).to.equal(true);
     expect(await store.snapshotTablet('q')).to.equal(null);
@@ -86,6 +87,38 @@ describe('store: log after a sequence number, tablet snapshots', function () {
     store.unpinLog(99);
     await store.execute({ op: 'PUT', row: 'after', column: 'c', value }, { ...ORIGIN, requestId: 1000 });
     await store.maintenance.idle(10_000);
+    expect(store.wal!.retainedBytes).to.be.lessThan(64 * 1024);
+  });
+
+  it('does not rewrite a tablet every threshold of log: a round waits until it writes no more than the log it drops', async () => {
+    let rounds = 0;
+    let logAtRound = 0;
+    const info = store.log.info.bind(store.log);
+    store.log.info = (message, fields) => {
+      if (message === 'checkpoint round') rounds++;
+      info(message, fields);
+    };
+    const roll = store.wal!.roll.bind(store.wal!);
+    store.wal!.roll = () => {
+      logAtRound = store.wal!.retainedBytes;
+      return roll();
+    };
+    // 1 MiB of rows in one tablet: 16 times the 64 KiB threshold, but a round would rewrite
+    // the whole tablet (its accounted bytes exceed the log's), so none runs yet.
+    const big = Buffer.alloc(16 * 1024, 2);
+    for (let i = 0; i < 64; i++) await store.execute({ op: 'PUT', row: `a${i}`, column: 'c', value: big }, { ...ORIGIN, requestId: 2000 + i });
+    await store.maintenance.idle(10_000);
+    const dirty = store.status().tablets[0]!.bytes;
+    expect(store.wal!.retainedBytes).to.be.within(16 * 64 * 1024, dirty);
+    expect(rounds, 'rounds while the log is under the dirty bytes').to.equal(0);
+    // Small overwrites of that tablet: once the log reaches what a round would write, one runs.
+    const small = Buffer.alloc(1024, 3);
+    for (let i = 0; i < 2000 && rounds === 0; i++) {
+      await store.execute({ op: 'PUT', row: 'a0', column: 'd', value: small }, { ...ORIGIN, requestId: 3000 + i });
+    }
+    await store.maintenance.idle(10_000);
+    expect(rounds).to.equal(1);
+    expect(logAtRound, 'the log when the round began').to.be.at.least(store.status().tablets[0]!.bytes);
     expect(store.wal!.retainedBytes).to.be.lessThan(64 * 1024);
   });
 });
