@@ -21,8 +21,12 @@ import { chooseSplitRow } from './split-point.js';
 import type { Tablet } from './tablet.js';
 import type { TabletSlot } from './tablet-slots.js';
 
-/** A checkpoint round writes at most this many bytes per byte of log it can drop (see checkpointDue). */
-const CHECKPOINT_WRITE_PER_LOG_MAX = 1;
+/**
+ * A checkpoint round writes at most this many bytes per byte of log it can drop (see
+ * checkpointDue). 1 would write less in all, but a store filled by inserts would then put off
+ * every round until eviction, and pay for all of it at once, in the middle of later reads.
+ */
+export const CHECKPOINT_WRITE_PER_LOG_MAX = 2;
 /** A deferred checkpoint round sums the dirty bytes again at least every threshold / this of log growth. */
 const DIRTY_CHECKS_PER_THRESHOLD = 8;
 
@@ -60,13 +64,13 @@ export class TabletMaintenance {
 
   /**
    * The log is past the checkpoint threshold, a round may drop some of it, and what the round
-   * would write is no more than the log it would drop. A round rewrites every tablet written
-   * since its checkpoint (loaded and dirty) whole, so without the last rule a store whose writes
-   * touch every tablet (file chunks spread by hash) would rewrite all its resident data every
-   * threshold of log: a cost that grows with the data held. With it, checkpoints write at most
-   * as much as the log written, and the retained log stays within the larger of the threshold
-   * and the dirty bytes in memory (bounded by the memory hard limit, since eviction checkpoints
-   * what it drops).
+   * would write is at most twice the log it would drop (CHECKPOINT_WRITE_PER_LOG_MAX). A round
+   * rewrites every tablet written since its checkpoint (loaded and dirty) whole, so without the
+   * last rule a store whose writes touch every tablet (file chunks spread by hash) would rewrite
+   * all its resident data every threshold of log: a cost that grows with the data held. With
+   * it, checkpoint writes stay within twice the log written, and the retained log within the
+   * larger of the threshold and half the dirty bytes in memory (bounded by the memory hard
+   * limit, since eviction checkpoints what it drops).
    */
   private checkpointDue(): boolean {
     const wal = this.store.wal;
