@@ -87,14 +87,14 @@ describe('kvserver: a split is a logged decision every copy makes alike (real fi
 
     release();
     await naming;
-    // Maintenance names them (checkpoints, then a manifest naming every tablet).
-    await copy.maintenance.idle(Number.POSITIVE_INFINITY);
+    // The next checkpoint round names them (checkpoints, then a manifest naming every tablet).
+    await copy.maintenance.exclusive(() => copy.maintenance.nameTablets());
     expect((await readManifest(copyDir))!.tablets.map((t) => [t.start, t.end]), 'the copy named its halves').to.deep.equal(split);
 
     const recovered = await open(crashedDir, NEVER_SPLIT_BYTES);
     expect(ranges(recovered), 'recovery replayed the splits').to.deep.equal(split);
     for (const row of rows) expect((await valueAt(recovered, row))?.equals(valueOf(row)), row).to.equal(true);
-    await recovered.maintenance.idle(Number.POSITIVE_INFINITY);
+    await recovered.maintenance.exclusive(() => recovered.maintenance.nameTablets());
     expect((await readManifest(crashedDir))!.tablets.map((t) => [t.start, t.end])).to.deep.equal(split);
 
     // Named now: a restart starts from the halves and makes no split twice.
