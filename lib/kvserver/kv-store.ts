@@ -1,7 +1,8 @@
 /**
  * The storage engine of one node: executes requests against its tablets, logs every write
- * and acknowledges it only once it is committed, loads evicted tablets on access. Splits,
- * checkpoints and eviction run in TabletMaintenance; start-up in openKvStore (recovery.ts).
+ * and acknowledges it only once it is committed, loads evicted tablets on access. Splits are
+ * records of the log (store-splits.ts); checkpoints, eviction and the decision to split run in
+ * TabletMaintenance; start-up in openKvStore (recovery.ts).
  *
  * Visibility: a write is applied in memory when it is sequenced, before it is committed, so
  * that a later CPUT on the same cell decides against it. A read that sees a cell whose write is
@@ -23,6 +24,7 @@ import type { ManifestSnapshot } from './manifest.js';
 import { loadSlotTablet } from './slot-loader.js';
 import type { Tablet } from './tablet.js';
 import { TabletMaintenance } from './tablet-maintenance.js';
+import { StoreSplits } from './store-splits.js';
 import { RecentOrigins } from './recent-origins.js';
 import { NotCommittedError, type StoreReplication } from './store-replication.js';
 import { TabletSlots, type TabletSlot } from './tablet-slots.js';
@@ -50,9 +52,6 @@ const LOAD_ATTEMPTS_MAX = 8;
 /** How long a write waits for eviction to bring memory back under the hard limit. */
 const MEMORY_WAIT_MS = 10_000;
 
-/** The origin of records no client sent (splits): never remembered, never matched. */
-const NO_CLIENT = '0000000000000000';
-
 type Located = { slot: TabletSlot; tablet: Tablet };
 
 function cellKey(row: string, column: string): string {
@@ -79,13 +78,13 @@ export class KvStore {
   private readonly logPins = new Map<number, number>();
   /** Set by the node once replication is wired; null: a write commits when it is durable. */
   replication: StoreReplication | null = null;
-  /** Told the row of every split this node decided, once it is committed (see onSplitCommitted). */
-  private splitListener: ((row: string) => void) | null = null;
   /** Hears of every batch of log records made durable (see onDurable). */
   private durableListener: ((durableSeq: number) => void) | null = null;
   /** The previous tablet load: the next one starts after it. */
   private loadGate: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Splits: decided here (a primary) or applied from the log (store-splits.ts). */
+  readonly splits = new StoreSplits(this);
 
   constructor(readonly options: KvStoreOptions) {
     this.maintenance = new TabletMaintenance(this);
@@ -93,6 +92,11 @@ export class KvStore {
 
   get log(): Logger {
     return this.options.log;
+  }
+
+  /** Set once close() began: no new request or decision is taken. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Past this, writes wait for eviction: the budget plus one tablet about to split. */
@@ -107,11 +111,6 @@ export class KvStore {
 
   waitDurable(seq: number): Promise<void> {
     return this.wal === null ? Promise.resolve() : this.wal.waitDurable(seq);
-  }
-
-  /** Calls `listener` with the row of every split this node decides, once it is committed. */
-  onSplitCommitted(listener: (row: string) => void): void {
-    this.splitListener = listener;
   }
 
   /** Calls `listener` after every batch of log records is made durable, from now on. */
@@ -197,7 +196,7 @@ export class KvStore {
    * reply that ends the request. `fn` runs synchronously right after the tablet was found
    * loaded and current: with an await in between, a split or an eviction could detach it.
    */
-  private withTablet<T>(row: string, fn: (l: Located) => T): T | KvReplyBody | Promise<T | KvReplyBody> {
+  withTablet<T>(row: string, fn: (l: Located) => T): T | KvReplyBody | Promise<T | KvReplyBody> {
     const slot = this.slots.forRow(row);
     if (slot === undefined) return this.wrongTablet(row);
     if (slot.tablet !== null) {
@@ -339,7 +338,7 @@ export class KvStore {
   }
 
   private applyReplicatedNow(record: WalRecord): boolean | Promise<boolean> {
-    if (record.op === 'SPLIT') return this.applyReplicatedSplit(record);
+    if (record.op === 'SPLIT') return this.splits.applyReplicated(record);
     const held = this.slots.forRow(record.row);
     if (held !== undefined && record.seq <= held.checkpointSeq) {
       // Its tablet came in a snapshot that already reflects it: logged (the log stays whole)
@@ -359,87 +358,6 @@ export class KvStore {
     });
     if (applied instanceof Promise) return applied.then((a) => a === true);
     return applied === true;
-  }
-
-  private applyReplicatedSplit(record: WalRecord): boolean | Promise<boolean> {
-    const held = this.slots.forRow(record.row);
-    if (held === undefined) return false;
-    if (held.start === record.row) {
-      // Its tablets came in a snapshot taken after the split: logged (the log stays whole) only.
-      this.wal!.append(record);
-      this.lastSeq = record.seq;
-      this.lastSeqView = record.view;
-      return true;
-    }
-    const applied = this.withTablet(record.row, ({ slot, tablet }) => {
-      this.wal!.append(record);
-      this.applySplit(slot, tablet, record);
-      return true as const;
-    });
-    if (applied instanceof Promise) return applied.then((a) => a === true);
-    return applied === true;
-  }
-
-  /**
-   * Whether this node decides splits now: the primary (or a node that does not replicate),
-   * past recovery. The others split only where the primary's SPLIT records say.
-   */
-  decidesSplits(): boolean {
-    return this.wal !== null && !this.closed && (this.replication === null || this.replication.canSequence());
-  }
-
-  /**
-   * Splits the loaded tablet of `slot` so that `row` starts a tablet of its own, as this node's
-   * decision: a SPLIT record is logged, applied and replicated like a write, so every copy of
-   * the group splits at the same row and the same point of the log. Synchronous; false when
-   * this node does not decide splits now.
-   */
-  sequenceSplit(slot: TabletSlot, row: string): boolean {
-    if (!this.decidesSplits() || slot.tablet === null || !this.slots.holds(slot)) return false;
-    const record: WalRecord = {
-      seq: this.lastSeq + 1, view: this.replication?.view ?? 0, op: 'SPLIT', row, column: '', clientId: NO_CLIENT, requestId: 0,
-    };
-    this.wal!.append(record);
-    this.applySplit(slot, slot.tablet, record);
-    this.replication?.sequenced(record);
-    this.waitCommitted(record.seq).then(() => this.splitListener?.(row), () => undefined);
-    return true;
-  }
-
-  /**
-   * Applies a SPLIT record to the loaded tablet it falls in: the rows from `record.row` on form
-   * a new tablet. Both halves are in memory at once; maintenance gives them checkpoints and a
-   * manifest that names them. Until then recovery starts from the split tablet's checkpoint and
-   * replays the split, so the halves keep the log from there (manifestPinSeq).
-   */
-  private applySplit(slot: TabletSlot, tablet: Tablet, record: WalRecord): void {
-    assert.ok(record.row > slot.start && (slot.end === null || record.row < slot.end),
-      `split row ${JSON.stringify(record.row)} is not inside the tablet starting at ${JSON.stringify(slot.start)}`);
-    this.lastSeq = record.seq;
-    this.lastSeqView = record.view;
-    const totalBytes = tablet.bytes;
-    const right = tablet.splitAt(record.row);
-    const pin = slot.manifestPinSeq ?? slot.checkpointSeq + 1;
-    const halves = [tablet, right].map((t): TabletSlot => ({
-      id: this.nextTabletId++,
-      start: t.start,
-      end: t.end,
-      tablet: t,
-      bytes: t.bytes,
-      checkpointSeq: slot.checkpointSeq,
-      lastWriteSeq: slot.lastWriteSeq,
-      dirtySinceSeq: slot.dirtySinceSeq ?? slot.checkpointSeq + 1,
-      loading: null,
-      busy: false,
-      unsplittableRows: -1,
-      checkpointFile: false,
-      manifestPinSeq: pin,
-    }));
-    this.slots.replace(slot, halves);
-    this.maintenance.splitApplied(slot);
-    this.log.info('tablet split', {
-      seq: record.seq, start: slot.start, at: record.row, bytes: totalBytes, leftBytes: halves[0]!.bytes, rightBytes: halves[1]!.bytes,
-    });
   }
 
   /** The view that wrote the record at `seq`, if the retained log still holds it. */
@@ -474,7 +392,7 @@ export class KvStore {
     }
     if (record.op === 'SPLIT') {
       // A split the manifest already names (its halves were checkpointed) is not made again.
-      if (slot.start !== record.row) await this.replaySplit(record);
+      if (slot.start !== record.row) await this.splits.replay(record);
       return;
     }
     if (record.seq <= slot.checkpointSeq) return;
@@ -486,14 +404,6 @@ export class KvStore {
     });
     if (applied !== true) throw new Error(`replay of seq ${record.seq} failed: ${'message' in applied ? applied.message : applied.status}`);
     if (this.memoryBytes > this.options.memoryBudgetBytes) await this.maintenance.idle(Number.POSITIVE_INFINITY);
-  }
-
-  private async replaySplit(record: WalRecord): Promise<void> {
-    const applied = await this.withTablet(record.row, ({ slot, tablet }) => {
-      this.applySplit(slot, tablet, record);
-      return true as const;
-    });
-    if (applied !== true) throw new Error(`replay of split ${record.seq} failed: ${'message' in applied ? applied.message : applied.status}`);
   }
 
   private async listRows(tabletStart: string, after: string | null, limit: number): Promise<KvReplyBody> {

@@ -105,7 +105,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
       install: (staged) => this.installSnapshot(staged),
     });
     this.link = options.link;
-    store.onSplitCommitted((row) => this.registerSplits([row]));
+    store.splits.onCommitted((row) => this.registerSplits([row]));
     if (this.solo) {
       this.core.step({ kind: 'view', view: { group: options.group, view: 0, primary: options.nodeId, secondaries: [] } });
     } else {

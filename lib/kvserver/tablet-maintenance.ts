@@ -5,7 +5,7 @@
  * recently-used tablets past the memory budget. A failed write here leaves the node unable to
  * honour its log retention, so it is fatal.
  *
- * A split itself happens in memory, in log order (KvStore.applySplit), on every copy of the
+ * A split itself happens in memory, in log order (store-splits.ts), on every copy of the
  * group, possibly while a job here works on the tablet that splits. Jobs are safe against that:
  * a checkpoint encodes its tablet before its first await (the file it writes then holds the
  * whole tablet from before the split, which recovery splits again from the log), and an
@@ -153,7 +153,7 @@ export class TabletMaintenance {
 
   private async pass(): Promise<void> {
     const o = this.store.options;
-    if (this.store.decidesSplits()) {
+    if (this.store.splits.decides()) {
       for (const slot of this.store.slots.all()) {
         if (slot.tablet !== null && !slot.busy && slot.bytes > o.tabletSplitBytes
           && slot.tablet.rowCount !== slot.unsplittableRows) {
@@ -248,7 +248,7 @@ export class TabletMaintenance {
       slot.unsplittableRows = tablet.rowCount;
       return;
     }
-    this.store.sequenceSplit(slot, splitRow);
+    this.store.splits.sequence(slot, splitRow);
   }
 
   /**
