@@ -340,20 +340,35 @@ export class KvStore {
   private applyReplicatedNow(record: WalRecord): boolean | Promise<boolean> {
     if (record.op === 'SPLIT') return this.splits.applyReplicated(record);
     const held = this.slots.forRow(record.row);
-    if (held !== undefined && record.seq <= held.checkpointSeq) {
-      // Its tablet came in a snapshot that already reflects it: logged (the log stays whole)
-      // and remembered by origin, not applied again.
-      this.wal!.append(record);
-      this.lastSeq = record.seq;
-      this.lastSeqView = record.view;
-      this.origins.remember(record);
-      this.maintenance.afterWrite(held); // the log grew: a checkpoint round may be due
-      return true;
-    }
-    const applied = this.withTablet(record.row, ({ slot, tablet }) => {
+    // Its tablet came in a snapshot that already reflects it: not applied again.
+    if (held !== undefined && record.seq <= held.checkpointSeq) return this.logReflected(record, held);
+    return this.applyOnTablet(record.row, (slot, tablet) => {
       this.wal!.append(record);
       this.applyToSlot(slot, tablet, record);
       this.maintenance.afterWrite(slot);
+    });
+  }
+
+  /**
+   * Logs a replicated record that `slot`'s tablet already reflects (it came in a snapshot taken
+   * after it): the log stays whole, and a write's origin is remembered. True.
+   */
+  logReflected(record: WalRecord, slot: TabletSlot): true {
+    this.wal!.append(record);
+    this.lastSeq = record.seq;
+    this.lastSeqView = record.view;
+    this.origins.remember(record);
+    this.maintenance.afterWrite(slot); // the log grew: a checkpoint round may be due
+    return true;
+  }
+
+  /**
+   * Runs `fn` on the loaded tablet holding `row` (see withTablet): true once it ran, at once or
+   * after a load; false when this node cannot (it does not hold the row, or the load failed).
+   */
+  applyOnTablet(row: string, fn: (slot: TabletSlot, tablet: Tablet) => void): boolean | Promise<boolean> {
+    const applied = this.withTablet(row, ({ slot, tablet }) => {
+      fn(slot, tablet);
       return true as const;
     });
     if (applied instanceof Promise) return applied.then((a) => a === true);

@@ -61,20 +61,12 @@ export class StoreSplits {
     const { store } = this;
     const held = store.slots.forRow(record.row);
     if (held === undefined) return false;
-    if (held.start === record.row) {
-      // Its tablets came in a snapshot taken after the split: logged (the log stays whole) only.
-      store.wal!.append(record);
-      store.lastSeq = record.seq;
-      store.lastSeqView = record.view;
-      return true;
-    }
-    const applied = store.withTablet(record.row, ({ slot, tablet }) => {
+    // Its tablets came in a snapshot taken after the split.
+    if (held.start === record.row) return store.logReflected(record, held);
+    return store.applyOnTablet(record.row, (slot, tablet) => {
       store.wal!.append(record);
       this.apply(slot, tablet, record);
-      return true as const;
     });
-    if (applied instanceof Promise) return applied.then((a) => a === true);
-    return applied === true;
   }
 
   /** Replays a SPLIT record at start-up whose halves the manifest does not name. */

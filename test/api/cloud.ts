@@ -7,6 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
 import { startRole, stopRole, tempDir, writeTestConfig, type RoleProcess } from '../support/roles.js';
+export { allRows } from '../support/kv-rows.js';
 
 /** Tablet starts of the test cloud: rows begin with two hash letters, so all three get rows. */
 export const TEST_TABLET_STARTS = ['', 'i', 'r'];
@@ -114,24 +115,6 @@ const PORT_DRAWS_MAX = 5;
 function portsOf(c: Record<string, any>): number[] {
   const endpoints = [...c.frontends, ...c.kv.nodes, c.dispatcher, c.coordinator, c.smtp, c.pop3];
   return endpoints.filter((e) => e !== undefined).map((e: { port: number }) => e.port);
-}
-
-/** Every row name in the store: each node's tablets as it reports them (splits included), all pages. */
-export async function allRows(kv: KvClient): Promise<string[]> {
-  const rows: string[] = [];
-  for (const node of kv.clusterMap().nodes) {
-    const status = await kv.status({ host: node.host, port: node.port });
-    for (const tablet of status.tablets) {
-      let after: string | null = null;
-      for (let page = 0; page < 10_000; page++) {
-        const result = await kv.listRows(tablet.start, { after, limit: 1000 });
-        rows.push(...result.rows);
-        if (!result.more || result.rows.length === 0) break;
-        after = result.rows[result.rows.length - 1]!;
-      }
-    }
-  }
-  return rows;
 }
 
 export interface ApiReply {

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
 import type { NodeStateReport, WireGroupView } from '../../lib/protocol/coordinator-wire.js';
 import { JsonLinePeer } from '../support/json-line-client.js';
+import { allRows } from '../support/kv-rows.js';
 import { freePort, startRole, stopRole, type RoleProcess } from '../support/roles.js';
 import { FAILURE_TIMEOUT_MS, GROUP_WAIT_MS, ReplicaGroup } from './replica-group.js';
 
@@ -32,8 +33,6 @@ export const CLIENT_REQUEST_TIMEOUT_MS = 5_000;
 const VIEW_POLL_INTERVAL_MS = 50;
 /** Lines of each process's log quoted in a failure message. */
 const LOG_TAIL_LINES = 12;
-/** Rows listed per page when a node is read alone. */
-const LIST_PAGE_ROWS = 500;
 /** Reads in flight at once when a whole key set is read. */
 const READS_IN_FLIGHT = 16;
 
@@ -200,21 +199,7 @@ export class NemesisCluster {
     this.keep(`node ${id} alone`, role);
     const reader = new KvClient({ cluster: solo.kv, valueBytesMax: 1024 * 1024, requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS });
     try {
-      const rows: string[] = [];
-      // Tablet by tablet (the node split the key space), page by page.
-      let tablet: string | null = '';
-      while (tablet !== null) {
-        let after: string | null = null;
-        for (;;) {
-          const page = await reader.listRows(tablet, { after, limit: LIST_PAGE_ROWS });
-          rows.push(...page.rows);
-          if (!page.more || page.rows.length === 0) {
-            tablet = page.end;
-            break;
-          }
-          after = page.rows[page.rows.length - 1]!;
-        }
-      }
+      const rows = await allRows(reader);
       this.tabletsAlone.set(id, (await reader.status()).tablets.map((t) => t.start));
       const values = await readKeys(rows, async (row) => (await reader.get(row, COLUMN))?.toString() ?? null);
       return values;

@@ -6,13 +6,12 @@ import { KvClient } from '../../lib/kvclient/kv-client.js';
 import type { ManifestSnapshot } from '../../lib/kvserver/manifest.js';
 import type { KvRequestBody } from '../../lib/protocol/kv-wire.js';
 import { setLogLevel } from '../../lib/protocol/log.js';
+import { allRows } from '../support/kv-rows.js';
 import { cleanupTempDirs, freePort, killAllRoles, startRole, stopRole, type RoleProcess } from '../support/roles.js';
 import { valueFor, waitUntil } from './node-process.js';
 import { GROUP_WAIT_MS, ReplicaGroup } from './replica-group.js';
-import { WriteLoad } from './write-load.js';
+import { WriteLoad, writeRows } from './write-load.js';
 
-/** Writers running at once in a background load. */
-const WRITERS = 4;
 /** Acknowledged writes to collect between two steps of a scenario. */
 const WRITES_PER_PHASE = 40;
 /** Longest wait for one STATUS reply or one request of these tests. */
@@ -44,17 +43,6 @@ function installedSnapshot(group: ReplicaGroup, id: number): ManifestSnapshot | 
   return (JSON.parse(text) as { body: { snapshot?: ManifestSnapshot } }).body.snapshot;
 }
 
-/** Writes `count` rows `prefix-i` with `bytes`-long values, a few at a time. */
-async function writeRows(client: KvClient, prefix: string, count: number, bytes: number): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: WRITERS }, async () => {
-    while (next < count) {
-      const key = `${prefix}-${next++}`;
-      await client.put(key, 'c', valueFor(key, bytes));
-    }
-  }));
-}
-
 function digest(value: Buffer): string {
   return createHash('sha256').update(value).digest('hex');
 }
@@ -72,15 +60,9 @@ async function readSolo(group: ReplicaGroup, id: number): Promise<Map<string, st
   const reader = new KvClient({ cluster: kv, valueBytesMax: kv.valueBytesMax, requestTimeoutMs: REQUEST_WAIT_MS });
   try {
     const out = new Map<string, string>();
-    let after: string | null = null;
-    for (;;) {
-      const page = await reader.listRows('', { after, limit: 1000 });
-      for (const row of page.rows) {
-        const value = await reader.get(row, 'c');
-        out.set(row, value === null ? 'absent' : digest(value));
-      }
-      if (!page.more || page.rows.length === 0) break;
-      after = page.rows.at(-1)!;
+    for (const row of await allRows(reader)) {
+      const value = await reader.get(row, 'c');
+      out.set(row, value === null ? 'absent' : digest(value));
     }
     return out;
   } finally {

@@ -1,28 +1,15 @@
 import { expect } from 'chai';
 import { fetchClusterMap } from '../../lib/kvclient/coordinator-map-source.js';
-import type { KvClient } from '../../lib/kvclient/kv-client.js';
 import { setLogLevel } from '../../lib/protocol/log.js';
 import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
 import { valueFor, waitUntil } from './node-process.js';
 import { GROUP_WAIT_MS, ReplicaGroup } from './replica-group.js';
+import { writeRows } from './write-load.js';
 
 /** Small enough that the rows below split the group's tablet several times. */
 const SPLIT_BYTES = 256 * 1024;
 const ROWS_PER_PHASE = 300;
 const VALUE_BYTES = 2048;
-const WRITERS = 8;
-
-async function writeRows(client: KvClient, prefix: string): Promise<string[]> {
-  const rows = Array.from({ length: ROWS_PER_PHASE }, (_v, i) => `${prefix}-${String(i).padStart(4, '0')}`);
-  let next = 0;
-  await Promise.all(Array.from({ length: WRITERS }, async () => {
-    while (next < rows.length) {
-      const row = rows[next++]!;
-      await client.put(row, 'c', valueFor(row, VALUE_BYTES));
-    }
-  }));
-  return rows;
-}
 
 describe('kvserver: splits in a replica group (real processes)', function () {
   this.timeout(180_000);
@@ -63,13 +50,13 @@ describe('kvserver: splits in a replica group (real processes)', function () {
     });
     const first = await group.startAll();
     const client = group.client();
-    const rows = await writeRows(client, 'a');
+    const rows = await writeRows(client, 'a', ROWS_PER_PHASE, VALUE_BYTES);
     const before = await agreed(first.primary, first.secondaries, 2);
 
     // The primary dies; the new one splits further, and registers those splits itself.
     await group.kill(first.primary);
     const second = await group.waitForView(1);
-    rows.push(...await writeRows(client, 'b'));
+    rows.push(...await writeRows(client, 'b', ROWS_PER_PHASE, VALUE_BYTES));
     const after = await agreed(second.primary, second.secondaries, before.length);
     for (const s of before) expect(after, `tablet ${s}`).to.include(s);
 

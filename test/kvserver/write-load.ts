@@ -4,11 +4,27 @@
  * is unknown, is left out: it may or may not be there.
  */
 import type { KvClient } from '../../lib/kvclient/kv-client.js';
-import { waitUntil } from './node-process.js';
+import { valueFor, waitUntil } from './node-process.js';
 import { GROUP_WAIT_MS } from './replica-group.js';
 
 /** Writers running at once in one load. */
 export const WRITE_LOAD_WRITERS = 4;
+
+/**
+ * Writes `count` rows `prefix-i` (column c) with `bytes`-long values (`valueFor`), a few at a
+ * time, every write acknowledged before it resolves; the row names, in order.
+ */
+export async function writeRows(client: KvClient, prefix: string, count: number, bytes: number): Promise<string[]> {
+  const rows = Array.from({ length: count }, (_v, i) => `${prefix}-${i}`);
+  let next = 0;
+  await Promise.all(Array.from({ length: WRITE_LOAD_WRITERS }, async () => {
+    while (next < rows.length) {
+      const row = rows[next++]!;
+      await client.put(row, 'c', valueFor(row, bytes));
+    }
+  }));
+  return rows;
+}
 
 /** Loads still running, so that a test's cleanup can stop them whatever its outcome. */
 const running = new Set<WriteLoad>();
