@@ -40,13 +40,18 @@ export async function writeFileDurable(file: string, parts: readonly Buffer[]): 
 /** Buffers handed to one writev call (below the usual IOV_MAX of 1024). */
 const WRITEV_BUFFERS_MAX = 512;
 
-/** Writes every byte of `parts` at the file's current position, looping over short writes. */
-export async function writeAll(fd: number, parts: readonly Buffer[]): Promise<void> {
+/**
+ * Writes every byte of `parts`, looping over short writes: at `position`, or at the file's
+ * current position when it is null.
+ */
+export async function writeAll(fd: number, parts: readonly Buffer[], position: number | null = null): Promise<void> {
   let pending = parts.filter((p) => p.length > 0);
+  let at = position;
   while (pending.length > 0) {
     const written = await new Promise<number>((resolve, reject) => {
-      writev(fd, pending.slice(0, WRITEV_BUFFERS_MAX), (err, n) => (err ? reject(err) : resolve(n)));
+      writev(fd, pending.slice(0, WRITEV_BUFFERS_MAX), at, (err, n) => (err ? reject(err) : resolve(n)));
     });
+    if (at !== null) at += written;
     pending = dropWritten(pending, written);
   }
 }

@@ -51,19 +51,19 @@ export async function recoverWal(
       segments.push(await createSegment(dir, firstSeq));
       continue;
     }
-    const decoded = decodeWalRecords(bytes, WAL_MAGIC.length, payloadBytesMax);
-    let expected = firstSeq;
-    for (const record of decoded.records) {
-      if (record.seq !== expected) {
-        throw new WalCorruptError(`log segment ${path}: record seq ${record.seq} where ${expected} was expected; refusing to start`);
-      }
-      expected++;
-    }
+    const decoded = decodeWalRecords(bytes, WAL_MAGIC.length, payloadBytesMax, firstSeq);
+    if (decoded.stop === 'gap') throw new WalCorruptError(`log segment ${path}: ${decoded.problem}; refusing to start`);
     if (segments.length > 0 && firstSeq !== lastSeq + 1) {
       throw new WalCorruptError(`log segment ${path} starts at seq ${firstSeq} but the previous one ended at ${lastSeq}; refusing to start`);
     }
     const goodEnd = WAL_MAGIC.length + decoded.goodBytes;
-    if (decoded.stop !== 'end') {
+    if (decoded.stop === 'unused') {
+      // The rest of a segment written over (wal-writer.ts): not records of this log. A closed
+      // segment was cut to its records when the next one started, and the next one's first
+      // seq (checked above) tells whether records are missing.
+      if (isLast) await truncateSegment(dir, file, goodEnd);
+      log.debug('log segment ends before its file does', { file, records: decoded.records.length, fileBytes: bytes.length, problem: decoded.problem });
+    } else if (decoded.stop !== 'end') {
       if (!isLast) {
         throw new WalCorruptError(`log segment ${path} is damaged at byte ${goodEnd} (${decoded.problem}) and later segments exist; refusing to start`);
       }

@@ -73,8 +73,13 @@ export function walRecordBytes(parts: readonly Buffer[]): number {
   return n;
 }
 
-/** Why decoding stopped: the clean end of the bytes, a record cut short, or a bad checksum. */
-export type WalStop = 'end' | 'torn' | 'corrupt';
+/**
+ * Why decoding stopped: the clean end of the bytes, a record cut short, a bad checksum, or
+ * (when the next seq is known) the unused rest of a segment (zeros laid down ahead of the
+ * records, or a record of an older segment the file was before: its seq is lower) or a
+ * record that skips seqs (`gap`).
+ */
+export type WalStop = 'end' | 'torn' | 'corrupt' | 'unused' | 'gap';
 
 export interface WalDecodeResult {
   records: WalRecord[];
@@ -87,17 +92,20 @@ export interface WalDecodeResult {
 
 /**
  * Decodes records from `offset` until the end of `bytes` or the first torn or corrupt record.
- * `payloadBytesMax` bounds a record so a corrupt length cannot ask for gigabytes. Values are
- * views into `bytes`.
+ * `payloadBytesMax` bounds a record so a corrupt length cannot ask for gigabytes. With
+ * `nextSeq`, records must carry consecutive seqs from it: a lower one or zeros end the records
+ * (`unused`), a higher one is a `gap`. Values are views into `bytes`.
  */
-export function decodeWalRecords(bytes: Buffer, offset: number, payloadBytesMax: number): WalDecodeResult {
+export function decodeWalRecords(bytes: Buffer, offset: number, payloadBytesMax: number, nextSeq?: number): WalDecodeResult {
   const records: WalRecord[] = [];
   let pos = offset;
   const result = (stop: WalStop, problem: string): WalDecodeResult =>
     ({ records, goodBytes: pos - offset, stop, problem });
   while (pos < bytes.length) {
-    if (bytes.length - pos < WAL_RECORD_PREFIX_BYTES) return result('torn', 'record header cut short');
-    const payloadBytes = bytes.readUInt32BE(pos);
+    const left = bytes.length - pos;
+    const payloadBytes = left < 4 ? 0 : bytes.readUInt32BE(pos);
+    if (payloadBytes === 0 && nextSeq !== undefined && allZero(bytes, pos)) return result('unused', 'zeros after the last record');
+    if (left < WAL_RECORD_PREFIX_BYTES) return result('torn', 'record header cut short');
     if (payloadBytes < PAYLOAD_BYTES_MIN || payloadBytes > payloadBytesMax) {
       return result('corrupt', `record length ${payloadBytes} is impossible`);
     }
@@ -107,10 +115,21 @@ export function decodeWalRecords(bytes: Buffer, offset: number, payloadBytesMax:
     if (crc32(payload) !== bytes.readUInt32BE(pos + 4)) return result('corrupt', 'record checksum mismatch');
     const record = decodeWalPayload(payload);
     if (record === null) return result('corrupt', 'record checksum matches but its fields do not parse');
+    if (nextSeq !== undefined) {
+      const expected = nextSeq + records.length;
+      if (record.seq < expected) return result('unused', `a record of seq ${record.seq} from an older segment`);
+      if (record.seq > expected) return result('gap', `record seq ${record.seq} where ${expected} was expected`);
+    }
     records.push(record);
     pos = end;
   }
   return result('end', '');
+}
+
+/** Whether every byte of `bytes` from `pos` on is zero. */
+function allZero(bytes: Buffer, pos: number): boolean {
+  for (let i = pos; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 function decodeWalPayload(p: Buffer): WalRecord | null {

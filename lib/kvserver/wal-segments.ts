@@ -1,11 +1,16 @@
 /**
  * WAL segment files: `wal-<first seq, 20 digits>.log`, each starting with an 8-byte magic.
  * Naming by first sequence number orders them and tells where a reader must start.
+ *
+ * Spare segments: `wal-spare-<last seq, 20 digits>.log`, a segment the log no longer needs,
+ * kept to be written over as a later segment (wal-writer.ts). Its name gives the highest seq
+ * it may still hold, so that it is reused only by a segment whose records all come after.
  */
 import { readdir } from 'node:fs/promises';
 
 export const WAL_MAGIC = Buffer.from('PNCWAL01', 'latin1');
 const SEGMENT_PATTERN = /^wal-(\d{20})\.log$/;
+const SPARE_PATTERN = /^wal-spare-(\d{20})\.log$/;
 
 export interface WalSegment {
   /** Sequence number of the first record this segment holds (or will hold). */
@@ -33,4 +38,24 @@ export async function listSegmentFiles(dir: string): Promise<{ firstSeq: number;
     if (m !== null) out.push({ firstSeq: Number(m[1]), file: name });
   }
   return out.sort((a, b) => a.firstSeq - b.firstSeq);
+}
+
+/** A spare segment: its file and the highest seq any record in it may carry. */
+export interface WalSpare {
+  lastSeq: number;
+  file: string;
+}
+
+export function spareFileName(lastSeq: number): string {
+  return `wal-spare-${String(lastSeq).padStart(20, '0')}.log`;
+}
+
+/** The spare segment files of `dir`, lowest last seq first. */
+export async function listSpareFiles(dir: string): Promise<WalSpare[]> {
+  const out: WalSpare[] = [];
+  for (const name of await readdir(dir)) {
+    const m = SPARE_PATTERN.exec(name);
+    if (m !== null) out.push({ lastSeq: Number(m[1]), file: name });
+  }
+  return out.sort((a, b) => a.lastSeq - b.lastSeq);
 }

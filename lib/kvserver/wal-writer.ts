@@ -6,14 +6,27 @@
  * its record is durable through waitDurable(seq), or the `durableListener` hears of every
  * batch. A failed write is fatal: memory may then hold writes the disk does not, so the node
  * must stop.
+ *
+ * The log writes over file space it already has rather than growing files where it can. A
+ * write that does not grow its file has no new file size to commit, so O_DSYNC costs one
+ * device flush instead of a journal commit too; and writing over a file reuses its pages in
+ * the page cache instead of taking fresh memory for every byte logged.
+ * - A segment the log no longer needs becomes a spare (up to WAL_SPARE_SEGMENTS_MAX; the rest
+ *   are deleted). A new segment is a spare renamed and written over from its start.
+ * - Small group commits write into zeros laid down ahead of them, WAL_PREALLOCATE_BYTES at a
+ *   time; large ones (file chunks) just grow the file.
+ * So the last segment may hold zeros, or records of the older segment it was, after its own
+ * records. Those all have lower seqs (a spare is reused only by a segment starting after its
+ * last seq), and recovery stops there (wal-reader.ts). A segment is cut to its records before
+ * the next one starts, so only the last one ever has such a tail.
  */
 import assert from 'node:assert/strict';
 import { constants, ftruncate } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory, writeAll } from './durable-files.js';
 import { encodeWalRecord, type WalRecord } from './wal-record.js';
-import { WAL_MAGIC, segmentFileName, type WalSegment } from './wal-segments.js';
+import { WAL_MAGIC, listSpareFiles, segmentFileName, spareFileName, type WalSegment, type WalSpare } from './wal-segments.js';
 
 /** A segment grows to this size at most before a new one starts (one record may overshoot). */
 export const WAL_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
@@ -21,8 +34,24 @@ export const WAL_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
 /** Bytes one group-commit write carries at most; the rest waits for the next round. */
 export const WAL_BATCH_BYTES_MAX = 32 * 1024 * 1024;
 
-/** The segment being appended to: every write is durable when it returns (O_DSYNC). */
-const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_DSYNC;
+/** Segments no longer needed that are kept to be written over by later ones. */
+export const WAL_SPARE_SEGMENTS_MAX = 2;
+
+/** Zeros laid down at a time ahead of small group commits. */
+export const WAL_PREALLOCATE_BYTES = 1024 * 1024;
+
+/** Group commits up to this size write into preallocated zeros; larger ones grow the file. */
+const PREALLOCATED_BATCH_BYTES_MAX = 64 * 1024;
+
+const ZEROS = Buffer.alloc(WAL_PREALLOCATE_BYTES);
+
+/** The segment being written: every write is durable when it returns (O_DSYNC). */
+const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_DSYNC;
+
+export interface WalWriterSettings {
+  /** A segment grows to this size at most (default WAL_SEGMENT_BYTES_MAX). */
+  segmentBytesMax?: number;
+}
 
 interface Waiter {
   seq: number;
@@ -46,10 +75,15 @@ export class WalWriter {
   private constructor(
     private readonly dir: string,
     private handle: FileHandle,
+    /** Bytes in the file of the last segment: its records, then zeros or an older segment's. */
+    private fileBytes: number,
     /** Every retained segment, oldest first; the last is the one being appended to. */
     readonly segments: WalSegment[],
+    /** Segments to write over, lowest last seq first. */
+    private readonly spares: WalSpare[],
     lastSeq: number,
     private readonly onFatal: (err: Error) => void,
+    private readonly segmentBytesMax: number,
   ) {
     this.lastAppendedSeq = lastSeq;
     this.durableSeq = lastSeq;
@@ -57,13 +91,27 @@ export class WalWriter {
 
   /**
    * Opens the log for appending after recovery. `segments` are the retained segments (the
-   * last one already cut back to its last good record); with none, a first one is created.
+   * last one already cut back to its last good record); with none, a first one is started.
    */
-  static async open(dir: string, segments: WalSegment[], lastSeq: number, onFatal: (err: Error) => void): Promise<WalWriter> {
+  static async open(
+    dir: string, segments: WalSegment[], lastSeq: number, onFatal: (err: Error) => void, settings: WalWriterSettings = {},
+  ): Promise<WalWriter> {
+    const spares: WalSpare[] = [];
+    for (const spare of await listSpareFiles(dir)) {
+      // Past the end of this log: a spare of another history (a snapshot restarted it lower).
+      if (spare.lastSeq > lastSeq) await unlink(join(dir, spare.file));
+      else spares.push(spare);
+    }
     const list = [...segments];
-    if (list.length === 0) list.push(await createSegment(dir, lastSeq + 1));
-    const handle = await open(join(dir, list.at(-1)!.file), APPEND_FLAGS);
-    return new WalWriter(dir, handle, list, lastSeq, onFatal);
+    if (list.length === 0) list.push(await startSegmentFile(dir, lastSeq + 1, spares));
+    const handle = await open(join(dir, list.at(-1)!.file), SEGMENT_FLAGS);
+    const fileBytes = (await handle.stat()).size;
+    return new WalWriter(dir, handle, fileBytes, list, spares, lastSeq, onFatal, settings.segmentBytesMax ?? WAL_SEGMENT_BYTES_MAX);
+  }
+
+  /** Spare segments held now (for the node's figures and tests). */
+  get spareCount(): number {
+    return this.spares.length;
   }
 
   get lastSeq(): number {
@@ -104,16 +152,31 @@ export class WalWriter {
     });
   }
 
-  /** Deletes closed segments whose records all precede `seq` (they are covered by checkpoints). */
+  /**
+   * Gives up closed segments whose records all precede `seq` (they are covered by checkpoints):
+   * kept as spares up to WAL_SPARE_SEGMENTS_MAX, deleted past it.
+   */
   async dropSegmentsBefore(seq: number): Promise<number> {
     let dropped = 0;
     while (this.segments.length > 1 && this.segments[1]!.firstSeq <= seq) {
       const old = this.segments.shift()!;
-      await unlink(join(this.dir, old.file));
+      const lastSeq = this.segments[0]!.firstSeq - 1;
+      if (this.spares.length < WAL_SPARE_SEGMENTS_MAX) {
+        const file = spareFileName(lastSeq);
+        await rename(join(this.dir, old.file), join(this.dir, file));
+        this.spares.push({ lastSeq, file });
+      } else {
+        await unlink(join(this.dir, old.file));
+      }
       dropped++;
     }
     if (dropped > 0) await fsyncDirectory(this.dir);
     return dropped;
+  }
+
+  /** Resolves when the writer has nothing under way (a segment being started included). */
+  settled(): Promise<void> {
+    return this.flushDone;
   }
 
   /** Waits for queued records to be durable, then closes the file. */
@@ -156,12 +219,19 @@ export class WalWriter {
     const batch = this.pending.splice(0, take);
     const parts: Buffer[] = [];
     for (const r of batch) parts.push(...r.parts);
-    await writeAll(this.handle.fd, parts);
-    this.segments.at(-1)!.bytes += bytes;
+    const segment = this.segments.at(-1)!;
+    if (bytes <= PREALLOCATED_BATCH_BYTES_MAX && segment.bytes + bytes > this.fileBytes) {
+      // Zeros first, in a write of their own that grows the file: the records then go over them.
+      await writeAll(this.handle.fd, [ZEROS], this.fileBytes);
+      this.fileBytes += ZEROS.length;
+    }
+    await writeAll(this.handle.fd, parts, segment.bytes);
+    segment.bytes += bytes;
+    this.fileBytes = Math.max(this.fileBytes, segment.bytes);
     this.durableSeq = batch.at(-1)!.seq;
     this.durableListener?.(this.durableSeq);
     this.releaseWaiters();
-    if (this.segments.at(-1)!.bytes >= WAL_SEGMENT_BYTES_MAX) await this.startSegment();
+    if (segment.bytes >= this.segmentBytesMax) await this.startSegment();
   }
 
   private releaseWaiters(): void {
@@ -174,9 +244,16 @@ export class WalWriter {
   }
 
   private async startSegment(): Promise<void> {
-    const next = await createSegment(this.dir, this.durableSeq + 1);
+    const segment = this.segments.at(-1)!;
+    if (this.fileBytes > segment.bytes) {
+      // Only the last segment may hold anything after its records.
+      await truncateFile(this.handle.fd, segment.bytes);
+      await this.handle.datasync();
+    }
+    const next = await startSegmentFile(this.dir, this.durableSeq + 1, this.spares);
     await this.handle.close();
-    this.handle = await open(join(this.dir, next.file), APPEND_FLAGS);
+    this.handle = await open(join(this.dir, next.file), SEGMENT_FLAGS);
+    this.fileBytes = (await this.handle.stat()).size;
     this.segments.push(next);
   }
 
@@ -185,6 +262,32 @@ export class WalWriter {
     for (const w of this.waiters.splice(0)) w.reject(err);
     this.onFatal(err);
   }
+}
+
+/**
+ * The file of a new segment starting at `firstSeq`, durably named: a spare written over when
+ * one may be, else a new file. A spare that may hold `firstSeq` or later (the log restarted
+ * lower, at a snapshot) could pass for records of this log: it is deleted instead.
+ */
+async function startSegmentFile(dir: string, firstSeq: number, spares: WalSpare[]): Promise<WalSegment> {
+  while (spares.length > 0 && spares.at(-1)!.lastSeq >= firstSeq) await unlink(join(dir, spares.pop()!.file));
+  const spare = spares.shift();
+  if (spare === undefined) return createSegment(dir, firstSeq);
+  const file = segmentFileName(firstSeq);
+  await rename(join(dir, spare.file), join(dir, file));
+  const handle = await open(join(dir, file), 'r+');
+  try {
+    await writeAll(handle.fd, [WAL_MAGIC], 0);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await fsyncDirectory(dir);
+  return { firstSeq, file, bytes: WAL_MAGIC.length };
+}
+
+function truncateFile(fd: number, bytes: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => ftruncate(fd, bytes, (err) => (err ? reject(err) : resolve())));
 }
 
 /** Creates a segment holding only its magic, durably (file and directory fsynced). */
@@ -205,7 +308,7 @@ export async function createSegment(dir: string, firstSeq: number): Promise<WalS
 export async function truncateSegment(dir: string, file: string, bytes: number): Promise<void> {
   const handle = await open(join(dir, file), 'r+');
   try {
-    await new Promise<void>((resolve, reject) => ftruncate(handle.fd, bytes, (err) => (err ? reject(err) : resolve())));
+    await truncateFile(handle.fd, bytes);
     await handle.sync();
   } finally {
     await handle.close();

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KvClient } from '../../lib/kvclient/kv-client.js';
-import { encodeWalRecord } from '../../lib/kvserver/wal-record.js';
+import { decodeWalRecords, encodeWalRecord } from '../../lib/kvserver/wal-record.js';
+import { WAL_MAGIC } from '../../lib/kvserver/wal-segments.js';
 import {
   cleanup, clientFor, makeCluster, startNode, startNodeExpectingRefusal, track, valueFor, waitUntil, withTimeout,
   type NodeProcess, type TestCluster,
@@ -15,6 +16,22 @@ const STREAM_WAIT_MS = 60_000;
 
 function sizeFor(key: string): number {
   return 100 + (valueFor(key, 2).readUInt16BE(0) % 20_000);
+}
+
+/**
+ * Writes `tail` where the log's next write would have gone: right after the records of the
+ * segment (the file may go on with zeros laid down ahead of them).
+ */
+function writeAfterRecords(file: string, tail: Buffer): void {
+  const firstSeq = Number(/wal-(\d+)\.log$/.exec(file)![1]);
+  const bytes = readFileSync(file);
+  const end = WAL_MAGIC.length + decodeWalRecords(bytes, WAL_MAGIC.length, 64 * 1024 * 1024, firstSeq).goodBytes;
+  const fd = openSync(file, 'r+');
+  try {
+    writeSync(fd, tail, 0, tail.length, end);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function files(dir: string, pattern: RegExp): string[] {
@@ -114,7 +131,7 @@ describe('durability across crashes', function () {
       const lastSeq = (await kv.status()).log.lastSeq;
       await node.crash();
       const segment = files(dir, /^wal-\d+\.log$/).at(-1)!;
-      appendFileSync(join(dir, segment), tail(lastSeq));
+      writeAfterRecords(join(dir, segment), tail(lastSeq));
       node = await startNode(cluster, 0);
       kv = clientFor(cluster);
       await expectKeys(kv, keys);
