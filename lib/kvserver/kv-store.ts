@@ -41,8 +41,6 @@ export interface KvStoreOptions {
   memoryBudgetBytes: number;
   tabletSplitBytes: number;
   checkpointLogBytes: number;
-  /** Log segment size (default WAL_SEGMENT_BYTES_MAX; tests use small ones). */
-  walSegmentBytes?: number;
   log: Logger;
   /** Called once on an I/O failure that leaves memory and disk in doubt; must stop the node. */
   onFatal: (err: Error) => void;

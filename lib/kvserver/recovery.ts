@@ -107,7 +107,7 @@ export async function openKvStore(options: KvStoreOptions, initialTablets: Table
   }
   store.lastSeq = lastSeq;
   await store.maintenance.idle(Number.POSITIVE_INFINITY);
-  store.wal = await WalWriter.open(dir, recovered.segments, lastSeq, options.onFatal, { segmentBytesMax: options.walSegmentBytes });
+  store.wal = await WalWriter.open(dir, recovered.segments, lastSeq, options.onFatal);
   log.info('store recovered', { lastSeq: store.lastSeq, replayed, tablets: slots.length, memoryBytes: store.memoryBytes });
   return store;
 }

@@ -99,7 +99,7 @@ export function installSnapshot(store: KvStore, staged: StagedSnapshot, afterSte
     await step('old-data-removed');
     await writeManifest(dir, manifest);
     await step('manifest-settled');
-    const wal = await WalWriter.open(dir, [], staged.seq, store.options.onFatal, { segmentBytesMax: store.options.walSegmentBytes });
+    const wal = await WalWriter.open(dir, [], staged.seq, store.options.onFatal);
     await step('log-started').catch(async (err: unknown) => {
       await wal.close();
       throw err;

@@ -96,9 +96,11 @@ export class WalWriter {
   static async open(
     dir: string, segments: WalSegment[], lastSeq: number, onFatal: (err: Error) => void, settings: WalWriterSettings = {},
   ): Promise<WalWriter> {
+    // Every spare kept precedes the log (later ones only ever come from older segments), so
+    // its records can never pass for records of a segment started over it. One past the end
+    // of this log belongs to another history (a snapshot restarted it lower): deleted.
     const spares: WalSpare[] = [];
     for (const spare of await listSpareFiles(dir)) {
-      // Past the end of this log: a spare of another history (a snapshot restarted it lower).
       if (spare.lastSeq > lastSeq) await unlink(join(dir, spare.file));
       else spares.push(spare);
     }
@@ -109,7 +111,7 @@ export class WalWriter {
     return new WalWriter(dir, handle, fileBytes, list, spares, lastSeq, onFatal, settings.segmentBytesMax ?? WAL_SEGMENT_BYTES_MAX);
   }
 
-  /** Spare segments held now (for the node's figures and tests). */
+  /** Spare segments held now. */
   get spareCount(): number {
     return this.spares.length;
   }
@@ -265,12 +267,10 @@ export class WalWriter {
 }
 
 /**
- * The file of a new segment starting at `firstSeq`, durably named: a spare written over when
- * one may be, else a new file. A spare that may hold `firstSeq` or later (the log restarted
- * lower, at a snapshot) could pass for records of this log: it is deleted instead.
+ * The file of a new segment starting at `firstSeq`, durably named: the oldest spare written
+ * over (every spare holds only seqs before `firstSeq`: see open), else a new file.
  */
 async function startSegmentFile(dir: string, firstSeq: number, spares: WalSpare[]): Promise<WalSegment> {
-  while (spares.length > 0 && spares.at(-1)!.lastSeq >= firstSeq) await unlink(join(dir, spares.pop()!.file));
   const spare = spares.shift();
   if (spare === undefined) return createSegment(dir, firstSeq);
   const file = segmentFileName(firstSeq);

@@ -3,10 +3,9 @@ import { checkHistory, describeViolation, operationsFromEvents, type HistoryEven
 import type { KvClient } from '../../lib/kvclient/kv-client.js';
 import { isPennError } from '../../lib/protocol/errors.js';
 import { setLogLevel } from '../../lib/protocol/log.js';
-import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { waitUntil } from './node-process.js';
-import { GROUP_WAIT_MS, ReplicaGroup } from './replica-group.js';
+import { GROUP_WAIT_MS, ReplicaGroup, endGroupTest } from './replica-group.js';
 
 /** Clients at once, each one process of the history. */
 const PROCESSES = 6;
@@ -56,11 +55,7 @@ describe('kvserver: histories across a failover are linearizable (real processes
   let group: ReplicaGroup;
 
   before(() => setLogLevel('silent'));
-  afterEach(() => {
-    group?.closeClients();
-    killAllRoles();
-    cleanupTempDirs();
-  });
+  afterEach(() => endGroupTest(group));
 
   it('concurrent GET, PUT, CPUT and DELETE while the primary is killed: the checker finds an order', async () => {
     group = await ReplicaGroup.create();

@@ -3,9 +3,8 @@ import { expect } from 'chai';
 import { setLogLevel } from '../../lib/protocol/log.js';
 import type { KvClient } from '../../lib/kvclient/kv-client.js';
 import { NodeConnection } from '../../lib/kvclient/node-connection.js';
-import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
 import { waitUntil } from './node-process.js';
-import { FAILURE_TIMEOUT_MS, GROUP_WAIT_MS, ReplicaGroup } from './replica-group.js';
+import { FAILURE_TIMEOUT_MS, GROUP_WAIT_MS, ReplicaGroup, endGroupTest } from './replica-group.js';
 import { WriteLoad } from './write-load.js';
 
 /** Acknowledged writes to collect before, and again after, each kill. */
@@ -25,9 +24,7 @@ describe('kvserver: a replica group fails over (real processes, kill -9)', funct
   before(() => setLogLevel('silent'));
   afterEach(() => {
     WriteLoad.abandonAll();
-    group?.closeClients();
-    killAllRoles();
-    cleanupTempDirs();
+    endGroupTest(group);
   });
 
   it('keeps taking writes after the primary dies, loses no acknowledged write, and serves with one node left', async () => {

@@ -10,7 +10,7 @@ import { KvClient, type KvClientOptions } from '../../lib/kvclient/kv-client.js'
 import { NodeConnection } from '../../lib/kvclient/node-connection.js';
 import type { KvClusterMap } from '../../lib/kvclient/tablet-router.js';
 import type { KvNodeStatus, KvRequestBody } from '../../lib/protocol/kv-wire.js';
-import { freePort, startRole, stopRole, tempDir, type RoleProcess } from '../support/roles.js';
+import { cleanupTempDirs, freePort, killAllRoles, startRole, stopRole, tempDir, type RoleProcess } from '../support/roles.js';
 import { waitUntil } from './node-process.js';
 
 export const HEARTBEAT_INTERVAL_MS = 100;
@@ -19,6 +19,13 @@ export const FAILURE_TIMEOUT_MS = 600;
 export const GROUP_WAIT_MS = 30_000;
 /** Longest wait for one request sent straight to a node. */
 export const NODE_REQUEST_WAIT_MS = 20_000;
+
+/** After a test: the group's clients closed, every process it started killed, its files gone. */
+export function endGroupTest(group: ReplicaGroup | undefined): void {
+  group?.closeClients();
+  killAllRoles();
+  cleanupTempDirs();
+}
 
 export class ReplicaGroup {
   readonly nodes = new Map<number, RoleProcess>();

@@ -7,9 +7,9 @@ import type { ManifestSnapshot } from '../../lib/kvserver/manifest.js';
 import type { KvRequestBody } from '../../lib/protocol/kv-wire.js';
 import { setLogLevel } from '../../lib/protocol/log.js';
 import { allRows } from '../support/kv-rows.js';
-import { cleanupTempDirs, freePort, killAllRoles, startRole, stopRole, type RoleProcess } from '../support/roles.js';
+import { freePort, startRole, stopRole, type RoleProcess } from '../support/roles.js';
 import { valueFor, waitUntil } from './node-process.js';
-import { GROUP_WAIT_MS, ReplicaGroup } from './replica-group.js';
+import { GROUP_WAIT_MS, ReplicaGroup, endGroupTest } from './replica-group.js';
 import { WriteLoad, writeRows } from './write-load.js';
 
 /** Acknowledged writes to collect between two steps of a scenario. */
@@ -111,10 +111,8 @@ describe('kvserver: a node catches up by snapshot (real processes, kill -9)', fu
     }
     started = [];
     WriteLoad.abandonAll();
-    group?.closeClients();
+    endGroupTest(group);
     group = undefined;
-    killAllRoles();
-    cleanupTempDirs();
   });
 
   it('a deposed primary holding writes nobody else has rejoins as a secondary with exactly the primary\'s data', async () => {

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { fetchClusterMap } from '../../lib/kvclient/coordinator-map-source.js';
 import { setLogLevel } from '../../lib/protocol/log.js';
-import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
 import { valueFor, waitUntil } from './node-process.js';
-import { GROUP_WAIT_MS, ReplicaGroup } from './replica-group.js';
+import { GROUP_WAIT_MS, ReplicaGroup, endGroupTest } from './replica-group.js';
 import { writeRows } from './write-load.js';
 
 /** Small enough that the rows below split the group's tablet several times. */
@@ -16,11 +15,7 @@ describe('kvserver: splits in a replica group (real processes)', function () {
   let group: ReplicaGroup;
 
   before(() => setLogLevel('silent'));
-  afterEach(() => {
-    group?.closeClients();
-    killAllRoles();
-    cleanupTempDirs();
-  });
+  afterEach(() => endGroupTest(group));
 
   async function startsOf(id: number): Promise<string[]> {
     return (await group.nodeStatus(id)).tablets.map((t) => t.start);
