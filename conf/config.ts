@@ -54,6 +54,8 @@ export interface KvConfig {
   memoryBudgetBytes: number;
   tabletSplitBytes: number;
   checkpointLogBytes: number;
+  /** Values at least this long are read from the log once logged, not kept in memory. */
+  logValueBytesMin: number;
   requestTimeoutMs: number;
   readFrom: 'primary' | 'any';
 }
@@ -271,7 +273,7 @@ function readCoordinator(f: FieldReader, value: unknown): CoordinatorConfig {
 function readKv(f: FieldReader, value: unknown): KvConfig {
   const o = f.object(value, 'kv');
   f.rejectUnknown(o, 'kv', ['nodes', 'groups', 'tablets', 'valueBytesMax', 'memoryBudgetBytes',
-    'tabletSplitBytes', 'checkpointLogBytes', 'requestTimeoutMs', 'readFrom']);
+    'tabletSplitBytes', 'checkpointLogBytes', 'logValueBytesMin', 'requestTimeoutMs', 'readFrom']);
   const nodeIds = new Set<number>();
   const nodes = f.array(o.nodes, 'kv.nodes', 1).map((item, i) => {
     const path = `kv.nodes[${i}]`;
@@ -322,6 +324,7 @@ function readKv(f: FieldReader, value: unknown): KvConfig {
   return {
     nodes, groups, tablets, valueBytesMax, memoryBudgetBytes, tabletSplitBytes,
     checkpointLogBytes: f.int(o.checkpointLogBytes ?? 64 * MIB, 'kv.checkpointLogBytes', 4096, 64 * 1024 * MIB),
+    logValueBytesMin: f.int(o.logValueBytesMin ?? 64 * 1024, 'kv.logValueBytesMin', 1, 256 * MIB),
     requestTimeoutMs: f.int(o.requestTimeoutMs ?? 5_000, 'kv.requestTimeoutMs', 10, 600_000),
     readFrom: f.oneOf(o.readFrom ?? 'primary', 'kv.readFrom', ['primary', 'any'] as const),
   };

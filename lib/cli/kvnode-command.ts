@@ -50,6 +50,7 @@ export const kvnodeCommand: Command = {
         memoryBudgetBytes: config.kv.memoryBudgetBytes,
         tabletSplitBytes: config.kv.tabletSplitBytes,
         checkpointLogBytes: config.kv.checkpointLogBytes,
+        logValueBytesMin: config.kv.logValueBytesMin,
         log: log.child({ part: 'store' }),
         onFatal: (err) => {
           log.error('storage failure; stopping so that no unsafe reply is sent', { err });

@@ -5,6 +5,7 @@
  * same log.
  */
 import type { KvExpected, KvOrigin, KvReplyBody } from '../protocol/kv-wire.js';
+import type { StoredValue } from './logged-value.js';
 import { ownedValue } from './owned-value.js';
 import type { Tablet } from './tablet.js';
 import type { WalRecord } from './wal-record.js';
@@ -20,9 +21,12 @@ export type WriteDecision =
 
 /**
  * Decides a write against the tablet's current state; `seq` and `view` (of the primary that
- * sequences it) are used only if it writes.
+ * sequences it) are used only if it writes. `read` gives the bytes of a stored value (a CPUT
+ * compares them).
  */
-export function decideWrite(tablet: Tablet, write: KvWrite, seq: number, view: number, origin: KvOrigin): WriteDecision {
+export function decideWrite(
+  tablet: Tablet, write: KvWrite, seq: number, view: number, origin: KvOrigin, read: (value: StoredValue) => Buffer,
+): WriteDecision {
   const { row, column } = write;
   const { clientId, requestId } = origin;
   switch (write.op) {
@@ -33,7 +37,8 @@ export function decideWrite(tablet: Tablet, write: KvWrite, seq: number, view: n
         reply: { status: 'OK' },
       };
     case 'CPUT': {
-      const current = tablet.get(row, column);
+      const stored = tablet.get(row, column);
+      const current = stored === undefined ? undefined : read(stored);
       const matches = write.expected.kind === 'absent'
         ? current === undefined
         : current !== undefined && current.equals(write.expected.value);

@@ -28,10 +28,11 @@ import { StoreSplits } from './store-splits.js';
 import { RecentOrigins } from './recent-origins.js';
 import { NotCommittedError, type StoreReplication } from './store-replication.js';
 import { TabletSlots, type TabletSlot } from './tablet-slots.js';
-import { readLogAfter } from './wal-reader.js';
+import { readLogAfter, type WalPlace } from './wal-reader.js';
 import type { WalRecord } from './wal-record.js';
 import type { WalWriter } from './wal-writer.js';
 import { ownedValue } from './owned-value.js';
+import { LOG_VALUE_BYTES_MIN, LoggedValue, ValueLog, type StoredValue } from './logged-value.js';
 
 export interface KvStoreOptions {
   nodeId: number;
@@ -41,6 +42,8 @@ export interface KvStoreOptions {
   memoryBudgetBytes: number;
   tabletSplitBytes: number;
   checkpointLogBytes: number;
+  /** Values at least this long are read from the log once logged (default LOG_VALUE_BYTES_MIN). */
+  logValueBytesMin?: number;
   log: Logger;
   /** Called once on an I/O failure that leaves memory and disk in doubt; must stop the node. */
   onFatal: (err: Error) => void;
@@ -61,7 +64,11 @@ function cellKey(row: string, column: string): string {
 export class KvStore {
   readonly slots = new TabletSlots();
   readonly maintenance: TabletMaintenance;
-  wal: WalWriter | null = null;
+  private walWriter: WalWriter | null = null;
+  /** Reads values kept in the log (logged-value.ts). */
+  readonly values: ValueLog;
+  /** Values at least this long are kept in the log, not in memory, once durable. */
+  readonly logValueBytesMin: number;
   lastSeq = 0;
   /** The view that wrote the record at lastSeq (0 before replication or for an empty log). */
   lastSeqView = 0;
@@ -88,6 +95,42 @@ export class KvStore {
 
   constructor(readonly options: KvStoreOptions) {
     this.maintenance = new TabletMaintenance(this);
+    this.values = new ValueLog(options.dir, walPayloadBytesMax(options.valueBytesMax));
+    this.logValueBytesMin = Math.max(1, options.logValueBytesMin ?? LOG_VALUE_BYTES_MIN);
+  }
+
+  get wal(): WalWriter | null {
+    return this.walWriter;
+  }
+
+  /** The log appended to from now on (after recovery, or a snapshot install). */
+  set wal(wal: WalWriter | null) {
+    this.walWriter = wal;
+    if (wal === null) return;
+    wal.durableListener = this.durableListener;
+    wal.droppedListener = (segment) => this.values.forget(segment);
+    wal.valueListener = { bytesMin: this.logValueBytesMin, logged: (record, place) => this.valueLogged(record, place) };
+  }
+
+  /** The bytes of a stored value (read from the log when kept there). */
+  valueBytes(value: StoredValue, row: string, column: string): Buffer {
+    return this.values.read(value, row, column);
+  }
+
+  /**
+   * A long value's record is durable: its cell, if it still holds that very value, keeps only
+   * where it lies in the log from now on.
+   */
+  private valueLogged(record: WalRecord, place: WalPlace): void {
+    if (record.op !== 'PUT') return;
+    const slot = this.slots.forRow(record.row);
+    const tablet = slot?.tablet;
+    if (slot === undefined || tablet === null || tablet === undefined) return;
+    const before = tablet.residentBytes;
+    const logged = new LoggedValue(place.segment, place.position, place.recordBytes, record.seq, record.value.length);
+    if (!tablet.replaceByLogged(record.row, record.column, record.value, logged)) return;
+    this.memoryBytes += tablet.residentBytes - before;
+    slot.residentBytes = tablet.residentBytes;
   }
 
   get log(): Logger {
@@ -224,6 +267,12 @@ export class KvStore {
     return { status: 'UNAVAILABLE', message: 'tablet was evicted repeatedly while loading; retry' };
   }
 
+  /** A value kept in the log could not be read back: said so, never served wrong. */
+  private unreadable(err: unknown): KvReplyBody {
+    this.log.error('cannot read a value kept in the log', { err });
+    return { status: 'INTERNAL', message: `cannot read the value from the log: ${(err as Error).message}` };
+  }
+
   private wrongTablet(row: string): KvReplyBody {
     return { status: 'WRONG_TABLET', message: `node ${this.options.nodeId} does not serve row ${JSON.stringify(row.slice(0, 64))}` };
   }
@@ -238,14 +287,15 @@ export class KvStore {
     if (slot.loading === null) {
       const loading = this.loadGate.then(async () => {
         if (slot.tablet !== null) return;
-        if (this.memoryBytes + slot.bytes > this.options.memoryBudgetBytes) {
+        if (this.memoryBytes + slot.residentBytes > this.options.memoryBudgetBytes) {
           this.maintenance.schedule();
           await this.maintenance.idle(MEMORY_WAIT_MS);
         }
         const tablet = await loadSlotTablet(this.options.dir, slot);
         slot.tablet = tablet;
         slot.bytes = tablet.bytes;
-        this.memoryBytes += tablet.bytes;
+        slot.residentBytes = tablet.residentBytes;
+        this.memoryBytes += tablet.residentBytes;
         this.slots.touch(slot);
         this.maintenance.schedule();
       }).finally(() => {
@@ -266,8 +316,15 @@ export class KvStore {
 
   private get(row: string, column: string): KvReplyBody | Promise<KvReplyBody> {
     const result = this.withTablet(row, ({ tablet }): KvReplyBody | Promise<KvReplyBody> => {
-      const value = tablet.get(row, column);
-      const reply: KvReplyBody = value === undefined ? { status: 'NOT_FOUND' } : { status: 'VALUE', value };
+      const stored = tablet.get(row, column);
+      let reply: KvReplyBody = { status: 'NOT_FOUND' };
+      if (stored !== undefined) {
+        try {
+          reply = { status: 'VALUE', value: this.valueBytes(stored, row, column) };
+        } catch (err) {
+          return this.unreadable(err);
+        }
+      }
       return this.afterCell(row, column, reply);
     });
     return result as KvReplyBody | Promise<KvReplyBody>;
@@ -286,7 +343,12 @@ export class KvStore {
       if (this.replication !== null && !this.replication.canSequence()) {
         return { status: 'UNAVAILABLE', message: `node ${this.options.nodeId} is no longer the primary; retry` };
       }
-      const decision = decideWrite(tablet, write, this.lastSeq + 1, this.replication?.view ?? 0, origin);
+      let decision;
+      try {
+        decision = decideWrite(tablet, write, this.lastSeq + 1, this.replication?.view ?? 0, origin, (v) => this.valueBytes(v, write.row, write.column));
+      } catch (err) {
+        return this.unreadable(err);
+      }
       if (decision.kind === 'reply') return this.afterCell(write.row, write.column, decision.reply);
       const record = decision.record;
       this.wal!.append(record);
@@ -383,20 +445,26 @@ export class KvStore {
     return record !== undefined && record.seq === seq ? record.view : null;
   }
 
-  private applyToSlot(slot: TabletSlot, tablet: Tablet, record: WalRecord): void {
+  /** Applies a record; a PUT stores `logged` (its value kept in the log) when given. */
+  private applyToSlot(slot: TabletSlot, tablet: Tablet, record: WalRecord, logged?: LoggedValue): void {
     this.lastSeq = record.seq;
     this.lastSeqView = record.view;
     this.origins.remember(record);
-    const before = tablet.bytes;
-    applyRecord(tablet, record);
-    this.memoryBytes += tablet.bytes - before;
+    const before = tablet.residentBytes;
+    if (logged !== undefined && record.op === 'PUT') tablet.put(record.row, record.column, logged);
+    else applyRecord(tablet, record);
+    this.memoryBytes += tablet.residentBytes - before;
     slot.bytes = tablet.bytes;
+    slot.residentBytes = tablet.residentBytes;
     slot.lastWriteSeq = record.seq;
     if (slot.dirtySinceSeq === null) slot.dirtySinceSeq = record.seq;
   }
 
-  /** Re-applies a logged record at start-up (skipped when its tablet's checkpoint has it). */
-  async replayRecord(record: WalRecord): Promise<void> {
+  /**
+   * Re-applies a logged record at start-up (skipped when its tablet's checkpoint has it); a
+   * long value is kept where it lies in the log (`place`).
+   */
+  async replayRecord(record: WalRecord, place: WalPlace): Promise<void> {
     this.lastSeq = Math.max(this.lastSeq, record.seq);
     this.lastSeqView = record.view;
     this.origins.remember(record);
@@ -412,8 +480,11 @@ export class KvStore {
     }
     if (record.seq <= slot.checkpointSeq) return;
     const applied = await this.withTablet(record.row, ({ slot, tablet }) => {
-      const owned: WalRecord = record.op === 'PUT' ? { ...record, value: ownedValue(record.value) } : record;
-      this.applyToSlot(slot, tablet, owned);
+      if (record.op === 'PUT' && record.value.length >= this.logValueBytesMin) {
+        this.applyToSlot(slot, tablet, record, new LoggedValue(place.segment, place.position, place.recordBytes, record.seq, record.value.length));
+      } else {
+        this.applyToSlot(slot, tablet, record.op === 'PUT' ? { ...record, value: ownedValue(record.value) } : record);
+      }
       this.maintenance.afterWrite(slot);
       return true as const;
     });
@@ -473,7 +544,8 @@ export class KvStore {
       if (current.start !== start) return null;
       // A tablet installed from a snapshot may reflect records the log has not reached yet.
       const seq = Math.max(this.lastSeq, current.checkpointSeq);
-      return { seq, end: tablet.end, bytes: encodeCheckpoint(tablet, seq) };
+      // The peer's log is its own: values kept in this log travel in the snapshot itself.
+      return { seq, end: tablet.end, bytes: encodeCheckpoint(tablet, seq, (v, row, column) => this.valueBytes(v, row, column)) };
     });
     if (snapshot === null || !('seq' in snapshot)) return null;
     await this.waitDurable(Math.min(snapshot.seq, this.lastSeq));
@@ -500,8 +572,8 @@ export class KvStore {
     this.slots.reset(next.slots);
     this.maintenance.forgetRetired();
     this.memoryBytes = 0;
+    this.values.closeAll();
     this.wal = next.wal;
-    this.wal.durableListener = this.durableListener;
     this.origins = next.origins;
     this.snapshotPoint = next.point;
     this.nextTabletId = next.nextTabletId;
@@ -522,6 +594,7 @@ export class KvStore {
     this.closed = true;
     await this.maintenance.idle(Number.POSITIVE_INFINITY);
     await this.wal?.close();
+    this.values.closeAll();
   }
 }
 

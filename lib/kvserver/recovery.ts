@@ -17,7 +17,7 @@ import { OriginsCorruptError, decodeOrigins, originsFrom } from './snapshot-orig
 import { Tablet, type TabletRange } from './tablet.js';
 import type { TabletSlot } from './tablet-slots.js';
 import { WalCorruptError, recoverWal } from './wal-reader.js';
-import { isSegmentFileName, listSegmentFiles } from './wal-segments.js';
+import { isSegmentFileName, listSegmentFiles, segmentFileName } from './wal-segments.js';
 import { WalWriter } from './wal-writer.js';
 
 /** The store cannot start safely; the message says why and names the file. */
@@ -61,16 +61,17 @@ export async function openKvStore(options: KvStoreOptions, initialTablets: Table
   let checkpointSeqMax = 0;
   for (const t of manifest.tablets) {
     let header;
+    let loggedBytes;
     try {
-      header = await verifyCheckpoint(dir, t.id, t);
+      ({ header, loggedBytes } = await verifyCheckpoint(dir, t.id, t));
     } catch (err) {
       if (err instanceof CheckpointFileError) throw new KvStartError(`${err.message}; refusing to start`);
       throw err;
     }
     checkpointSeqMax = Math.max(checkpointSeqMax, header.seq);
     slots.push({
-      id: t.id, start: t.start, end: t.end, tablet: null, bytes: header.bytes, checkpointSeq: header.seq,
-      lastWriteSeq: 0, dirtySinceSeq: null, loading: null, busy: false, unsplittableRows: -1,
+      id: t.id, start: t.start, end: t.end, tablet: null, bytes: header.bytes, residentBytes: header.residentBytes,
+      checkpointLogged: loggedBytes, checkpointSeq: header.seq, lastWriteSeq: 0, dirtySinceSeq: null, loading: null, busy: false, unsplittableRows: -1,
       checkpointFile: true, manifestPinSeq: null,
     });
   }
@@ -79,9 +80,9 @@ export async function openKvStore(options: KvStoreOptions, initialTablets: Table
   let replayed = 0;
   let recovered;
   try {
-    recovered = await recoverWal(dir, walPayloadBytesMax(options.valueBytesMax), log, async (record) => {
+    recovered = await recoverWal(dir, walPayloadBytesMax(options.valueBytesMax), log, async (record, place) => {
       replayed++;
-      await store.replayRecord(record);
+      await store.replayRecord(record, place);
     });
   } catch (err) {
     if (err instanceof WalCorruptError) throw new KvStartError(err.message);
@@ -104,6 +105,15 @@ export async function openKvStore(options: KvStoreOptions, initialTablets: Table
   const coveredSeq = Math.max(lastSeq, point?.coveredSeq ?? 0);
   if (checkpointSeqMax > coveredSeq) {
     throw new KvStartError(`a checkpoint in ${dir} holds seq ${checkpointSeqMax} but the log ends at ${lastSeq}; refusing to start`);
+  }
+  // Values kept in the log must find their segments (only the last one may have been cut).
+  const held = new Map(recovered.segments.map((s) => [s.firstSeq, s.bytes]));
+  for (const slot of slots) {
+    for (const segment of slot.checkpointLogged.keys()) {
+      if (!held.has(segment)) {
+        throw new KvStartError(`checkpoint ${join(dir, checkpointFileName(slot.id))} keeps values in log segment ${segmentFileName(segment)}, which is missing; refusing to start`);
+      }
+    }
   }
   store.lastSeq = lastSeq;
   await store.maintenance.idle(Number.POSITIVE_INFINITY);

@@ -1,7 +1,7 @@
 /** Reads a tablet back from its checkpoint file, checking it is the tablet the slot expects. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointCorruptError, decodeCheckpoint, readCheckpointHeader, type CheckpointHeader } from './checkpoint-codec.js';
+import { CheckpointCorruptError, decodeCheckpoint, verifyCheckpointBytes, type CheckpointHeader } from './checkpoint-codec.js';
 import { checkpointFileName } from './manifest.js';
 import type { Tablet, TabletRange } from './tablet.js';
 
@@ -29,14 +29,19 @@ async function readCheckpointFile(file: string): Promise<Buffer> {
   }
 }
 
-/** Verifies a checkpoint file (magic, checksum, range) and returns its header. */
-export async function verifyCheckpoint(dir: string, id: number, range: TabletRange): Promise<CheckpointHeader> {
+/**
+ * Verifies a checkpoint file (magic, checksum, cells, range); returns its header and, per log
+ * segment, the bytes of the values it keeps there.
+ */
+export async function verifyCheckpoint(
+  dir: string, id: number, range: TabletRange,
+): Promise<{ header: CheckpointHeader; loggedBytes: Map<number, number> }> {
   const file = join(dir, checkpointFileName(id));
   const bytes = await readCheckpointFile(file);
   try {
-    const { header } = readCheckpointHeader(bytes);
-    checkRange(file, header, range);
-    return header;
+    const verified = verifyCheckpointBytes(bytes);
+    checkRange(file, verified.header, range);
+    return verified;
   } catch (err) {
     if (err instanceof CheckpointCorruptError) throw new CheckpointFileError(file, err.message);
     throw err;

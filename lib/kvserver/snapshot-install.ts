@@ -14,7 +14,7 @@
  */
 import { readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointCorruptError, readCheckpointHeader, type CheckpointHeader } from './checkpoint-codec.js';
+import { CheckpointCorruptError, verifyCheckpointBytes, type CheckpointHeader } from './checkpoint-codec.js';
 import { fsyncDirectory } from './durable-files.js';
 import type { KvStore } from './kv-store.js';
 import { checkpointFileName, originsFileName, writeManifest, type Manifest, type ManifestSnapshot } from './manifest.js';
@@ -68,7 +68,8 @@ export function installSnapshot(store: KvStore, staged: StagedSnapshot, afterSte
       const id = nextTabletId++;
       await rename(staged.tabletFiles[i]!, join(dir, checkpointFileName(id)));
       slots.push({
-        id, start: header.start, end: header.end, tablet: null, bytes: header.bytes, checkpointSeq: header.seq,
+        id, start: header.start, end: header.end, tablet: null, bytes: header.bytes, residentBytes: header.residentBytes,
+        checkpointLogged: new Map(), checkpointSeq: header.seq,
         lastWriteSeq: 0, dirtySinceSeq: null, loading: null, busy: false, unsplittableRows: -1,
         checkpointFile: true, manifestPinSeq: null,
       });
@@ -123,7 +124,10 @@ async function verifyStaged(staged: StagedSnapshot): Promise<CheckpointHeader[]>
   for (const file of staged.tabletFiles) {
     let header: CheckpointHeader;
     try {
-      header = readCheckpointHeader(await readFile(file)).header;
+      const verified = verifyCheckpointBytes(await readFile(file));
+      // Values kept in a log are the sender's own: a snapshot must carry every value itself.
+      if (verified.loggedBytes.size > 0) throw new CheckpointCorruptError('it refers to values in a log');
+      header = verified.header;
     } catch (err) {
       if (err instanceof CheckpointCorruptError) throw new SnapshotRejectedError(`tablet ${headers.length} of the snapshot: ${err.message}`);
       throw err;

@@ -94,6 +94,9 @@ export class StoreSplits {
       end: t.end,
       tablet: t,
       bytes: t.bytes,
+      residentBytes: t.residentBytes,
+      // No file yet: the parent's, which keeps its log segments until the manifest drops it.
+      checkpointLogged: new Map(),
       checkpointSeq: slot.checkpointSeq,
       lastWriteSeq: slot.lastWriteSeq,
       dirtySinceSeq: slot.dirtySinceSeq ?? slot.checkpointSeq + 1,

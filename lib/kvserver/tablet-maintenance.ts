@@ -33,6 +33,15 @@ const DIRTY_CHECKS_PER_THRESHOLD = 8;
 /** Evictions in one maintenance pass before other work gets a turn. */
 const EVICTIONS_PER_PASS_MAX = 64;
 
+/**
+ * The log kept only for the values it holds (logged-value.ts) may grow to this many times the
+ * bytes of those values still in use (and past the checkpoint threshold) before the oldest
+ * such values are read back into their tablets, so that their segments can go.
+ */
+export const LOG_VALUE_SPACE_FACTOR_MAX = 2;
+/** Bytes of values read back from the log in one checkpoint round at most. */
+export const LOG_VALUE_RECLAIM_BYTES_MAX = 64 * 1024 * 1024;
+
 export class TabletMaintenance {
   /** The last job queued; jobs run one after another. */
   private tail: Promise<void> = Promise.resolve();
@@ -45,8 +54,11 @@ export class TabletMaintenance {
    * grew by another checkpoint threshold, so that every write does not start a round in vain.
    */
   private futileRound: { pinSeq: number; logBytes: number } | null = null;
-  /** Tablets replaced by splits: their checkpoints go once a manifest no longer names them. */
-  private readonly retiredIds = new Set<number>();
+  /**
+   * Tablets replaced by splits: their checkpoints go once a manifest no longer names them. Per
+   * id, the log segments that checkpoint keeps values in, kept until then.
+   */
+  private readonly retired = new Map<number, ReadonlyMap<number, number>>();
   /** A split happened since the manifest was last written. */
   private namingWanted = false;
   /** The log size before which the dirty bytes are not summed again (see checkpointDue). */
@@ -90,7 +102,7 @@ export class TabletMaintenance {
   /** Bytes a checkpoint round would write now: every loaded tablet written since its checkpoint. */
   private dirtyLoadedBytes(): number {
     let bytes = 0;
-    for (const slot of this.store.slots.all()) if (slot.tablet !== null && slot.dirtySinceSeq !== null) bytes += slot.bytes;
+    for (const slot of this.store.slots.all()) if (slot.tablet !== null && slot.dirtySinceSeq !== null) bytes += slot.residentBytes;
     return bytes;
   }
 
@@ -141,14 +153,14 @@ export class TabletMaintenance {
 
   /** A split replaced `old` by two halves the manifest does not name yet. */
   splitApplied(old: TabletSlot): void {
-    this.retiredIds.add(old.id);
+    this.retired.set(old.id, old.checkpointLogged);
     this.namingWanted = true;
     this.schedule();
   }
 
   /** Tablet ownership changed wholesale (a snapshot install): no retired checkpoint is left to delete. */
   forgetRetired(): void {
-    this.retiredIds.clear();
+    this.retired.clear();
   }
 
   private async pass(): Promise<void> {
@@ -188,8 +200,10 @@ export class TabletMaintenance {
     const seq = Math.max(this.store.lastSeq, slot.checkpointSeq);
     // Long values are referenced, not copied: the parts stay this snapshot while writes go on.
     const parts = encodeCheckpointParts(tablet, seq);
+    const logged = new Map(tablet.loggedBytes);
     await this.store.waitDurable(this.store.lastSeq);
     await writeFileDurable(join(this.store.options.dir, checkpointFileName(slot.id)), parts);
+    slot.checkpointLogged = logged;
     slot.checkpointFile = true;
     slot.checkpointSeq = seq;
     slot.dirtySinceSeq = slot.lastWriteSeq > seq ? seq + 1 : null;
@@ -203,8 +217,9 @@ export class TabletMaintenance {
       // Written again while the checkpoint was being made: it stays; a later pass retries. Split
       // meanwhile: its halves hold the rows now, and stay.
       if (slot.dirtySinceSeq !== null || slot.tablet === null || !this.store.slots.holds(slot)) return;
-      this.store.memoryBytes -= slot.tablet.bytes;
+      this.store.memoryBytes -= slot.tablet.residentBytes;
       slot.bytes = slot.tablet.bytes;
+      slot.residentBytes = slot.tablet.residentBytes;
       slot.tablet = null;
       this.store.slots.unloaded(slot);
       this.store.log.debug('tablet evicted', { start: slot.start, bytes: slot.bytes });
@@ -213,10 +228,14 @@ export class TabletMaintenance {
     }
   }
 
-  /** Checkpoints every dirty tablet after a log roll, then drops the log they cover. */
+  /**
+   * Checkpoints every dirty tablet after a log roll, then drops the log they cover, except the
+   * segments that values in use lie in (and, the log being contiguous, those after them).
+   */
   private async checkpointRound(): Promise<void> {
     const wal = this.store.wal!;
     const rolledAt = await wal.roll();
+    this.reclaimLoggedValues(Math.min(rolledAt, this.store.logPinSeq));
     for (const slot of this.store.slots.all()) {
       if (slot.dirtySinceSeq === null || slot.tablet === null) continue;
       slot.busy = true;
@@ -235,10 +254,85 @@ export class TabletMaintenance {
       if (slot.dirtySinceSeq !== null) neededSeq = Math.min(neededSeq, slot.dirtySinceSeq);
       if (slot.manifestPinSeq !== null) neededSeq = Math.min(neededSeq, slot.manifestPinSeq);
     }
+    // Computed with no await before the drop: a value logged meanwhile lies in the last segment.
+    for (const segment of this.loggedValueBytes().keys()) neededSeq = Math.min(neededSeq, segment);
     const dropped = await wal.dropSegmentsBefore(neededSeq);
     this.futileRound = dropped === 0 ? { pinSeq: this.store.logPinSeq, logBytes: wal.retainedBytes } : null;
     this.nextDirtyCheckLogBytes = 0;
     this.store.log.info('checkpoint round', { rolledAt, neededSeq, droppedSegments: dropped, logBytes: wal.retainedBytes });
+  }
+
+  /**
+   * Per log segment, bytes of the values in use that lie there: in loaded tablets, in the
+   * checkpoint files of every tablet held, and in those of tablets split since the manifest
+   * was written (recovery would start from them). Every such segment must stay.
+   */
+  private loggedValueBytes(): Map<number, number> {
+    const bytes = new Map<number, number>();
+    const add = (m: ReadonlyMap<number, number>): void => {
+      for (const [segment, n] of m) bytes.set(segment, (bytes.get(segment) ?? 0) + n);
+    };
+    for (const slot of this.store.slots.all()) {
+      add(slot.checkpointLogged);
+      if (slot.tablet !== null) add(slot.tablet.loggedBytes);
+    }
+    for (const m of this.retired.values()) add(m);
+    return bytes;
+  }
+
+  /**
+   * When the log kept only for its values outgrows them (LOG_VALUE_SPACE_FACTOR_MAX, past the
+   * checkpoint threshold), reads the values of its oldest segments back into their tablets,
+   * up to LOG_VALUE_RECLAIM_BYTES_MAX: the round's checkpoints then hold them, and the segments
+   * can go. A tablet evicted meanwhile is loaded for a later round.
+   */
+  private reclaimLoggedValues(replayFromSeq: number): void {
+    const wal = this.store.wal!;
+    const inUse = this.loggedValueBytes();
+    if (inUse.size === 0) return;
+    const segments = wal.segments;
+    let reclaimed = 0;
+    for (;;) {
+      // The segments kept only for values: from the oldest one a value lies in, up to the
+      // first one recovery would replay.
+      const oldest = Math.min(...inUse.keys());
+      let heldBytes = 0;
+      let liveBytes = 0;
+      for (let i = 0; i + 1 < segments.length; i++) {
+        const s = segments[i]!;
+        if (s.firstSeq < oldest || segments[i + 1]!.firstSeq > replayFromSeq) continue;
+        heldBytes += s.bytes;
+        liveBytes += inUse.get(s.firstSeq) ?? 0;
+      }
+      if (heldBytes <= this.store.options.checkpointLogBytes || heldBytes <= LOG_VALUE_SPACE_FACTOR_MAX * liveBytes) return;
+      if (reclaimed >= LOG_VALUE_RECLAIM_BYTES_MAX) return;
+      reclaimed += this.reclaimSegment(oldest);
+      inUse.delete(oldest);
+      if (inUse.size === 0) return;
+    }
+  }
+
+  /** Reads the values lying in `segment` back into loaded tablets; returns their bytes. */
+  private reclaimSegment(segment: number): number {
+    let bytes = 0;
+    for (const slot of this.store.slots.all()) {
+      const tablet = slot.tablet;
+      if (tablet === null) {
+        if (slot.checkpointLogged.has(segment)) {
+          this.store.ensureLoaded(slot).catch((err: unknown) => this.store.log.warn('cannot load a tablet to reclaim its logged values', { start: slot.start, err }));
+        }
+        continue;
+      }
+      if (!tablet.loggedBytes.has(segment) && !slot.checkpointLogged.has(segment)) continue;
+      const before = tablet.residentBytes;
+      bytes += tablet.readBackLogged(segment, (v, row, column) => this.store.valueBytes(v, row, column));
+      this.store.memoryBytes += tablet.residentBytes - before;
+      slot.residentBytes = tablet.residentBytes;
+      // Its checkpoint still points into the segment: the round writes it again.
+      if (slot.dirtySinceSeq === null) slot.dirtySinceSeq = this.store.lastSeq + 1;
+    }
+    this.store.log.info('values read back from an old log segment', { segment, bytes });
+    return bytes;
   }
 
   /** Splits a tablet where half its bytes lie (a SPLIT record: every copy splits alike). */
@@ -275,12 +369,12 @@ export class TabletMaintenance {
     // Every tablet held has a checkpoint file at this instant; a split during the write below
     // makes halves this manifest does not name, which keep their pins for the next one.
     const named = [...this.store.slots.all()];
-    const retired = [...this.retiredIds];
+    const retired = [...this.retired.keys()];
     const dir = this.store.options.dir;
     await writeManifest(dir, this.manifestOf(named));
     for (const slot of named) slot.manifestPinSeq = null;
     for (const id of retired) {
-      this.retiredIds.delete(id);
+      this.retired.delete(id);
       // A half split again before its first checkpoint never had a file.
       await unlink(join(dir, checkpointFileName(id))).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;

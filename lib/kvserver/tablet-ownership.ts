@@ -23,12 +23,13 @@ export function installTablet(store: KvStore, range: TabletRange, snapshot?: Buf
       : fromSnapshot(snapshot, range);
     const slot: TabletSlot = {
       id: store.nextTabletId++, start: range.start, end: range.end, tablet, bytes: tablet.bytes,
+      residentBytes: tablet.residentBytes, checkpointLogged: new Map(tablet.loggedBytes),
       checkpointSeq: seq, lastWriteSeq: 0, dirtySinceSeq: null, loading: null, busy: false, unsplittableRows: -1,
       checkpointFile: true, manifestPinSeq: null,
     };
     await writeFileDurable(join(store.options.dir, checkpointFileName(slot.id)), encodeCheckpointParts(tablet, seq));
     store.slots.insert(slot);
-    store.memoryBytes += tablet.bytes;
+    store.memoryBytes += tablet.residentBytes;
     await store.maintenance.nameTablets();
     store.maintenance.schedule();
     store.log.info('tablet installed', { start: range.start, end: range.end, bytes: tablet.bytes, seq });
@@ -50,7 +51,7 @@ export function removeTablet(store: KvStore, start: string): Promise<boolean> {
     if (slot === undefined) return false;
     if (slot.loading !== null) await slot.loading.catch(() => undefined);
     store.slots.remove(slot);
-    if (slot.tablet !== null) store.memoryBytes -= slot.tablet.bytes;
+    if (slot.tablet !== null) store.memoryBytes -= slot.tablet.residentBytes;
     await store.maintenance.nameTablets();
     await unlink(join(store.options.dir, checkpointFileName(slot.id)));
     await fsyncDirectory(store.options.dir);

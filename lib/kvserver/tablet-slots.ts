@@ -12,6 +12,13 @@ export interface TabletSlot extends TabletRange {
   tablet: Tablet | null;
   /** Accounted bytes (live while loaded, as of the checkpoint while evicted). */
   bytes: number;
+  /** Bytes the tablet holds in memory (live while loaded, as of the checkpoint while evicted). */
+  residentBytes: number;
+  /**
+   * Per log segment, bytes of the values the checkpoint file keeps there (logged-value.ts):
+   * the log keeps those segments while the file exists. Empty with no file.
+   */
+  checkpointLogged: ReadonlyMap<number, number>;
   /** Every write to this tablet up to this seq is in its checkpoint file. */
   checkpointSeq: number;
   /** Seq of the latest write applied to this tablet (0: none since start-up). */

@@ -23,16 +23,24 @@ export interface WalRecoveryResult {
   lastSeq: number;
 }
 
+/** Where a record lies in the log: its segment (first seq), offset in the file and length. */
+export interface WalPlace {
+  segment: number;
+  position: number;
+  recordBytes: number;
+}
+
 /**
  * Replays every good record through `apply`, segment by segment (one segment in memory at a
- * time). A torn or corrupt tail of the last segment was never acknowledged: it is cut off.
- * Damage anywhere else means acknowledged writes are gone, so recovery refuses.
+ * time), with where it lies. A torn or corrupt tail of the last segment was never
+ * acknowledged: it is cut off. Damage anywhere else means acknowledged writes are gone, so
+ * recovery refuses.
  */
 export async function recoverWal(
   dir: string,
   payloadBytesMax: number,
   log: Logger,
-  apply: (record: WalRecord) => Promise<void>,
+  apply: (record: WalRecord, place: WalPlace) => Promise<void>,
 ): Promise<WalRecoveryResult> {
   const files = await listSegmentFiles(dir);
   const segments: WalSegment[] = [];
@@ -51,7 +59,8 @@ export async function recoverWal(
       segments.push(await createSegment(dir, firstSeq));
       continue;
     }
-    const decoded = decodeWalRecords(bytes, WAL_MAGIC.length, payloadBytesMax, firstSeq);
+    const positions: number[] = [];
+    const decoded = decodeWalRecords(bytes, WAL_MAGIC.length, payloadBytesMax, firstSeq, positions);
     if (decoded.stop === 'gap') throw new WalCorruptError(`log segment ${path}: ${decoded.problem}; refusing to start`);
     if (segments.length > 0 && firstSeq !== lastSeq + 1) {
       throw new WalCorruptError(`log segment ${path} starts at seq ${firstSeq} but the previous one ended at ${lastSeq}; refusing to start`);
@@ -72,7 +81,10 @@ export async function recoverWal(
       });
       await truncateSegment(dir, file, goodEnd);
     }
-    for (const record of decoded.records) await apply(record);
+    for (let r = 0; r < decoded.records.length; r++) {
+      const position = positions[r]!;
+      await apply(decoded.records[r]!, { segment: firstSeq, position, recordBytes: (positions[r + 1] ?? goodEnd) - position });
+    }
     if (decoded.records.length > 0) lastSeq = decoded.records.at(-1)!.seq;
     else lastSeq = Math.max(lastSeq, firstSeq - 1);
     segments.push({ firstSeq, file, bytes: goodEnd });

@@ -94,9 +94,12 @@ export interface WalDecodeResult {
  * Decodes records from `offset` until the end of `bytes` or the first torn or corrupt record.
  * `payloadBytesMax` bounds a record so a corrupt length cannot ask for gigabytes. With
  * `nextSeq`, records must carry consecutive seqs from it: a lower one or zeros end the records
- * (`unused`), a higher one is a `gap`. Values are views into `bytes`.
+ * (`unused`), a higher one is a `gap`. Values are views into `bytes`. With `positions`, the
+ * offset in `bytes` of each record returned is pushed onto it.
  */
-export function decodeWalRecords(bytes: Buffer, offset: number, payloadBytesMax: number, nextSeq?: number): WalDecodeResult {
+export function decodeWalRecords(
+  bytes: Buffer, offset: number, payloadBytesMax: number, nextSeq?: number, positions?: number[],
+): WalDecodeResult {
   const records: WalRecord[] = [];
   let pos = offset;
   const result = (stop: WalStop, problem: string): WalDecodeResult =>
@@ -121,6 +124,7 @@ export function decodeWalRecords(bytes: Buffer, offset: number, payloadBytesMax:
       if (record.seq > expected) return result('gap', `record seq ${record.seq} where ${expected} was expected`);
     }
     records.push(record);
+    positions?.push(pos);
     pos = end;
   }
   return result('end', '');

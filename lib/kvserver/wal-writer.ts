@@ -25,6 +25,7 @@ import { constants, ftruncate } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory, writeAll } from './durable-files.js';
+import type { WalPlace } from './wal-reader.js';
 import { encodeWalRecord, type WalRecord } from './wal-record.js';
 import { WAL_MAGIC, listSpareFiles, segmentFileName, spareFileName, type WalSegment, type WalSpare } from './wal-segments.js';
 
@@ -59,8 +60,15 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
+/** Hears where long values were logged (logged-value.ts), once they are durable. */
+export interface WalValueListener {
+  /** PUT records with values at least this long are reported. */
+  bytesMin: number;
+  logged(record: WalRecord, place: WalPlace): void;
+}
+
 export class WalWriter {
-  private pending: { seq: number; parts: Buffer[]; bytes: number }[] = [];
+  private pending: { record: WalRecord; parts: Buffer[]; bytes: number }[] = [];
   private waiters: Waiter[] = [];
   private flushing = false;
   /** Settles when the current flush loop ends. */
@@ -71,6 +79,10 @@ export class WalWriter {
   durableSeq: number;
   /** Called after every batch made durable (with the new durableSeq), before waiters resolve. */
   durableListener: ((durableSeq: number) => void) | null = null;
+  /** Hears of every long value made durable, before durableListener. */
+  valueListener: WalValueListener | null = null;
+  /** Called with the first seq of every segment that leaves the log (made a spare or deleted). */
+  droppedListener: ((segment: number) => void) | null = null;
 
   private constructor(
     private readonly dir: string,
@@ -135,7 +147,7 @@ export class WalWriter {
     const parts = encodeWalRecord(record);
     let bytes = 0;
     for (const p of parts) bytes += p.length;
-    this.pending.push({ seq: record.seq, parts, bytes });
+    this.pending.push({ record, parts, bytes });
     this.kick();
   }
 
@@ -162,6 +174,7 @@ export class WalWriter {
     let dropped = 0;
     while (this.segments.length > 1 && this.segments[1]!.firstSeq <= seq) {
       const old = this.segments.shift()!;
+      this.droppedListener?.(old.firstSeq);
       const lastSeq = this.segments[0]!.firstSeq - 1;
       if (this.spares.length < WAL_SPARE_SEGMENTS_MAX) {
         const file = spareFileName(lastSeq);
@@ -227,10 +240,21 @@ export class WalWriter {
       await writeAll(this.handle.fd, [ZEROS], this.fileBytes);
       this.fileBytes += ZEROS.length;
     }
-    await writeAll(this.handle.fd, parts, segment.bytes);
+    const at = segment.bytes;
+    await writeAll(this.handle.fd, parts, at);
     segment.bytes += bytes;
     this.fileBytes = Math.max(this.fileBytes, segment.bytes);
-    this.durableSeq = batch.at(-1)!.seq;
+    this.durableSeq = batch.at(-1)!.record.seq;
+    const values = this.valueListener;
+    if (values !== null) {
+      let position = at;
+      for (const { record, bytes: recordBytes } of batch) {
+        if (record.op === 'PUT' && record.value.length >= values.bytesMin) {
+          values.logged(record, { segment: segment.firstSeq, position, recordBytes });
+        }
+        position += recordBytes;
+      }
+    }
     this.durableListener?.(this.durableSeq);
     this.releaseWaiters();
     if (segment.bytes >= this.segmentBytesMax) await this.startSegment();

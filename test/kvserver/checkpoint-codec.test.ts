@@ -36,7 +36,7 @@ describe('kvserver: the checkpoint file', () => {
     tablet.put('b', 'new', Buffer.from('x'));
     const { header, tablet: back } = decodeCheckpoint(Buffer.concat(parts));
     expect(header.cellCount).to.equal(2);
-    expect(back.get('a', 'big')!.equals(big)).to.equal(true);
+    expect((back.get('a', 'big') as Buffer).equals(big)).to.equal(true);
     expect(back.get('a', 'small')!.toString()).to.equal('before');
   });
 

@@ -58,7 +58,8 @@ describe('memory budget: 100 MB stored under a 10 MB budget', function () {
 
   before(async () => {
     cluster = track(await makeCluster({
-      kv: { memoryBudgetBytes: BUDGET_BYTES, tabletSplitBytes: SPLIT_BYTES, valueBytesMax: MIB, checkpointLogBytes: 16 * MIB },
+      // Values stay in memory (none reaches logValueBytesMin), so only eviction keeps the budget.
+      kv: { memoryBudgetBytes: BUDGET_BYTES, tabletSplitBytes: SPLIT_BYTES, valueBytesMax: MIB, checkpointLogBytes: 16 * MIB, logValueBytesMin: MIB },
     }));
   });
   after(cleanup);

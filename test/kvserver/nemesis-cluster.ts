@@ -27,6 +27,11 @@ export const CHECKPOINT_LOG_BYTES = 128 * 1024;
  * tablet a few times during the faults, so every copy must split alike through them.
  */
 export const TABLET_SPLIT_BYTES = 64 * 1024;
+/**
+ * Every value is read from the log once logged (conf kv.logValueBytesMin): the faults then hit
+ * values kept in the log, their checkpoints and the segments kept for them, on every copy.
+ */
+export const LOG_VALUE_BYTES_MIN = 1;
 /** Each client call: one attempt's wait and the retry budget of the whole call. */
 export const CLIENT_REQUEST_TIMEOUT_MS = 5_000;
 /** How often a wait polls the coordinator for the view. */
@@ -52,11 +57,15 @@ export class NemesisCluster {
 
   private constructor(readonly group: ReplicaGroup) {}
 
-  /** A fresh configuration (ReplicaGroup's, with frequent checkpoints and splits) and nothing running yet. */
+  /**
+   * A fresh configuration (ReplicaGroup's, with frequent checkpoints and splits, every value
+   * kept in the log) and nothing running yet.
+   */
   static async create(): Promise<NemesisCluster> {
     const group = await ReplicaGroup.create('primary', (conf) => {
       conf.kv.checkpointLogBytes = CHECKPOINT_LOG_BYTES;
       conf.kv.tabletSplitBytes = TABLET_SPLIT_BYTES;
+      conf.kv.logValueBytesMin = LOG_VALUE_BYTES_MIN;
       conf.kv.valueBytesMax = TABLET_SPLIT_BYTES / 2;
       conf.drive = { chunkBytes: TABLET_SPLIT_BYTES / 2 };
     });
