@@ -3,8 +3,10 @@
  *   1. 256 MiB uploaded (PUT /api/files/...) and downloaded through a frontend into a group of
  *      three replicas (each write fsynced on all three), MiB/s, beside
  *      the same bytes sent to and read from a plain node:http server in a child process that
- *      discards or generates them (the ceiling, measured in the same run). Targets: upload at
- *      least 0.1x the ceiling, download at least 0.2x.
+ *      discards or generates them (the ceiling, measured in the same run). Each transfer runs
+ *      TRANSFER_ROUNDS times, the ceiling's right before ours; the ratio is the median of the
+ *      rounds' ratios (the ceiling alone moved from 900 to 1,800 MiB/s between runs on these
+ *      shared machines). Targets: upload at least 0.1x the ceiling, download at least 0.2x.
  *   2. The first page (50 messages) of a 10,000-message Inbox: median and p90 of 20 requests.
  *      Target: under 50 ms. Filling the Inbox takes minutes on three replicas; `--transfers-only`
  *      stops after part 1.
@@ -22,6 +24,8 @@ import { cleanupTempDirs, killAllRoles } from '../test/support/roles.js';
 const MIB = 1024 * 1024;
 const FILE_BYTES = 256 * MIB;
 const PIECE_BYTES = MIB;
+/** Rounds of each transfer (three files of FILE_BYTES stay in the drive). */
+const TRANSFER_ROUNDS = 3;
 const INBOX_MESSAGES = 10_000;
 /**
  * Deliveries in flight while filling. Each charges the one user's usage and counts cells by
@@ -126,6 +130,16 @@ function mibPerSecond(bytes: number, started: bigint): number {
   return bytes / MIB / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
+/** One round of a transfer: our MiB/s and the ceiling's, measured right before. */
+interface Pair {
+  ours: number;
+  ref: number;
+}
+
+function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 0.5);
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
@@ -138,21 +152,28 @@ async function main(): Promise<void> {
   try {
     const api = await new ApiClient(cloud.urls[0]!).signUpAndLogIn('bench');
     const auth = { ...MARK, cookie: api.cookie! };
-    const ceilingUp = await timedUpload(`${ceiling.url}/sink`, {});
-    const ceilingDown = await timedDownload(`${ceiling.url}/source`, {});
-    const oursUp = await timedUpload(`${cloud.urls[0]}/api/files/bench.bin`, auth);
-    const oursDown = await timedDownload(`${cloud.urls[0]}/api/files/bench.bin`, { cookie: api.cookie! });
+    const up: Pair[] = [];
+    const down: Pair[] = [];
+    for (let r = 0; r < TRANSFER_ROUNDS; r++) {
+      const ref = await timedUpload(`${ceiling.url}/sink`, {});
+      up.push({ ours: await timedUpload(`${cloud.urls[0]}/api/files/bench-${r}.bin`, auth), ref });
+    }
+    for (let r = 0; r < TRANSFER_ROUNDS; r++) {
+      const ref = await timedDownload(`${ceiling.url}/source`, {});
+      down.push({ ours: await timedDownload(`${cloud.urls[0]}/api/files/bench-${r}.bin`, { cookie: api.cookie! }), ref });
+    }
 
-    const row = (name: string, ours: number, ref: number, target: number): string => {
-      const ratio = ours / ref;
-      return `${name.padEnd(22)} ${ours.toFixed(1).padStart(9)} ${ref.toFixed(1).padStart(11)} ${ratio.toFixed(2).padStart(7)}x  target >= ${target}x  ${ratio >= target ? 'met' : 'NOT met'}`;
+    const row = (name: string, pairs: Pair[], target: number): string => {
+      const ratio = median(pairs.map((p) => p.ours / p.ref));
+      const rounds = pairs.map((p) => `${p.ours.toFixed(0)}/${p.ref.toFixed(0)}`).join(' ');
+      return `${name.padEnd(10)} ${median(pairs.map((p) => p.ours)).toFixed(1).padStart(9)} ${median(pairs.map((p) => p.ref)).toFixed(1).padStart(11)} ${ratio.toFixed(2).padStart(7)}x  target >= ${target}x  ${ratio >= target ? 'met' : 'NOT met'}  (rounds: ${rounds})`;
     };
     process.stdout.write([
       '',
-      `drive: 256 MiB through a frontend into three replicas (MiB/s) vs a plain node:http server (ceiling)`,
-      `${''.padEnd(22)} ${'PennCloud'.padStart(9)} ${'node:http'.padStart(11)} ${'ratio'.padStart(8)}`,
-      row('upload', oursUp, ceilingUp, UPLOAD_TARGET),
-      row('download', oursDown, ceilingDown, DOWNLOAD_TARGET),
+      `drive: 256 MiB through a frontend into three replicas (MiB/s, medians of ${TRANSFER_ROUNDS} rounds) vs a plain node:http server (ceiling)`,
+      `${''.padEnd(10)} ${'PennCloud'.padStart(9)} ${'node:http'.padStart(11)} ${'ratio'.padStart(8)}`,
+      row('upload', up, UPLOAD_TARGET),
+      row('download', down, DOWNLOAD_TARGET),
       '',
     ].join('\n'));
     if (process.argv.includes('--transfers-only')) return;
@@ -182,10 +203,10 @@ async function main(): Promise<void> {
       samples.push(ms);
     }
     samples.sort((a, b) => a - b);
-    const median = percentile(samples, 0.5);
+    const pageMedian = percentile(samples, 0.5);
     process.stdout.write([
       `webmail: first page (50) of a ${INBOX_MESSAGES}-message Inbox (filled in ${fillSeconds.toFixed(1)} s)`,
-      `  median ${median.toFixed(1)} ms, p90 ${percentile(samples, 0.9).toFixed(1)} ms, best ${samples[0]!.toFixed(1)} ms  target < ${PAGE_TARGET_MS} ms  ${median < PAGE_TARGET_MS ? 'met' : 'NOT met'}`,
+      `  median ${pageMedian.toFixed(1)} ms, p90 ${percentile(samples, 0.9).toFixed(1)} ms, best ${samples[0]!.toFixed(1)} ms  target < ${PAGE_TARGET_MS} ms  ${pageMedian < PAGE_TARGET_MS ? 'met' : 'NOT met'}`,
       '',
     ].join('\n'));
   } finally {

@@ -17,8 +17,13 @@ import type { WalRecord } from './wal-record.js';
 
 /** Recent records kept for resends: at most this many... */
 export const RECENT_RECORDS_MAX = 8192;
-/** ...and at most this many bytes of values. */
-export const RECENT_RECORD_BYTES_MAX = 32 * 1024 * 1024;
+/**
+ * ...and at most this many bytes of values. Small: every value held here outlives its write,
+ * and long ones (file chunks) held by the tens then pass into the old generation of the heap,
+ * where only full collections free them. Uploads ran about a fifth faster with 4 MiB than with
+ * 32 MiB (256 MiB into three replicas). A resend reaching further back reads the log on disk.
+ */
+export const RECENT_RECORD_BYTES_MAX = 4 * 1024 * 1024;
 /** Records read from the log per page of a resend. */
 export const RESEND_PAGE_RECORDS = 256;
 
