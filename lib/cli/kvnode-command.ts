@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { KvConfig } from '../../conf/config.js';
 import { createLogger } from '../protocol/log.js';
 import { KvServer } from '../kvserver/kv-server.js';
+import { localSocketPath } from '../kvserver/local-socket.js';
 import { KvStartError, openKvStore } from '../kvserver/recovery.js';
 import { ReplicaNode } from '../kvserver/replica-node.js';
 import { CoordinatorLink, recoveringHandler } from '../kvserver/coordinator-link.js';
@@ -69,7 +70,10 @@ export const kvnodeCommand: Command = {
     const replica = new ReplicaNode(store, {
       nodeId: id,
       group,
-      members: config.kv.groups[group]!.map((m) => config.kv.nodes.find((n) => n.id === m)!),
+      members: config.kv.groups[group]!.map((m) => {
+        const member = config.kv.nodes.find((n) => n.id === m)!;
+        return { ...member, localPath: localSocketPath(dataDir, member.id, member.host) };
+      }),
       coordinator: config.coordinator,
       link,
       // A new value per start: it tells the coordinator this process is not the one in the view.
@@ -78,7 +82,7 @@ export const kvnodeCommand: Command = {
       log: log.child({ part: 'replica' }),
     });
     const server = new KvServer(store, log.child({ part: 'server' }), replica);
-    const address = await server.listen(node.host, node.port);
+    const address = await server.listen(node.host, node.port, localSocketPath(dataDir, id, node.host));
     replica.start();
     onShutdownSignal(async () => {
       log.info('stopping');

@@ -1,8 +1,10 @@
 /**
- * The TCP side of a node: accepts connections (up to a limit) and hands each to a
+ * The network side of a node: accepts connections (up to a limit) on its TCP address, and on a
+ * loopback address also on its Unix-domain socket (local-socket.ts), and hands each to a
  * KvConnection over the shared store. Graceful stop: no new connections, in-flight writes
  * finish their fsync, the log is closed.
  */
+import { unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { kvFrameBytesMax } from '../protocol/kv-wire.js';
 import type { Logger } from '../protocol/log.js';
@@ -14,6 +16,9 @@ export const CONNECTIONS_MAX = 1024;
 
 export class KvServer {
   private readonly server: Server;
+  private readonly local: Server;
+  /** The Unix-domain socket listened on, if any. */
+  private localPath: string | null = null;
   private readonly connections = new Set<KvConnection>();
 
   /** `handler` stands in front of the store (replication); by default requests go to the store. */
@@ -23,7 +28,7 @@ export class KvServer {
       peerMessage: () => undefined,
     };
     const frameBytesMax = kvFrameBytesMax(store.options.valueBytesMax);
-    this.server = createServer((socket: Socket) => {
+    const accept = (socket: Socket): void => {
       if (this.connections.size >= CONNECTIONS_MAX) {
         this.log.warn('connection refused: too many connections', { max: CONNECTIONS_MAX });
         socket.destroy();
@@ -32,25 +37,54 @@ export class KvServer {
       const connection = new KvConnection(socket, target, frameBytesMax, log);
       this.connections.add(connection);
       socket.once('close', () => this.connections.delete(connection));
-    });
+    };
+    this.server = createServer(accept);
+    this.local = createServer(accept);
   }
 
-  /** Starts listening; resolves with the bound address as host:port. */
-  listen(host: string, port: number): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address !== null ? `${host}:${address.port}` : `${host}:${port}`);
-      });
-    });
+  /**
+   * Starts listening on TCP, then on the Unix-domain socket `localPath` if given (see
+   * local-socket.ts); resolves with the bound TCP address as host:port.
+   */
+  async listen(host: string, port: number, localPath: string | null = null): Promise<string> {
+    await listenOn(this.server, (done) => this.server.listen(port, host, done));
+    const address = this.server.address();
+    const boundPort = typeof address === 'object' && address !== null ? address.port : port;
+    const path = localPath;
+    if (path !== null) {
+      // Holding the TCP port makes this node the one: a file there is a killed node's leftover.
+      removeSocketFile(path);
+      await listenOn(this.local, (done) => this.local.listen(path, done));
+      this.localPath = path;
+    }
+    return `${host}:${boundPort}`;
   }
 
   async stop(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const localClosed = this.localPath === null ? Promise.resolve() : new Promise<void>((resolve) => this.local.close(() => resolve()));
     await this.store.close();
     for (const c of this.connections) c.destroy();
     await closed;
+    await localClosed;
+    if (this.localPath !== null) removeSocketFile(this.localPath);
+  }
+}
+
+function listenOn(server: Server, listen: (done: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    listen(() => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function removeSocketFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }

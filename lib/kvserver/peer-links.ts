@@ -24,6 +24,8 @@ export interface PeerAddress {
   id: number;
   host: string;
   port: number;
+  /** The peer's Unix-domain socket on this host (local-socket.ts), tried before TCP. */
+  localPath?: string | null;
 }
 
 class PeerLink {
@@ -33,12 +35,16 @@ class PeerLink {
   private queue: Buffer[][] = [];
   private queueBytes = 0;
   private backoffMs = PEER_RECONNECT_MIN_MS;
+  /** The next attempt goes to the peer's Unix-domain socket (after a failed one, TCP's turn). */
+  private tryLocal: boolean;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Resolvers of `drained()` callers, released when the socket drains. */
   private drainWaiters: (() => void)[] = [];
 
-  constructor(private readonly address: PeerAddress, private readonly log: Logger) {}
+  constructor(private readonly address: PeerAddress, private readonly log: Logger) {
+    this.tryLocal = (address.localPath ?? null) !== null;
+  }
 
   send(frame: Buffer[]): void {
     if (this.closed) return;
@@ -64,13 +70,18 @@ class PeerLink {
   private ensureConnecting(): void {
     if (this.connecting || this.socket !== null || this.retryTimer !== null || this.closed) return;
     this.connecting = true;
-    const socket = connect({ host: this.address.host, port: this.address.port });
-    socket.setNoDelay(true);
+    // A peer on this host is reached over its Unix-domain socket (local-socket.ts); after an
+    // attempt there failed, the next one is over TCP, and the one after that there again.
+    const path = this.tryLocal ? this.address.localPath! : null;
+    this.tryLocal = path === null && (this.address.localPath ?? null) !== null;
+    const socket = path !== null ? connect({ path }) : connect({ host: this.address.host, port: this.address.port });
+    if (path === null) socket.setNoDelay(true);
     const timer = setTimeout(() => socket.destroy(), PEER_CONNECT_TIMEOUT_MS);
     socket.once('connect', () => {
       clearTimeout(timer);
       this.connecting = false;
       this.socket = socket;
+      this.tryLocal = (this.address.localPath ?? null) !== null;
       this.outbox = new KvOutbox(socket);
       this.backoffMs = PEER_RECONNECT_MIN_MS;
       const queued = this.queue;
