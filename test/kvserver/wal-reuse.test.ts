@@ -1,12 +1,13 @@
 import { expect } from 'chai';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setLogLevel, createLogger } from '../../lib/protocol/log.js';
 import { recoverWal } from '../../lib/kvserver/wal-reader.js';
-import type { WalRecord } from '../../lib/kvserver/wal-record.js';
+import { encodeWalRecord, type WalRecord } from '../../lib/kvserver/wal-record.js';
 import { WAL_MAGIC, segmentFileName, spareFileName } from '../../lib/kvserver/wal-segments.js';
-import { WAL_PREALLOCATE_BYTES, WAL_SPARE_SEGMENTS_MAX, WalWriter } from '../../lib/kvserver/wal-writer.js';
+import { WAL_PREALLOCATE_BYTES, WAL_SPARE_SEGMENTS_MAX, WAL_WRITES_IN_FLIGHT_MAX, WalWriter } from '../../lib/kvserver/wal-writer.js';
+import { LoggedValue, ValueLog } from '../../lib/kvserver/logged-value.js';
 
 const PAYLOAD_MAX = 1024 * 1024;
 /** Small segments, so that a test rolls through many of them. */
@@ -138,5 +139,63 @@ describe('kvserver: the log writes over spare segments and preallocated zeros (r
     const { seqs } = await replay();
     expect(seqs).to.deep.equal(Array.from({ length: 20 }, (_v, i) => 1 + i));
     expect(statSync(join(dir, segment.file)).size).to.equal(segment.bytes);
+  });
+
+  it('writes large batches two at a time, yet reports records durable in log order, at the places they landed', async () => {
+    expect(WAL_WRITES_IN_FLIGHT_MAX).to.equal(2);
+    const wal = await WalWriter.open(dir, [], 0, fail, { segmentBytesMax: 4 * 1024 * 1024 });
+    const durable: number[] = [];
+    const places = new Map<number, LoggedValue>();
+    wal.durableListener = (seq) => durable.push(seq);
+    wal.valueListener = {
+      bytesMin: 1,
+      logged: (r, place) => places.set(r.seq, new LoggedValue(place.segment, place.position, place.recordBytes, r.seq, r.op === 'PUT' ? r.value.length : 0)),
+    };
+    // Records of 200 KiB appended while writes are under way: batches over 64 KiB, started
+    // beside the one before them.
+    const waits: Promise<void>[] = [];
+    for (let seq = 1; seq <= 60; seq++) {
+      wal.append(record(seq, 200 * 1024));
+      waits.push(wal.waitDurable(seq));
+      if (seq % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(waits);
+    await wal.settled();
+    expect(durable.length, 'group commits').to.be.greaterThan(2);
+    expect(durable, 'durable seqs only rise').to.deep.equal([...durable].sort((a, b) => a - b));
+    expect(durable.at(-1)).to.equal(60);
+    expect(wal.segments.length, 'segments rolled between writes').to.be.greaterThan(1);
+    const values = new ValueLog(dir, PAYLOAD_MAX);
+    try {
+      for (let seq = 1; seq <= 60; seq++) {
+        const got = values.read(places.get(seq)!, `row-${seq}`, 'v');
+        expect(got.equals(Buffer.alloc(200 * 1024, seq % 251)), `value of seq ${seq} read from where it was reported`).to.equal(true);
+      }
+    } finally {
+      values.closeAll();
+    }
+    await wal.close();
+    const { seqs } = await replay();
+    expect(seqs).to.deep.equal(Array.from({ length: 60 }, (_v, i) => i + 1));
+  });
+
+  it('recovery ends the log where a later write landed before an earlier one (a hole), and cuts the file there', async () => {
+    const wal = await WalWriter.open(dir, [], 0, fail);
+    await appendAll(wal, 1, 3, 100 * 1024);
+    await wal.close();
+    const file = join(dir, segmentFileName(1));
+    const end = statSync(file).size;
+    // Records 6 and 7 landed past a 1 MiB hole where records 4 and 5 were being written.
+    const later = Buffer.concat([6, 7].flatMap((seq) => encodeWalRecord(record(seq, 100 * 1024))));
+    const fd = openSync(file, 'r+');
+    try {
+      writeSync(fd, later, 0, later.length, end + 1024 * 1024);
+    } finally {
+      closeSync(fd);
+    }
+    const { seqs, lastSeq } = await replay();
+    expect(seqs).to.deep.equal([1, 2, 3]);
+    expect(lastSeq).to.equal(3);
+    expect(statSync(file).size, 'the file is cut after record 3').to.equal(end);
   });
 });
