@@ -91,9 +91,11 @@ interface WalWrite {
 
 export class WalWriter {
   private pending: { record: WalRecord; parts: Buffer[]; bytes: number }[] = [];
+  /** Bytes of the pending records. */
+  private pendingBytes = 0;
   /** Writes under way, oldest first (at most WAL_WRITES_IN_FLIGHT_MAX). */
   private writing: WalWrite[] = [];
-  /** Wakes the flush loop when records are appended while it waits for a write. */
+  /** Wakes the flush loop, waiting for a write, once enough records wait to start another. */
   private moreRecords: (() => void) | null = null;
   private waiters: Waiter[] = [];
   private flushing = false;
@@ -174,7 +176,8 @@ export class WalWriter {
     let bytes = 0;
     for (const p of parts) bytes += p.length;
     this.pending.push({ record, parts, bytes });
-    this.moreRecords?.();
+    this.pendingBytes += bytes;
+    if (this.moreRecords !== null && this.pendingBytes > PREALLOCATED_BATCH_BYTES_MAX) this.moreRecords();
     this.kick();
   }
 
@@ -273,12 +276,7 @@ export class WalWriter {
     if (this.writing.some((w) => w.zerosFirst)) return false;
     // Only a large batch goes beside another: it grows the file (no zeros to lay first), and
     // small ones are better off joining the next write than paying for one of their own.
-    let bytes = 0;
-    for (const r of this.pending) {
-      bytes += r.bytes;
-      if (bytes > PREALLOCATED_BATCH_BYTES_MAX) break;
-    }
-    return bytes > PREALLOCATED_BATCH_BYTES_MAX && this.segments.at(-1)!.bytes < this.segmentBytesMax;
+    return this.pendingBytes > PREALLOCATED_BATCH_BYTES_MAX && this.segments.at(-1)!.bytes < this.segmentBytesMax;
   }
 
   /**
@@ -293,6 +291,7 @@ export class WalWriter {
       take++;
     }
     const batch = this.pending.splice(0, take);
+    this.pendingBytes -= bytes;
     const parts: Buffer[] = [];
     for (const r of batch) parts.push(...r.parts);
     const segment = this.segments.at(-1)!;
