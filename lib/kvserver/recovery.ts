@@ -80,10 +80,13 @@ export async function openKvStore(options: KvStoreOptions, initialTablets: Table
   let replayed = 0;
   let recovered;
   try {
+    // Records every checkpoint holds are not replayed: segments of only such records are kept
+    // for the values in them, and are not read now.
+    const replayFromSeq = Math.min(...slots.map((s) => s.checkpointSeq)) + 1;
     recovered = await recoverWal(dir, walPayloadBytesMax(options.valueBytesMax), log, async (record, place) => {
       replayed++;
       await store.replayRecord(record, place);
-    });
+    }, replayFromSeq);
   } catch (err) {
     if (err instanceof WalCorruptError) throw new KvStartError(err.message);
     throw err;

@@ -2,7 +2,7 @@
  * Reads the write-ahead log back: at start-up (recovery, which cuts a torn or corrupt tail off
  * the last segment) and for a peer that wants every record after a sequence number.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../protocol/log.js';
 import { decodeWalRecords, type WalRecord } from './wal-record.js';
@@ -34,13 +34,16 @@ export interface WalPlace {
  * Replays every good record through `apply`, segment by segment (one segment in memory at a
  * time), with where it lies. A torn or corrupt tail of the last segment was never
  * acknowledged: it is cut off. Damage anywhere else means acknowledged writes are gone, so
- * recovery refuses.
+ * recovery refuses. A segment whose records all precede `replayFromSeq` (every checkpoint
+ * holds them: it is kept only for the values in it) is not read; a value read from it later
+ * is checked then.
  */
 export async function recoverWal(
   dir: string,
   payloadBytesMax: number,
   log: Logger,
   apply: (record: WalRecord, place: WalPlace) => Promise<void>,
+  replayFromSeq = 0,
 ): Promise<WalRecoveryResult> {
   const files = await listSegmentFiles(dir);
   const segments: WalSegment[] = [];
@@ -49,6 +52,16 @@ export async function recoverWal(
     const { firstSeq, file } = files[i]!;
     const isLast = i === files.length - 1;
     const path = join(dir, file);
+    const next = files[i + 1];
+    if (next !== undefined && next.firstSeq <= replayFromSeq) {
+      if (segments.length > 0 && firstSeq !== lastSeq + 1) {
+        throw new WalCorruptError(`log segment ${path} starts at seq ${firstSeq} but the previous one ended at ${lastSeq}; refusing to start`);
+      }
+      // A closed segment was cut to its records when the next one started.
+      segments.push({ firstSeq, file, bytes: (await stat(path)).size });
+      lastSeq = next.firstSeq - 1;
+      continue;
+    }
     const bytes = await readFile(path);
     if (bytes.length < WAL_MAGIC.length || !bytes.subarray(0, WAL_MAGIC.length).equals(WAL_MAGIC)) {
       if (!isLast || bytes.length >= WAL_MAGIC.length) {

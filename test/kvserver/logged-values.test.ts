@@ -167,4 +167,29 @@ describe('store: long values kept in the log', function () {
     expect(refused).to.be.instanceOf(KvStartError);
     expect((refused as Error).message).to.match(/keeps values in log segment wal-\d+\.log, which is missing/);
   });
+
+  it('starts without reading the segments kept only for their values, and checks a value from them when it is read', async () => {
+    const long = Array.from({ length: 6 }, (_v, i) => valueOf(i, 100 * KIB));
+    for (let i = 0; i < long.length; i++) await put(`long-${i}`, long[i]!);
+    for (let i = 0; i < 6; i++) await put(`more-${i}`, valueOf(20 + i, 100 * KIB));
+    await store.maintenance.idle(10_000);
+    const first = store.wal!.segments[0]!;
+    expect(store.wal!.segments.length, 'segments kept').to.be.greaterThan(1);
+    const place = store.slots.all()[0]!.tablet!.get('long-0', 'c') as LoggedValue;
+    expect(place).to.be.instanceOf(LoggedValue);
+    expect(place.segment, 'the first value lies in the oldest segment').to.equal(first.firstSeq);
+    await store.close();
+    // Damage in a segment every checkpoint is past: replay would refuse to start over it.
+    const fd = openSync(join(dir, first.file), 'r+');
+    try {
+      writeSync(fd, Buffer.from([0x5a]), 0, 1, place.position + place.recordBytes - 1);
+    } finally {
+      closeSync(fd);
+    }
+    store = await open();
+    const reply = await get('long-0');
+    expect(reply.status, 'the damaged value').to.equal('INTERNAL');
+    for (let i = 1; i < long.length; i++) await expectValue(`long-${i}`, long[i]!);
+    for (let i = 0; i < 6; i++) await expectValue(`more-${i}`, valueOf(20 + i, 100 * KIB));
+  });
 });
