@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { keyBytes, type KvColumnEntry } from '../protocol/kv-wire.js';
 import { LOGGED_VALUE_RESIDENT_BYTES, LoggedValue, type StoredValue } from './logged-value.js';
 import { cellBytes, rowBaseBytes } from './memory-accounting.js';
+import { ownedValue } from './owned-value.js';
 import type { RowWeight } from './split-point.js';
 
 interface Row {
@@ -133,7 +134,8 @@ export class Tablet implements TabletRange {
     for (const [row, r] of this.rows) {
       for (const [column, value] of r.columns) {
         if (!(value instanceof LoggedValue) || value.segment !== segment) continue;
-        const held = Buffer.from(read(value, row, column));
+        // A read returns the value inside its record's buffer: a few header bytes more.
+        const held = ownedValue(read(value, row, column));
         r.columns.set(column, held);
         this.unlog(value);
         this.residentBytes += held.length - LOGGED_VALUE_RESIDENT_BYTES;
