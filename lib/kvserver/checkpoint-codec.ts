@@ -13,7 +13,7 @@
  * resident bytes and no kind byte: every value is in the file. It is still read.
  */
 import { crc32 } from 'node:zlib';
-import { LoggedValue, type StoredValue } from './logged-value.js';
+import { LoggedValue, countLoggedBytes, type StoredValue } from './logged-value.js';
 import { Tablet } from './tablet.js';
 
 const MAGIC = Buffer.from('PNCCKPT2', 'latin1');
@@ -221,7 +221,7 @@ export function verifyCheckpointBytes(bytes: Buffer): { header: CheckpointHeader
   const { header, cellsOffset } = readCheckpointHeader(bytes);
   const loggedBytes = new Map<number, number>();
   readCells(bytes, header, cellsOffset, (_row, _column, value) => {
-    if (value instanceof LoggedValue) loggedBytes.set(value.segment, (loggedBytes.get(value.segment) ?? 0) + value.length);
+    if (value instanceof LoggedValue) countLoggedBytes(loggedBytes, value.segment, value.length);
   });
   return { header, loggedBytes };
 }

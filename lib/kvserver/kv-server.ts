@@ -50,12 +50,11 @@ export class KvServer {
     await listenOn(this.server, (done) => this.server.listen(port, host, done));
     const address = this.server.address();
     const boundPort = typeof address === 'object' && address !== null ? address.port : port;
-    const path = localPath;
-    if (path !== null) {
+    if (localPath !== null) {
       // Holding the TCP port makes this node the one: a file there is a killed node's leftover.
-      removeSocketFile(path);
-      await listenOn(this.local, (done) => this.local.listen(path, done));
-      this.localPath = path;
+      removeSocketFile(localPath);
+      await listenOn(this.local, (done) => this.local.listen(localPath, done));
+      this.localPath = localPath;
     }
     return `${host}:${boundPort}`;
   }

@@ -44,6 +44,16 @@ export class LoggedValue {
   ) {}
 }
 
+/**
+ * Adds `bytes` (negative: takes them away) to a segment's count in a map of logged value bytes
+ * per segment; a count that reaches zero leaves the map.
+ */
+export function countLoggedBytes(counts: Map<number, number>, segment: number, bytes: number): void {
+  const n = (counts.get(segment) ?? 0) + bytes;
+  if (n === 0) counts.delete(segment);
+  else counts.set(segment, n);
+}
+
 /** A cell's value as a tablet holds it: the bytes, or where they lie in the log. */
 export type StoredValue = Buffer | LoggedValue;
 

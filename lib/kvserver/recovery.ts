@@ -110,7 +110,7 @@ export async function openKvStore(options: KvStoreOptions, initialTablets: Table
     throw new KvStartError(`a checkpoint in ${dir} holds seq ${checkpointSeqMax} but the log ends at ${lastSeq}; refusing to start`);
   }
   // Values kept in the log must find their segments (only the last one may have been cut).
-  const held = new Map(recovered.segments.map((s) => [s.firstSeq, s.bytes]));
+  const held = new Set(recovered.segments.map((s) => s.firstSeq));
   for (const slot of slots) {
     for (const segment of slot.checkpointLogged.keys()) {
       if (!held.has(segment)) {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { encodeCheckpointParts } from './checkpoint-codec.js';
 import { fsyncDirectory, writeFileDurable } from './durable-files.js';
 import type { KvStore } from './kv-store.js';
+import { countLoggedBytes } from './logged-value.js';
 import { checkpointFileName, writeManifest, type Manifest } from './manifest.js';
 import { chooseSplitRow } from './split-point.js';
 import type { Tablet } from './tablet.js';
@@ -270,7 +271,7 @@ export class TabletMaintenance {
   private loggedValueBytes(): Map<number, number> {
     const bytes = new Map<number, number>();
     const add = (m: ReadonlyMap<number, number>): void => {
-      for (const [segment, n] of m) bytes.set(segment, (bytes.get(segment) ?? 0) + n);
+      for (const [segment, n] of m) countLoggedBytes(bytes, segment, n);
     };
     for (const slot of this.store.slots.all()) {
       add(slot.checkpointLogged);

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { keyBytes, type KvColumnEntry } from '../protocol/kv-wire.js';
-import { LOGGED_VALUE_RESIDENT_BYTES, LoggedValue, type StoredValue } from './logged-value.js';
+import { LOGGED_VALUE_RESIDENT_BYTES, LoggedValue, countLoggedBytes, type StoredValue } from './logged-value.js';
 import { cellBytes, rowBaseBytes } from './memory-accounting.js';
 import { ownedValue } from './owned-value.js';
 import type { RowWeight } from './split-point.js';
@@ -146,14 +146,11 @@ export class Tablet implements TabletRange {
   }
 
   private logged(value: StoredValue): void {
-    if (value instanceof LoggedValue) this.loggedBytes.set(value.segment, (this.loggedBytes.get(value.segment) ?? 0) + value.length);
+    if (value instanceof LoggedValue) countLoggedBytes(this.loggedBytes, value.segment, value.length);
   }
 
   private unlog(value: StoredValue): void {
-    if (!(value instanceof LoggedValue)) return;
-    const left = this.loggedBytes.get(value.segment)! - value.length;
-    if (left === 0) this.loggedBytes.delete(value.segment);
-    else this.loggedBytes.set(value.segment, left);
+    if (value instanceof LoggedValue) countLoggedBytes(this.loggedBytes, value.segment, -value.length);
   }
 
   private sortedRows(): string[] {

@@ -13,6 +13,7 @@ import { decodeReply } from '../../lib/protocol/kv-reply-codec.js';
 import { encodeRequest } from '../../lib/protocol/kv-request-codec.js';
 import { kvFrameBytesMax, type KvReply } from '../../lib/protocol/kv-wire.js';
 import { createLogger, setLogLevel } from '../../lib/protocol/log.js';
+import { storeOptions } from './store-options.js';
 
 /** Sends one request over the Unix-domain socket at `path`; resolves with the reply. */
 function requestOverSocket(path: string, frame: Buffer[]): Promise<KvReply> {
@@ -44,11 +45,7 @@ describe('kvserver: the Unix-domain socket of a node on this host', function () 
   beforeEach(async () => {
     setLogLevel('silent');
     root = mkdtempSync(join(tmpdir(), 'penncloud-local-'));
-    store = await openKvStore({
-      nodeId: 0, dir: join(root, 'kv-0'), valueBytesMax: 1024 * 1024, memoryBudgetBytes: 8 * 1024 * 1024,
-      tabletSplitBytes: 4 * 1024 * 1024, checkpointLogBytes: 1024 * 1024, log: createLogger('test'),
-      onFatal: (err) => { throw err; },
-    }, [{ start: '', end: null }]);
+    store = await openKvStore(storeOptions(join(root, 'kv-0'), { valueBytesMax: 1024 * 1024 }), [{ start: '', end: null }]);
   });
   afterEach(async () => {
     await server?.stop();

@@ -6,8 +6,9 @@ import { verifyCheckpointBytes } from '../../lib/kvserver/checkpoint-codec.js';
 import type { KvStore, KvStoreOptions } from '../../lib/kvserver/kv-store.js';
 import { LoggedValue } from '../../lib/kvserver/logged-value.js';
 import { KvStartError, openKvStore } from '../../lib/kvserver/recovery.js';
-import { createLogger, setLogLevel } from '../../lib/protocol/log.js';
+import { setLogLevel } from '../../lib/protocol/log.js';
 import type { KvReplyBody } from '../../lib/protocol/kv-wire.js';
+import { storeOptions } from './store-options.js';
 
 const ORIGIN = { clientId: '0102030405060708', requestId: 1 };
 const KIB = 1024;
@@ -39,10 +40,9 @@ describe('store: long values kept in the log', function () {
   let store: KvStore;
   let requestId = 1;
 
-  const options = (): KvStoreOptions => ({
-    nodeId: 0, dir, valueBytesMax: 256 * KIB, memoryBudgetBytes: 16 * 1024 * KIB,
-    tabletSplitBytes: 8 * 1024 * KIB, checkpointLogBytes: 256 * KIB, logValueBytesMin: LOGGED_MIN,
-    log: createLogger('test'), onFatal: (err) => { throw err; },
+  const options = (): KvStoreOptions => storeOptions(dir, {
+    valueBytesMax: 256 * KIB, memoryBudgetBytes: 16 * 1024 * KIB, tabletSplitBytes: 8 * 1024 * KIB,
+    checkpointLogBytes: 256 * KIB, logValueBytesMin: LOGGED_MIN,
   });
   const open = async (): Promise<KvStore> => openKvStore(options(), [{ start: '', end: null }]);
   const put = async (row: string, value: Buffer): Promise<void> => {

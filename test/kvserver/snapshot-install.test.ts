@@ -7,7 +7,8 @@ import { openKvStore } from '../../lib/kvserver/recovery.js';
 import { installSnapshot, SnapshotRejectedError, type InstallStep, type StagedSnapshot } from '../../lib/kvserver/snapshot-install.js';
 import { encodeOrigins } from '../../lib/kvserver/snapshot-origins.js';
 import type { TabletRange } from '../../lib/kvserver/tablet.js';
-import { createLogger, setLogLevel } from '../../lib/protocol/log.js';
+import { setLogLevel } from '../../lib/protocol/log.js';
+import { storeOptions } from './store-options.js';
 
 const SOURCE_TABLETS: TabletRange[] = [{ start: '', end: 'm' }, { start: 'm', end: null }];
 const TARGET_TABLETS: TabletRange[] = [{ start: '', end: null }];
@@ -16,11 +17,7 @@ const STEPS: InstallStep[] = ['files-renamed', 'manifest-switched', 'old-data-re
 class Crash extends Error {}
 
 function options(dir: string): KvStoreOptions {
-  return {
-    nodeId: 0, dir, valueBytesMax: 64 * 1024, memoryBudgetBytes: 8 * 1024 * 1024,
-    tabletSplitBytes: 4 * 1024 * 1024, checkpointLogBytes: 1024 * 1024, log: createLogger('test'),
-    onFatal: (err) => { throw err; },
-  };
+  return storeOptions(dir);
 }
 
 function origin(i: number): { clientId: string; requestId: number } {

@@ -6,7 +6,8 @@ import type { KvStore } from '../../lib/kvserver/kv-store.js';
 import { readManifest } from '../../lib/kvserver/manifest.js';
 import { openKvStore } from '../../lib/kvserver/recovery.js';
 import type { WalRecord } from '../../lib/kvserver/wal-record.js';
-import { createLogger, setLogLevel } from '../../lib/protocol/log.js';
+import { setLogLevel } from '../../lib/protocol/log.js';
+import { storeOptions } from './store-options.js';
 
 /** Small enough that the rows below split the key space several times. */
 const SPLIT_BYTES = 128 * 1024;
@@ -33,11 +34,9 @@ describe('kvserver: a split is a logged decision every copy makes alike (real fi
   const stores: KvStore[] = [];
 
   async function open(dir: string, tabletSplitBytes: number): Promise<KvStore> {
-    const store = await openKvStore({
-      nodeId: 0, dir, valueBytesMax: 64 * 1024, memoryBudgetBytes: 64 * 1024 * 1024,
-      tabletSplitBytes, checkpointLogBytes: 64 * 1024 * 1024, log: createLogger('test'),
-      onFatal: (err) => { throw err; },
-    }, [{ start: '', end: null }]);
+    const store = await openKvStore(storeOptions(dir, {
+      memoryBudgetBytes: 64 * 1024 * 1024, tabletSplitBytes, checkpointLogBytes: 64 * 1024 * 1024,
+    }), [{ start: '', end: null }]);
     stores.push(store);
     return store;
   }

@@ -6,7 +6,8 @@ import { decodeCheckpoint } from '../../lib/kvserver/checkpoint-codec.js';
 import type { KvStore } from '../../lib/kvserver/kv-store.js';
 import { openKvStore } from '../../lib/kvserver/recovery.js';
 import { CHECKPOINT_WRITE_PER_LOG_MAX } from '../../lib/kvserver/tablet-maintenance.js';
-import { createLogger, setLogLevel } from '../../lib/protocol/log.js';
+import { setLogLevel } from '../../lib/protocol/log.js';
+import { storeOptions } from './store-options.js';
 
 const ORIGIN = { clientId: '0102030405060708', requestId: 1 };
 
@@ -18,11 +19,7 @@ describe('store: log after a sequence number, tablet snapshots', function () {
   beforeEach(async () => {
     setLogLevel('silent');
     dir = mkdtempSync(join(tmpdir(), 'penncloud-store-'));
-    store = await openKvStore({
-      nodeId: 0, dir, valueBytesMax: 64 * 1024, memoryBudgetBytes: 8 * 1024 * 1024,
-      tabletSplitBytes: 4 * 1024 * 1024, checkpointLogBytes: 64 * 1024, log: createLogger('test'),
-      onFatal: (err) => { throw err; },
-    }, [{ start: '', end: 'm' }, { start: 'm', end: null }]);
+    store = await openKvStore(storeOptions(dir, { checkpointLogBytes: 64 * 1024 }), [{ start: '', end: 'm' }, { start: 'm', end: null }]);
   });
   afterEach(async () => {
     await store.close();

@@ -6,7 +6,8 @@ import type { KvStore, KvStoreOptions } from '../../lib/kvserver/kv-store.js';
 import { openKvStore } from '../../lib/kvserver/recovery.js';
 import { installTablet, removeTablet } from '../../lib/kvserver/tablet-ownership.js';
 import type { KvReplyBody } from '../../lib/protocol/kv-wire.js';
-import { createLogger, setLogLevel } from '../../lib/protocol/log.js';
+import { setLogLevel } from '../../lib/protocol/log.js';
+import { storeOptions } from './store-options.js';
 
 const ORIGIN = { clientId: '0000000000000001', requestId: 1 };
 
@@ -20,11 +21,7 @@ describe('store: tablet ownership changes at run time', function () {
   beforeEach(async () => {
     setLogLevel('silent');
     dir = mkdtempSync(join(tmpdir(), 'penncloud-owner-'));
-    options = {
-      nodeId: 0, dir, valueBytesMax: 64 * 1024, memoryBudgetBytes: 8 * 1024 * 1024,
-      tabletSplitBytes: 4 * 1024 * 1024, checkpointLogBytes: 1024 * 1024, log: createLogger('test'),
-      onFatal: (err) => { throw err; },
-    };
+    options = storeOptions(dir);
     store = await openKvStore(options, [{ start: '', end: 'm' }]);
   });
   afterEach(async () => {
