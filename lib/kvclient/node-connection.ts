@@ -12,6 +12,17 @@ import { decodeReply } from '../protocol/kv-reply-codec.js';
 import { encodeRequest } from '../protocol/kv-request-codec.js';
 import { kvFrameBytesMax, type KvReply, type KvRequestBody } from '../protocol/kv-wire.js';
 
+/** Bytes one socket read takes at most. */
+export const CLIENT_READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * The buffer every client socket of this process reads into. Its bytes are copied out (into
+ * one buffer per reply) before the read callback returns, and callbacks run one at a time, so
+ * one buffer serves all connections. A socket reading into fresh buffers made a long reply's
+ * worth of garbage twice over (the reads, then the joined frame): a frontend streaming a
+ * download then held tens of MiB more before a collection.
+ */
+const CLIENT_READ_BUFFER = Buffer.allocUnsafe(CLIENT_READ_BUFFER_BYTES);
+
 export interface NodeAddress {
   host: string;
   port: number;
@@ -88,7 +99,18 @@ export class NodeConnection {
   private connect(): Promise<Socket> {
     if (this.connecting !== null) return this.connecting;
     this.connecting = new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ host: this.address.host, port: this.address.port });
+      // Reads land in one buffer (CLIENT_READ_BUFFER) that each reply is copied out of once.
+      const socket: Socket = connect({
+        host: this.address.host,
+        port: this.address.port,
+        onread: {
+          buffer: CLIENT_READ_BUFFER,
+          callback: (bytes: number, buffer: Uint8Array) => {
+            this.onData(socket, Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+            return true;
+          },
+        },
+      });
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
@@ -101,7 +123,6 @@ export class NodeConnection {
         this.decoder = new KvFrameDecoder('reply', kvFrameBytesMax(this.valueBytesMax));
         resolve(socket);
       });
-      socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
       socket.on('error', (err) => {
         clearTimeout(timer);
         reject(new PennError('UNAVAILABLE', `cannot reach ${this.label()}: ${err.message}`, { reason: 'CONNECT_FAILED', cause: err }));
@@ -117,7 +138,7 @@ export class NodeConnection {
     if (socket !== this.socket || this.decoder === null) return;
     const decoder = this.decoder;
     try {
-      for (const frame of decoder.push(chunk)) {
+      for (const frame of decoder.pushCopy(chunk)) {
         const reply = decodeReply(frame);
         const p = this.pending.get(reply.requestId);
         if (p === undefined) continue; // timed out already

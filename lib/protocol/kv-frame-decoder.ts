@@ -38,6 +38,9 @@ export class KvFrameDecoder {
   /** Total length of the frame being assembled, once its header was read; else -1. */
   private frameBytes = -1;
   private readonly headerBytes: number;
+  /** pushCopy: a frame being assembled in a buffer of its own size, and the bytes in it so far. */
+  private assembling: Buffer | null = null;
+  private assembled = 0;
   /** The garbage met, if any; once set, no more frames come out. */
   error: KvFrameError | null = null;
 
@@ -51,7 +54,7 @@ export class KvFrameDecoder {
 
   /** Bytes received but not yet returned as a frame. */
   get pendingBytes(): number {
-    return this.bufferedBytes;
+    return this.bufferedBytes + (this.assembling === null ? 0 : this.assembled);
   }
 
   /** Feeds bytes; returns every frame they complete before any garbage (then `error` is set). */
@@ -76,15 +79,69 @@ export class KvFrameDecoder {
       if (this.bufferedBytes < this.frameBytes) break;
       const bytes = this.take(this.frameBytes);
       this.frameBytes = -1;
-      frames.push({
-        kind: bytes[5]!,
-        requestId: bytes.readUInt32BE(8),
-        clientId: this.headerBytes === KV_REQUEST_HEADER_BYTES ? bytes.toString('hex', 12, 20) : '',
-        bytes,
-        bodyOffset: this.headerBytes,
-      });
+      frames.push(this.frameOf(bytes));
     }
     return frames;
+  }
+
+  /**
+   * Like push, for a chunk whose memory is reused once this returns (a socket that reads into
+   * one buffer): each frame is copied once, into a buffer of its own size, as its bytes come;
+   * only a header cut short is kept otherwise (copied). A decoder takes push or pushCopy, not
+   * both. Where push keeps every read's buffer until its frame is whole and then joins them,
+   * this allocates one buffer per frame: half the garbage of a long reply.
+   */
+  pushCopy(chunk: Buffer): RawFrame[] {
+    const frames: RawFrame[] = [];
+    let pos = 0;
+    while (pos < chunk.length && this.error === null) {
+      if (this.assembling === null) {
+        const needed = this.headerBytes - this.bufferedBytes;
+        if (chunk.length - pos < needed) {
+          const rest = Buffer.from(chunk.subarray(pos));
+          this.chunks.push(rest);
+          this.bufferedBytes += rest.length;
+          break;
+        }
+        const head = this.bufferedBytes === 0
+          ? chunk.subarray(pos, pos + needed)
+          : Buffer.concat([...this.chunks, chunk.subarray(pos, pos + needed)], this.headerBytes);
+        let total: number;
+        try {
+          total = this.readHeaderLength(head);
+        } catch (err) {
+          if (!(err instanceof KvFrameError)) throw err;
+          this.error = err;
+          break;
+        }
+        const frame = Buffer.allocUnsafe(total);
+        let filled = 0;
+        for (const c of this.chunks) filled += c.copy(frame, filled);
+        this.chunks.length = 0;
+        this.bufferedBytes = 0;
+        this.assembling = frame;
+        this.assembled = filled;
+      }
+      const frame = this.assembling;
+      const n = Math.min(frame.length - this.assembled, chunk.length - pos);
+      chunk.copy(frame, this.assembled, pos, pos + n);
+      this.assembled += n;
+      pos += n;
+      if (this.assembled < frame.length) break;
+      this.assembling = null;
+      frames.push(this.frameOf(frame));
+    }
+    return frames;
+  }
+
+  private frameOf(bytes: Buffer): RawFrame {
+    return {
+      kind: bytes[5]!,
+      requestId: bytes.readUInt32BE(8),
+      clientId: this.headerBytes === KV_REQUEST_HEADER_BYTES ? bytes.toString('hex', 12, 20) : '',
+      bytes,
+      bodyOffset: this.headerBytes,
+    };
   }
 
   private readHeaderLength(head: Buffer): number {

@@ -80,6 +80,34 @@ describe('kv frame codec', () => {
     expect(split.push(all.subarray(7)).length).to.equal(REQUESTS.length);
   });
 
+  it('pushCopy: frames come out whole and intact from a read buffer that is overwritten after every call', () => {
+    const replies: KvReplyBody[] = [
+      { status: 'VALUE', value: Buffer.alloc(300_000, 7) },
+      { status: 'OK' },
+      { status: 'VALUE', value: binary },
+      { status: 'NOT_FOUND' },
+      { status: 'VALUE', value: Buffer.alloc(70_000, 9) },
+    ];
+    const all = Buffer.concat(replies.map((b, i) => frameOf(encodeReply(b, i))));
+    for (const readBytes of [1, 5, 11, 4096, 65_536, all.length]) {
+      const decoder = new KvFrameDecoder('reply', FRAME_MAX);
+      const reused = Buffer.alloc(readBytes);
+      const frames = [];
+      for (let at = 0; at < all.length; at += readBytes) {
+        const n = all.copy(reused, 0, at, at + readBytes);
+        frames.push(...decoder.pushCopy(reused.subarray(0, n)));
+        reused.fill(0xee); // the socket's next read lands here
+      }
+      expect(frames.map((f) => decodeReply(f)), `reads of ${readBytes} bytes`).to.deep.equal(replies.map((b, i) => ({ ...b, requestId: i })));
+      expect(decoder.pendingBytes).to.equal(0);
+    }
+    const garbage = frameOf(encodeReply({ status: 'OK' }, 1));
+    garbage[4] = 9;
+    const decoder = new KvFrameDecoder('reply', FRAME_MAX);
+    expect(decoder.pushCopy(Buffer.concat([frameOf(encodeReply({ status: 'OK' }, 0)), garbage]))).to.have.length(1);
+    expect(decoder.error).to.be.instanceOf(KvFrameError);
+  });
+
   it('rejects a wrong version, set flags and an absurd length as stream garbage', () => {
     const good = frameOf(encodeRequest({ op: 'STATUS' }, 5, CLIENT_ID));
     const cases: [string, (b: Buffer) => void, boolean][] = [
