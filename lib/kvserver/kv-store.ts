@@ -30,6 +30,7 @@ import { NotCommittedError, type StoreReplication } from './store-replication.js
 import { TabletSlots, type TabletSlot } from './tablet-slots.js';
 import { readLogAfter, type WalPlace } from './wal-reader.js';
 import type { WalRecord } from './wal-record.js';
+import type { EncodedLogRecord } from '../protocol/kv-log-record.js';
 import type { WalWriter } from './wal-writer.js';
 import { ownedValue } from './owned-value.js';
 import { LOG_VALUE_BYTES_MIN, LoggedValue, ValueLog, type StoredValue } from './logged-value.js';
@@ -351,9 +352,9 @@ export class KvStore {
       }
       if (decision.kind === 'reply') return this.afterCell(write.row, write.column, decision.reply);
       const record = decision.record;
-      this.wal!.append(record);
+      const encoded = this.wal!.append(record);
       this.applyToSlot(slot, tablet, record);
-      this.replication?.sequenced(record);
+      this.replication?.sequenced(record, encoded);
       const cell = cellKey(write.row, write.column);
       this.pendingSeqByCell.set(cell, record.seq);
       this.maintenance.afterWrite(slot);
@@ -390,22 +391,24 @@ export class KvStore {
    * limit, else once the tablet is loaded (a promise). False when the row is not held here
    * (the group's tablets disagree).
    */
-  applyReplicated(record: WalRecord): boolean | Promise<boolean> {
+  applyReplicated(entry: EncodedLogRecord): boolean | Promise<boolean> {
+    const { record } = entry;
     // The message is built only on failure: this runs for every replicated record.
     if (record.seq !== this.lastSeq + 1) assert.fail(`replicated seq ${record.seq} after ${this.lastSeq}`);
     if (this.memoryBytes > this.memoryHardLimitBytes) {
-      return this.maintenance.idle(MEMORY_WAIT_MS).then(() => this.applyReplicatedNow(record));
+      return this.maintenance.idle(MEMORY_WAIT_MS).then(() => this.applyReplicatedNow(entry));
     }
-    return this.applyReplicatedNow(record);
+    return this.applyReplicatedNow(entry);
   }
 
-  private applyReplicatedNow(record: WalRecord): boolean | Promise<boolean> {
-    if (record.op === 'SPLIT') return this.splits.applyReplicated(record);
+  private applyReplicatedNow(entry: EncodedLogRecord): boolean | Promise<boolean> {
+    const { record, encoded } = entry;
+    if (record.op === 'SPLIT') return this.splits.applyReplicated(entry);
     const held = this.slots.forRow(record.row);
     // Its tablet came in a snapshot that already reflects it: not applied again.
-    if (held !== undefined && record.seq <= held.checkpointSeq) return this.logReflected(record, held);
+    if (held !== undefined && record.seq <= held.checkpointSeq) return this.logReflected(record, held, encoded);
     return this.applyOnTablet(record.row, (slot, tablet) => {
-      this.wal!.append(record);
+      this.wal!.append(record, encoded);
       this.applyToSlot(slot, tablet, record);
       this.maintenance.afterWrite(slot);
     });
@@ -415,8 +418,8 @@ export class KvStore {
    * Logs a replicated record that `slot`'s tablet already reflects (it came in a snapshot taken
    * after it): the log stays whole, and a write's origin is remembered. True.
    */
-  logReflected(record: WalRecord, slot: TabletSlot): true {
-    this.wal!.append(record);
+  logReflected(record: WalRecord, slot: TabletSlot, encoded?: Buffer[]): true {
+    this.wal!.append(record, encoded);
     this.lastSeq = record.seq;
     this.lastSeqView = record.view;
     this.origins.remember(record);

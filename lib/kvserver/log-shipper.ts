@@ -14,6 +14,7 @@ import type { Logger } from '../protocol/log.js';
 import type { KvStore } from './kv-store.js';
 import type { PeerLinks } from './peer-links.js';
 import type { WalRecord } from './wal-record.js';
+import { encodeLogRecord } from '../protocol/kv-log-record.js';
 
 /** Recent records kept for resends: at most this many... */
 export const RECENT_RECORDS_MAX = 8192;
@@ -166,6 +167,6 @@ export class LogShipper {
   }
 
   private ship(peer: number, record: WalRecord): void {
-    this.peers.send(peer, { kind: 'replicate', view: this.now().view, entry: { seq: record.seq, view: record.view, record } });
+    this.peers.sendRecord(peer, this.now().view, { record, encoded: encodeLogRecord(record) });
   }
 }

@@ -7,7 +7,8 @@
  */
 import { connect, type Socket } from 'node:net';
 import { KvOutbox } from '../protocol/kv-outbox.js';
-import { encodePeerMessage, type PeerMessage } from '../protocol/kv-peer-codec.js';
+import { encodePeerMessage, encodeReplicate, replicateRecordBytesMax, type EncodedLogRecord, type PeerMessage } from '../protocol/kv-peer-codec.js';
+import { kvFrameBytesMax } from '../protocol/kv-wire.js';
 import type { Logger } from '../protocol/log.js';
 
 /** Bytes queued for one unreachable peer before messages are dropped. */
@@ -19,6 +20,12 @@ export const PEER_RECONNECT_MIN_MS = 20;
 export const PEER_RECONNECT_MAX_MS = 500;
 /** How long a connection attempt may take. */
 export const PEER_CONNECT_TIMEOUT_MS = 2_000;
+/**
+ * Record bytes one REPLICATE frame gathers at most, and never more than the peer's frame limit
+ * allows (two values, kv-wire.ts); a record past it starts the next frame. A record of the
+ * longest value always fits a frame of its own.
+ */
+export const REPLICATE_BATCH_BYTES_MAX = 256 * 1024;
 
 export interface PeerAddress {
   id: number;
@@ -28,8 +35,18 @@ export interface PeerAddress {
   localPath?: string | null;
 }
 
+/** Records gathered for one REPLICATE frame. */
+interface RecordBatch {
+  view: number;
+  parts: Buffer[];
+  count: number;
+  bytes: number;
+}
+
 class PeerLink {
   private socket: Socket | null = null;
+  /** Records sent in this turn of the event loop, leaving as one REPLICATE frame. */
+  private batch: RecordBatch | null = null;
   private outbox: KvOutbox | null = null;
   private connecting = false;
   private queue: Buffer[][] = [];
@@ -42,12 +59,56 @@ class PeerLink {
   /** Resolvers of `drained()` callers, released when the socket drains. */
   private drainWaiters: (() => void)[] = [];
 
-  constructor(private readonly address: PeerAddress, private readonly log: Logger) {
+  constructor(
+    private readonly selfId: number,
+    private readonly address: PeerAddress,
+    /** Record bytes one REPLICATE frame carries at most. */
+    private readonly batchBytesMax: number,
+    private readonly log: Logger,
+  ) {
     this.tryLocal = (address.localPath ?? null) !== null;
+  }
+
+  /**
+   * Sends a record of `view`: the records sent in one turn (up to the batch limit) leave in one
+   * frame, before any other message sent after them.
+   */
+  sendRecord(view: number, record: EncodedLogRecord): void {
+    if (this.closed) return;
+    let bytes = 0;
+    for (const p of record.encoded) bytes += p.length;
+    let batch = this.batch;
+    if (batch !== null && (batch.view !== view || batch.bytes + bytes > this.batchBytesMax)) {
+      this.closeBatch();
+      batch = null;
+    }
+    if (batch === null) {
+      batch = { view, parts: [], count: 0, bytes: 0 };
+      this.batch = batch;
+      process.nextTick(() => {
+        if (this.batch === batch) this.closeBatch();
+      });
+    }
+    for (const p of record.encoded) batch.parts.push(p);
+    batch.count++;
+    batch.bytes += bytes;
+  }
+
+  /** Sends the records gathered so far as one frame. */
+  private closeBatch(): void {
+    const batch = this.batch;
+    if (batch === null) return;
+    this.batch = null;
+    this.sendFrame(encodeReplicate(this.selfId, batch.view, batch.count, batch.parts, batch.bytes));
   }
 
   send(frame: Buffer[]): void {
     if (this.closed) return;
+    this.closeBatch();
+    this.sendFrame(frame);
+  }
+
+  private sendFrame(frame: Buffer[]): void {
     if (this.outbox !== null) {
       this.outbox.push(frame);
       return;
@@ -118,6 +179,7 @@ class PeerLink {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.socket?.destroy();
     this.queue = [];
+    this.batch = null;
     this.releaseDrainWaiters();
   }
 }
@@ -125,24 +187,23 @@ class PeerLink {
 /** The links of one node to its peers, opened on first use. */
 export class PeerLinks {
   private readonly links = new Map<number, PeerLink>();
-  /** The last record message encoded, and its frame: a record sent to every peer is encoded once. */
-  private lastMessage: PeerMessage | null = null;
-  private lastFrame: Buffer[] = [];
+  private readonly batchBytesMax: number;
 
-  constructor(private readonly selfId: number, private readonly peers: PeerAddress[], private readonly log: Logger) {}
+  /** `valueBytesMax`: the group's kv.valueBytesMax, which sets the frame limit of every peer. */
+  constructor(private readonly selfId: number, private readonly peers: PeerAddress[], valueBytesMax: number, private readonly log: Logger) {
+    this.batchBytesMax = Math.min(REPLICATE_BATCH_BYTES_MAX, replicateRecordBytesMax(kvFrameBytesMax(valueBytesMax)));
+  }
 
   send(to: number, message: PeerMessage): void {
-    const link = this.link(to);
-    if (link === undefined) return;
-    if (message.kind !== 'replicate') {
-      link.send(encodePeerMessage(this.selfId, message));
-      return;
-    }
-    if (message !== this.lastMessage) {
-      this.lastFrame = encodePeerMessage(this.selfId, message);
-      this.lastMessage = message;
-    }
-    link.send(this.lastFrame);
+    this.link(to)?.send(encodePeerMessage(this.selfId, message));
+  }
+
+  /**
+   * Sends `to` a record the primary of `view` sequenced (or resends it). Its bytes go out as
+   * they are, in a REPLICATE frame with the other records sent in this turn.
+   */
+  sendRecord(to: number, view: number, record: EncodedLogRecord): void {
+    this.link(to)?.sendRecord(view, record);
   }
 
   drained(to: number): Promise<void> {
@@ -157,7 +218,7 @@ export class PeerLinks {
         this.log.warn('message for a node that is not a peer', { to });
         return undefined;
       }
-      link = new PeerLink(address, this.log);
+      link = new PeerLink(this.selfId, address, this.batchBytesMax, this.log);
       this.links.set(to, link);
     }
     return link;

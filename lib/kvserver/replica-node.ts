@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { NodeFigures, NodeHeartbeatReport, WireGroupView } from '../protocol/coordinator-wire.js';
-import type { PeerMessage } from '../protocol/kv-peer-codec.js';
+import type { EncodedLogRecord, PeerMessage } from '../protocol/kv-peer-codec.js';
 import type { KvOrigin, KvReplyBody, KvRequestBody } from '../protocol/kv-wire.js';
 import type { Logger } from '../protocol/log.js';
 import { CommitWaiters } from './commit-waiters.js';
@@ -55,7 +55,7 @@ export interface ReplicaNodeOptions {
 }
 
 export class ReplicaNode implements KvRequestHandler, StoreReplication {
-  private readonly core: ReplicaCore<WalRecord>;
+  private readonly core: ReplicaCore<EncodedLogRecord>;
   private readonly solo: boolean;
   private readonly peers: PeerLinks;
   private readonly shipper: LogShipper;
@@ -65,7 +65,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
   private readonly confirmation = new ReadConfirmation((nonce) => this.apply(this.core.probeSecondaries(nonce)));
   private readonly link: CoordinatorLink;
   /** Replicated records received and not yet applied, in seq order. */
-  private readonly toApply: WalRecord[] = [];
+  private readonly toApply: EncodedLogRecord[] = [];
   /** Set while a record waits for its tablet to load (the records after it wait too). */
   private applying: Promise<void> | null = null;
   private disabled = false;
@@ -87,9 +87,9 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     // The lease: the coordinator deposes no primary sooner than a failure timeout after the
     // last heartbeat it heard; a quarter of it is left as margin for clock rate differences.
     const leaseMs = Math.floor(coordinator.failureTimeoutMs * 3 / 4);
-    this.core = new ReplicaCore<WalRecord>(options.nodeId, leaseMs, { lastSeq: store.lastSeq, lastSeqView: store.lastSeqView });
+    this.core = new ReplicaCore<EncodedLogRecord>(options.nodeId, leaseMs, { lastSeq: store.lastSeq, lastSeqView: store.lastSeqView });
     this.solo = options.members.length === 1;
-    this.peers = new PeerLinks(options.nodeId, options.members.filter((m) => m.id !== options.nodeId), options.log);
+    this.peers = new PeerLinks(options.nodeId, options.members.filter((m) => m.id !== options.nodeId), store.options.valueBytesMax, options.log);
     this.snapshots = new SnapshotSender({
       store, peers: this.peers, log: options.log,
       primaryView: () => (this.core.role === 'primary' && !this.disabled && !this.stopped ? this.core.view!.view : null),
@@ -149,9 +149,9 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     return !this.disabled && !this.stopped && this.core.canAcceptWrites() && this.store.lastSeq === this.core.lastSeq;
   }
 
-  sequenced(record: WalRecord): void {
+  sequenced(record: WalRecord, encoded: Buffer[]): void {
     this.shipper.remember(record);
-    this.apply(this.core.step({ kind: 'sequenced', entry: { seq: record.seq, view: record.view, record } }));
+    this.apply(this.core.step({ kind: 'sequenced', entry: { seq: record.seq, view: record.view, record: { record, encoded } } }));
   }
 
   /**
@@ -220,8 +220,16 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
         this.heardFromPrimary = true;
         this.receiver.message(from, message);
         return;
-      case 'replicate': case 'probe':
+      case 'replicate':
         // Records arriving while a snapshot replaces the data would land in the old log.
+        if (this.receiver.busy) return;
+        this.heardFromPrimary = true;
+        for (const entry of message.records) {
+          const { seq, view } = entry.record;
+          this.step({ kind: 'message', from, message: { kind: 'replicate', view: message.view, entry: { seq, view, record: entry } } });
+        }
+        return;
+      case 'probe':
         if (this.receiver.busy) return;
         this.heardFromPrimary = true;
         break;
@@ -236,7 +244,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
    * Steps the core and carries out its effects. A primary that hears of a newer view from a
    * peer stops being one there and then: what waited on it is failed as when a view deposes it.
    */
-  private step(input: ReplicaInput<WalRecord>): void {
+  private step(input: ReplicaInput<EncodedLogRecord>): void {
     const wasPrimary = this.core.role === 'primary';
     this.apply(this.core.step(input));
     if (wasPrimary && this.core.role !== 'primary') this.lostPrimary(`node ${this.options.nodeId} is no longer the primary`);
@@ -410,16 +418,18 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
 
   // ---- effects ----
 
-  private apply(effects: ReplicaEffect<WalRecord>[]): void {
+  private apply(effects: ReplicaEffect<EncodedLogRecord>[]): void {
     for (const effect of effects) {
       switch (effect.kind) {
         case 'append':
           this.appendReplicated(effect.entry.record);
           break;
-        case 'send':
-          if (effect.message.kind === 'replicate' && this.shipper.resending(effect.to)) break;
-          this.peers.send(effect.to, effect.message);
+        case 'send': {
+          const { to, message } = effect;
+          if (message.kind !== 'replicate') this.peers.send(to, message);
+          else if (!this.shipper.resending(to)) this.peers.sendRecord(to, message.view, message.entry.record);
           break;
+        }
         case 'resend-from': {
           const to = effect.to;
           this.shipper.resend(to, effect.afterSeq, effect.afterSeqView, () => this.needsSnapshot(to),
@@ -457,10 +467,12 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     this.step({ kind: 'peer-diverged', nodeId: peer });
   }
 
-  private appendReplicated(record: WalRecord): void {
-    // The record was decoded for this node alone: its value is made its own in place.
+  private appendReplicated(entry: EncodedLogRecord): void {
+    // The record was decoded for this node alone: its value is made its own in place (the log
+    // writes the bytes that came, views into the message).
+    const { record } = entry;
     if (record.op === 'PUT') record.value = ownedValue(record.value);
-    this.toApply.push(record);
+    this.toApply.push(entry);
     if (this.applying === null) this.drainApplies();
   }
 
@@ -471,10 +483,11 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
    */
   private drainApplies(): void {
     while (this.toApply.length > 0 && !this.stopped) {
-      const record = this.toApply.shift()!;
+      const entry = this.toApply.shift()!;
+      const { record } = entry;
       let result: boolean | Promise<boolean>;
       try {
-        result = this.store.applyReplicated(record);
+        result = this.store.applyReplicated(entry);
       } catch (err) {
         this.applyFailed(err);
       }

@@ -14,8 +14,8 @@ export interface StoreReplication {
    * write that waited (for a tablet load, for memory) asks again right before it is logged.
    */
   canSequence(): boolean;
-  /** Called synchronously for every write this node sequences, in seq order. */
-  sequenced(record: WalRecord): void;
+  /** Called synchronously for every write this node sequences, in seq order, with its log bytes. */
+  sequenced(record: WalRecord, encoded: Buffer[]): void;
   /** Resolves once `seq` is committed; rejects (NotCommittedError) when it may never be. */
   waitCommitted(seq: number): Promise<void>;
 }

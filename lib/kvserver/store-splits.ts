@@ -14,6 +14,7 @@ import type { KvStore } from './kv-store.js';
 import type { Tablet } from './tablet.js';
 import type { TabletSlot } from './tablet-slots.js';
 import type { WalRecord } from './wal-record.js';
+import type { EncodedLogRecord } from '../protocol/kv-log-record.js';
 
 /** The origin of records no client sent: never remembered, never matched. */
 const NO_CLIENT = '0000000000000000';
@@ -49,22 +50,22 @@ export class StoreSplits {
     const record: WalRecord = {
       seq: store.lastSeq + 1, view: store.replication?.view ?? 0, op: 'SPLIT', row, column: '', clientId: NO_CLIENT, requestId: 0,
     };
-    store.wal!.append(record);
+    const encoded = store.wal!.append(record);
     this.apply(slot, slot.tablet, record);
-    store.replication?.sequenced(record);
+    store.replication?.sequenced(record, encoded);
     store.waitCommitted(record.seq).then(() => this.committedListener?.(row), () => undefined);
     return true;
   }
 
   /** A secondary's side (see KvStore.applyReplicated): logs and applies a SPLIT record. */
-  applyReplicated(record: WalRecord): boolean | Promise<boolean> {
+  applyReplicated({ record, encoded }: EncodedLogRecord): boolean | Promise<boolean> {
     const { store } = this;
     const held = store.slots.forRow(record.row);
     if (held === undefined) return false;
     // Its tablets came in a snapshot taken after the split.
-    if (held.start === record.row) return store.logReflected(record, held);
+    if (held.start === record.row) return store.logReflected(record, held, encoded);
     return store.applyOnTablet(record.row, (slot, tablet) => {
-      store.wal!.append(record);
+      store.wal!.append(record, encoded);
       this.apply(slot, tablet, record);
     });
   }

@@ -167,18 +167,23 @@ export class WalWriter {
     return n;
   }
 
-  /** Queues a record; it is written with the next group commit. Sequence numbers must rise. */
-  append(record: WalRecord): void {
+  /**
+   * Queues a record; it is written with the next group commit. Sequence numbers must rise.
+   * `encoded`: its bytes as they came from the primary (checked), written as they are; else it
+   * is encoded here. Returns its bytes (the primary sends them on).
+   */
+  append(record: WalRecord, encoded?: Buffer[]): Buffer[] {
     if (this.failure !== null) throw this.failure;
     if (record.seq <= this.lastAppendedSeq) assert.fail(`WAL seq ${record.seq} after ${this.lastAppendedSeq}`);
     this.lastAppendedSeq = record.seq;
-    const parts = encodeWalRecord(record);
+    const parts = encoded ?? encodeWalRecord(record);
     let bytes = 0;
     for (const p of parts) bytes += p.length;
     this.pending.push({ record, parts, bytes });
     this.pendingBytes += bytes;
     if (this.moreRecords !== null && this.pendingBytes > PREALLOCATED_BATCH_BYTES_MAX) this.moreRecords();
     this.kick();
+    return parts;
   }
 
   /** Resolves once every record up to `seq` is on disk (written and fdatasync'ed). */

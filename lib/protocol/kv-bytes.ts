@@ -108,6 +108,11 @@ export class BodyReader {
     this.pos = offset;
   }
 
+  /** Where the next read starts. */
+  get position(): number {
+    return this.pos;
+  }
+
   private need(n: number, what: string): void {
     if (this.pos + n > this.buf.length) throw new KvBodyError(`frame ends inside ${what}`);
   }

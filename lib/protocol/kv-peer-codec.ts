@@ -6,20 +6,10 @@
  */
 import { BodyReader, FrameWriter, KvBodyError } from './kv-bytes.js';
 import type { RawFrame } from './kv-frame-decoder.js';
-import { KV_PROTOCOL_VERSION, KV_REQUEST_HEADER_BYTES, KvOp, keyBytes } from './kv-wire.js';
+import { decodeLogRecord, type EncodedLogRecord } from './kv-log-record.js';
+import { KV_PROTOCOL_VERSION, KV_REQUEST_HEADER_BYTES, KvOp } from './kv-wire.js';
 
-/**
- * A record as the log holds it and as replication carries it: a write, or a split the primary
- * decided (the tablet holding `row` splits so that `row` starts a new tablet; no column, no
- * origin), so that every copy of a group splits at the same row and the same point of the log.
- */
-export type KvLogRecord =
-  | { seq: number; view: number; op: 'PUT'; row: string; column: string; value: Buffer; clientId: string; requestId: number }
-  | { seq: number; view: number; op: 'DELETE'; row: string; column: string; clientId: string; requestId: number }
-  | { seq: number; view: number; op: 'SPLIT'; row: string; column: ''; clientId: string; requestId: number };
-
-/** The record type byte of REPLICATE. */
-const RECORD_TYPES = { PUT: 1, DELETE: 2, SPLIT: 3 } as const;
+export type { KvLogRecord, EncodedLogRecord } from './kv-log-record.js';
 
 export type RefuseReason = 'stale-view' | 'gap' | 'diverged';
 
@@ -39,8 +29,11 @@ export const SnapshotOp = {
 
 /** What one node says to another. */
 export type PeerMessage =
-  /** The primary's next record (or a resent one). */
-  | { kind: 'replicate'; view: number; entry: { seq: number; view: number; record: KvLogRecord } }
+  /**
+   * The primary's next records (or resent ones), consecutive in seq, each in the bytes the log
+   * holds it in (kv-log-record.ts): a secondary logs them as they came.
+   */
+  | { kind: 'replicate'; view: number; records: EncodedLogRecord[] }
   /** A new primary asks what a secondary holds; it answers with an ack of its last seq. */
   | { kind: 'probe'; view: number; lastSeq: number; lastSeqView: number; nonce?: number }
   /** `nonce` echoes the probe's, so the primary knows the ack answers it (read confirmation). */
@@ -67,6 +60,17 @@ const REASONS: RefuseReason[] = ['stale-view', 'gap', 'diverged'];
 const PARTS: SnapshotPart[] = ['tablet', 'origins'];
 const NO_CLIENT = Buffer.alloc(8);
 
+/** Header, sender, view and record count of a REPLICATE frame. */
+const REPLICATE_HEAD_BYTES = KV_REQUEST_HEADER_BYTES + 4 + 8 + 4;
+
+/**
+ * Record bytes a REPLICATE frame may carry for a receiver that takes frames of up to
+ * `frameBytesMax` bytes (kvFrameBytesMax: one record of the longest value always fits).
+ */
+export function replicateRecordBytesMax(frameBytesMax: number): number {
+  return frameBytesMax - REPLICATE_HEAD_BYTES;
+}
+
 /** True for the opcodes that carry peer messages rather than client requests. */
 export function isPeerOpcode(kind: number): boolean {
   return kind >= KvOp.REPLICATE && kind <= SnapshotOp.SNAPSHOT_ACK;
@@ -90,10 +94,34 @@ function withNonce(message: { nonce?: number }, nonce: number): void {
   if (nonce !== 0) message.nonce = nonce;
 }
 
+/**
+ * A REPLICATE frame from node `from` in `view` carrying `count` records whose encodings are
+ * `parts` (`bytes` in all), in order: the records' buffers are referenced, not copied.
+ */
+export function encodeReplicate(from: number, view: number, count: number, parts: readonly Buffer[], bytes: number): Buffer[] {
+  const head = Buffer.allocUnsafe(REPLICATE_HEAD_BYTES);
+  head.writeUInt32BE(REPLICATE_HEAD_BYTES + bytes - 4, 0);
+  head[4] = KV_PROTOCOL_VERSION;
+  head[5] = KvOp.REPLICATE;
+  head.writeUInt16BE(0, 6);
+  head.writeUInt32BE(0, 8);
+  NO_CLIENT.copy(head, 12);
+  head.writeUInt32BE(from, KV_REQUEST_HEADER_BYTES);
+  head.writeUInt32BE(Math.floor(view / 0x1_0000_0000), KV_REQUEST_HEADER_BYTES + 4);
+  head.writeUInt32BE(view >>> 0, KV_REQUEST_HEADER_BYTES + 8);
+  head.writeUInt32BE(count, KV_REQUEST_HEADER_BYTES + 12);
+  return [head, ...parts];
+}
+
 /** Encodes one message from node `from` as the buffers of one frame. */
 export function encodePeerMessage(from: number, message: PeerMessage): Buffer[] {
-  const keys = message.kind === 'replicate' ? keyBytes(message.entry.record.row) + keyBytes(message.entry.record.column) : 0;
-  const w = new FrameWriter(KV_REQUEST_HEADER_BYTES, keys);
+  if (message.kind === 'replicate') {
+    const parts = message.records.flatMap((r) => r.encoded);
+    let bytes = 0;
+    for (const p of parts) bytes += p.length;
+    return encodeReplicate(from, message.view, message.records.length, parts, bytes);
+  }
+  const w = new FrameWriter(KV_REQUEST_HEADER_BYTES, 0);
   const opcode = {
     replicate: KvOp.REPLICATE, probe: KvOp.PROBE, ack: KvOp.ACK, refuse: KvOp.REFUSE, 'catch-up': KvOp.CATCH_UP,
     'snapshot-begin': SnapshotOp.SNAPSHOT_BEGIN, 'snapshot-chunk': SnapshotOp.SNAPSHOT_CHUNK,
@@ -103,14 +131,6 @@ export function encodePeerMessage(from: number, message: PeerMessage): Buffer[] 
   w.u32(from);
   u64(w, message.view);
   switch (message.kind) {
-    case 'replicate': {
-      const r = message.entry.record;
-      u64(u64(w, r.seq), r.view);
-      w.u8(RECORD_TYPES[r.op]).raw(Buffer.from(r.clientId.padEnd(16, '0'), 'hex')).u32(r.requestId);
-      w.key(r.row).key(r.column);
-      if (r.op === 'PUT') w.value(r.value);
-      break;
-    }
     case 'probe':
       u64(u64(u64(w, message.lastSeq), message.lastSeqView), message.nonce ?? 0);
       break;
@@ -142,6 +162,28 @@ export function encodePeerMessage(from: number, message: PeerMessage): Buffer[] 
   return w.finish();
 }
 
+/**
+ * The records of a REPLICATE body (after its count), each checked (checksum, fields) and
+ * consecutive in seq; their encodings are views into the frame. They fill the rest of it.
+ */
+function decodeRecords(r: BodyReader, frame: Buffer): EncodedLogRecord[] {
+  const count = r.u32('record count');
+  const records: EncodedLogRecord[] = [];
+  let pos = r.position;
+  for (let i = 0; i < count; i++) {
+    const decoded = decodeLogRecord(frame, pos, frame.length);
+    if ('problem' in decoded) throw new KvBodyError(`record ${i + 1} of ${count}: ${decoded.problem}`);
+    const previous = records.at(-1);
+    if (previous !== undefined && decoded.record.seq !== previous.record.seq + 1) {
+      throw new KvBodyError(`record ${i + 1} of ${count} has seq ${decoded.record.seq} after ${previous.record.seq}`);
+    }
+    records.push({ record: decoded.record, encoded: [frame.subarray(pos, decoded.end)] });
+    pos = decoded.end;
+  }
+  if (pos !== frame.length) throw new KvBodyError(`${frame.length - pos} bytes after the last of ${count} records`);
+  return records;
+}
+
 /** Decodes a peer frame; throws KvBodyError when it is malformed. */
 export function decodePeerMessage(frame: RawFrame): { from: number; message: PeerMessage } {
   const r = new BodyReader(frame.bytes, frame.bodyOffset);
@@ -149,22 +191,8 @@ export function decodePeerMessage(frame: RawFrame): { from: number; message: Pee
   const view = readU64(r, 'view');
   let message: PeerMessage;
   switch (frame.kind) {
-    case KvOp.REPLICATE: {
-      const seq = readU64(r, 'seq');
-      const recordView = readU64(r, 'record view');
-      const type = r.u8('record type');
-      const clientId = r.raw(8, 'client id').toString('hex');
-      const requestId = r.u32('request id');
-      const row = r.key('row');
-      const column = r.key('column');
-      let record: KvLogRecord;
-      if (type === RECORD_TYPES.PUT) record = { seq, view: recordView, op: 'PUT', row, column, value: r.value('value'), clientId, requestId };
-      else if (type === RECORD_TYPES.DELETE) record = { seq, view: recordView, op: 'DELETE', row, column, clientId, requestId };
-      else if (type === RECORD_TYPES.SPLIT && column === '') record = { seq, view: recordView, op: 'SPLIT', row, column, clientId, requestId };
-      else throw new KvBodyError(type === RECORD_TYPES.SPLIT ? 'a split record names no column' : `unknown record type ${type}`);
-      message = { kind: 'replicate', view, entry: { seq, view: recordView, record } };
-      break;
-    }
+    case KvOp.REPLICATE:
+      return { from, message: { kind: 'replicate', view, records: decodeRecords(r, frame.bytes) } };
     case KvOp.PROBE:
     case KvOp.CATCH_UP: {
       const lastSeq = readU64(r, 'last seq');

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { KvBodyError } from '../../lib/protocol/kv-bytes.js';
 import { KvFrameDecoder, KvFrameError } from '../../lib/protocol/kv-frame-decoder.js';
 import { decodeReply, encodeReply } from '../../lib/protocol/kv-reply-codec.js';
-import { decodePeerMessage, encodePeerMessage, type PeerMessage } from '../../lib/protocol/kv-peer-codec.js';
+import { decodePeerMessage, encodePeerMessage, encodeReplicate, type PeerMessage } from '../../lib/protocol/kv-peer-codec.js';
+import { encodeLogRecord, type KvLogRecord } from '../../lib/protocol/kv-log-record.js';
 import { decodeRequest, encodeRequest } from '../../lib/protocol/kv-request-codec.js';
 import { kvFrameBytesMax, type KvReplyBody, type KvRequestBody } from '../../lib/protocol/kv-wire.js';
 
@@ -149,11 +150,17 @@ describe('kv frame codec', () => {
   });
 
   it('round-trips every peer message, and the decoder takes them as request frames', () => {
-    const record = { seq: 2 ** 40 + 3, view: 7, op: 'PUT' as const, row: 'r', column: 'é', value: binary, clientId: '0102030405060708', requestId: 9 };
+    const seq = 2 ** 40 + 3;
+    const records: KvLogRecord[] = [
+      { seq, view: 7, op: 'PUT', row: 'r', column: 'é', value: binary, clientId: '0102030405060708', requestId: 9 },
+      { seq: seq + 1, view: 8, op: 'PUT', row: 'ключ', column: 'c', value: Buffer.from('short'), clientId: 'a0b1c2d3e4f5a6b7', requestId: 2 ** 32 - 1 },
+      { seq: seq + 2, view: 8, op: 'DELETE', row: '', column: 'c', clientId: 'ffffffffffffffff', requestId: 0 },
+      { seq: seq + 3, view: 8, op: 'SPLIT', row: 'm', column: '', clientId: '0000000000000000', requestId: 0 },
+      { seq: seq + 4, view: 8, op: 'PUT', row: 'long', column: 'v', value: Buffer.alloc(5000, 3), clientId: '0102030405060708', requestId: 10 },
+    ];
     const messages: PeerMessage[] = [
-      { kind: 'replicate', view: 8, entry: { seq: record.seq, view: 7, record } },
-      { kind: 'replicate', view: 8, entry: { seq: 5, view: 8, record: { seq: 5, view: 8, op: 'DELETE', row: '', column: 'c', clientId: 'ffffffffffffffff', requestId: 0 } } },
-      { kind: 'replicate', view: 8, entry: { seq: 6, view: 8, record: { seq: 6, view: 8, op: 'SPLIT', row: 'm', column: '', clientId: '0000000000000000', requestId: 0 } } },
+      { kind: 'replicate', view: 8, records: records.map((record) => ({ record, encoded: encodeLogRecord(record) })) },
+      { kind: 'replicate', view: 9, records: [{ record: records[2]!, encoded: encodeLogRecord(records[2]!) }] },
       { kind: 'probe', view: 3, lastSeq: 10, lastSeqView: 2 },
       { kind: 'probe', view: 3, lastSeq: 10, lastSeqView: 2, nonce: 41 },
       { kind: 'ack', view: 3, seq: 10, seqView: 2 },
@@ -163,6 +170,37 @@ describe('kv frame codec', () => {
     ];
     const decoder = new KvFrameDecoder('request', FRAME_MAX);
     const frames = decoder.push(Buffer.concat(messages.flatMap((m) => encodePeerMessage(6, m))));
-    expect(frames.map((f) => decodePeerMessage(f))).to.deep.equal(messages.map((message) => ({ from: 6, message })));
+    // A record's bytes come back as one view into the frame: compared joined.
+    const comparable = (message: PeerMessage): unknown => (message.kind !== 'replicate' ? message
+      : { ...message, records: message.records.map((r) => ({ record: r.record, bytes: Buffer.concat(r.encoded) })) });
+    expect(frames.map((f) => decodePeerMessage(f)).map(({ from, message }) => ({ from, message: comparable(message) })))
+      .to.deep.equal(messages.map((message) => ({ from: 6, message: comparable(message) })));
+    const decoded = decodePeerMessage(frames[0]!).message;
+    expect(decoded.kind === 'replicate' && decoded.records.map((r) => r.encoded.length)).to.deep.equal([1, 1, 1, 1, 1]);
+    // A long value is sent as its own buffer, not copied into the record's.
+    expect(encodeLogRecord(records[4]!)[1]).to.equal((records[4] as { value: Buffer }).value);
+  });
+
+  it('refuses a REPLICATE whose records are damaged, out of order, miscounted or followed by bytes', () => {
+    const records: KvLogRecord[] = [5, 6, 7].map((seq) => ({ seq, view: 2, op: 'PUT', row: `row-${seq}`, column: 'c', value: Buffer.alloc(40, seq), clientId: '0102030405060708', requestId: seq }));
+    const frame = (recs: KvLogRecord[], count = recs.length, after = Buffer.alloc(0)): Buffer => {
+      const parts = recs.flatMap((r) => encodeLogRecord(r));
+      const bytes = Buffer.concat([...parts, after]);
+      return Buffer.concat(encodeReplicate(1, 2, count, [bytes], bytes.length));
+    };
+    const decode = (bytes: Buffer): unknown => decodePeerMessage(new KvFrameDecoder('request', FRAME_MAX).push(bytes)[0]!);
+    const good = frame(records);
+    expect(decode(good)).to.have.nested.property('message.records.length', 3);
+    const cases: [string, Buffer, RegExp][] = [];
+    for (const offset of [36 + 8, 36 + 30, good.length - 1]) {
+      const spoiled = Buffer.from(good);
+      spoiled[offset] ^= 0x01;
+      cases.push([`byte ${offset} changed`, spoiled, /checksum/]);
+    }
+    cases.push(['a seq skipped', frame([records[0]!, records[2]!]), /seq 7 after 5/]);
+    cases.push(['one record fewer than counted', frame(records, 4), /record 4 of 4: record header cut short/]);
+    cases.push(['one record more than counted', frame(records, 2), /bytes after the last of 2 records/]);
+    cases.push(['bytes after the records', frame(records, 3, Buffer.from([1, 2, 3])), /3 bytes after/]);
+    for (const [name, bytes, problem] of cases) expect(() => decode(bytes), name).to.throw(KvBodyError, problem);
   });
 });

@@ -99,7 +99,7 @@ describe('kvserver: the Unix-domain socket of a node on this host', function () 
     }));
     await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
     const port = (tcp.address() as { port: number }).port;
-    const links = new PeerLinks(0, [{ id: 1, host: '127.0.0.1', port, localPath: join(root, 'kv-1', 'kv.sock') }], createLogger('test'));
+    const links = new PeerLinks(0, [{ id: 1, host: '127.0.0.1', port, localPath: join(root, 'kv-1', 'kv.sock') }], 1024 * 1024, createLogger('test'));
     try {
       links.send(1, { kind: 'ack', view: 3, seq: 7, seqView: 3 });
       let timer: NodeJS.Timeout | undefined;

@@ -8,7 +8,7 @@ import { installSnapshot, SnapshotRejectedError, type InstallStep, type StagedSn
 import { encodeOrigins } from '../../lib/kvserver/snapshot-origins.js';
 import type { TabletRange } from '../../lib/kvserver/tablet.js';
 import { setLogLevel } from '../../lib/protocol/log.js';
-import { storeOptions } from './store-options.js';
+import { encoded, storeOptions } from './store-options.js';
 
 const SOURCE_TABLETS: TabletRange[] = [{ start: '', end: 'm' }, { start: 'm', end: null }];
 const TARGET_TABLETS: TabletRange[] = [{ start: '', end: null }];
@@ -139,7 +139,7 @@ describe('kvserver: installing a snapshot (real files; a crash after every durab
     expect([target.lastSeq, target.lastSeqView]).to.deep.equal([6, 0]);
     const page = await source.readLogAfter(target.lastSeq, 10);
     expect(page!.records.map((r) => r.seq)).to.deep.equal([7]);
-    expect(await target.applyReplicated(page!.records[0]!)).to.equal(true);
+    expect(await target.applyReplicated(encoded(page!.records[0]!))).to.equal(true);
     expect(target.lastSeq).to.equal(7);
     expect(target.origins.seqOf(origin(7))).to.equal(7);
     expect(await cells(target)).to.deep.equal(expected);

@@ -7,7 +7,7 @@ import { readManifest } from '../../lib/kvserver/manifest.js';
 import { openKvStore } from '../../lib/kvserver/recovery.js';
 import type { WalRecord } from '../../lib/kvserver/wal-record.js';
 import { setLogLevel } from '../../lib/protocol/log.js';
-import { storeOptions } from './store-options.js';
+import { encoded, storeOptions } from './store-options.js';
 
 /** Small enough that the rows below split the key space several times. */
 const SPLIT_BYTES = 128 * 1024;
@@ -74,7 +74,7 @@ describe('kvserver: a split is a logged decision every copy makes alike (real fi
     const naming = copy.maintenance.exclusive(() => new Promise<void>((resolve) => { release = resolve; }));
     for (const record of log) {
       const owned: WalRecord = record.op === 'PUT' ? { ...record, value: Buffer.from(record.value) } : record;
-      expect(await copy.applyReplicated(owned), `record ${record.seq}`).to.equal(true);
+      expect(await copy.applyReplicated(encoded(owned)), `record ${record.seq}`).to.equal(true);
     }
     expect(ranges(copy), 'the copy split at the same rows').to.deep.equal(split);
     await copy.waitDurable(copy.lastSeq);
@@ -114,7 +114,7 @@ describe('kvserver: a split is a logged decision every copy makes alike (real fi
     for (let i = 0; i < 200; i++) {
       const row = `r-${String(i).padStart(4, '0')}`;
       const record: WalRecord = { seq: store.lastSeq + 1, view: 1, op: 'PUT', row, column: 'c', value: valueOf(row), clientId: '00000000000000bb', requestId: i + 1 };
-      await store.applyReplicated(record);
+      await store.applyReplicated(encoded(record));
     }
     await store.maintenance.idle(Number.POSITIVE_INFINITY);
     expect(store.status().tablets[0]!.bytes).to.be.greaterThan(SPLIT_BYTES);

@@ -4,6 +4,7 @@
  */
 import type { KvStoreOptions } from '../../lib/kvserver/kv-store.js';
 import { createLogger } from '../../lib/protocol/log.js';
+import { encodeLogRecord, type EncodedLogRecord, type KvLogRecord } from '../../lib/protocol/kv-log-record.js';
 
 const KIB = 1024;
 
@@ -19,4 +20,9 @@ export function storeOptions(dir: string, overrides: Partial<KvStoreOptions> = {
     onFatal: (err) => { throw err; },
     ...overrides,
   };
+}
+
+/** A record with its log bytes, as REPLICATE brings it to a secondary. */
+export function encoded(record: KvLogRecord): EncodedLogRecord {
+  return { record, encoded: encodeLogRecord(record) };
 }
