@@ -18,8 +18,8 @@ const SWEEP_INTERVAL_MS = 250;
 interface Waiter {
   seq: number;
   deadlineMs: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
+  /** Called once: with null when `seq` is committed, else with why it cannot be seen committed. */
+  settle: (err: NotCommittedError | null) => void;
 }
 
 export class CommitWaiters {
@@ -27,16 +27,28 @@ export class CommitWaiters {
   private waiters: Waiter[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
 
-  /** Resolves once `committedSeq()` reaches `seq`. */
+  /** Resolves once the commit point reaches `seq` (`committedSeq`: where it is now). */
   wait(seq: number, committedSeq: number): Promise<void> {
     if (seq <= committedSeq) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ seq, deadlineMs: Date.now() + COMMIT_WAIT_MS, resolve, reject });
-      if (this.sweepTimer === null) {
-        this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
-        this.sweepTimer.unref();
-      }
-    });
+    return new Promise((resolve, reject) => this.add(seq, (err) => (err === null ? resolve() : reject(err))));
+  }
+
+  /**
+   * Resolves with `committed()` once the commit point reaches `seq`, or with `failed(err)` when
+   * this node cannot see it committed: one promise per write, where wait() and a then() for
+   * each outcome made three.
+   */
+  when<T>(seq: number, committedSeq: number, committed: () => T, failed: (err: NotCommittedError) => T): Promise<T> {
+    if (seq <= committedSeq) return Promise.resolve(committed());
+    return new Promise((resolve) => this.add(seq, (err) => resolve(err === null ? committed() : failed(err))));
+  }
+
+  private add(seq: number, settle: (err: NotCommittedError | null) => void): void {
+    this.waiters.push({ seq, deadlineMs: Date.now() + COMMIT_WAIT_MS, settle });
+    if (this.sweepTimer === null) {
+      this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+      this.sweepTimer.unref();
+    }
   }
 
   get size(): number {
@@ -48,7 +60,7 @@ export class CommitWaiters {
     if (this.waiters.length === 0) return;
     const still: Waiter[] = [];
     for (const w of this.waiters) {
-      if (w.seq <= seq) w.resolve();
+      if (w.seq <= seq) w.settle(null);
       else still.push(w);
     }
     this.waiters = still;
@@ -59,7 +71,7 @@ export class CommitWaiters {
   failAll(reason: string): void {
     const all = this.waiters;
     this.waiters = [];
-    for (const w of all) w.reject(new NotCommittedError(reason));
+    for (const w of all) w.settle(new NotCommittedError(reason));
     this.stopSweepIfIdle();
   }
 
@@ -67,7 +79,7 @@ export class CommitWaiters {
     const now = Date.now();
     const still: Waiter[] = [];
     for (const w of this.waiters) {
-      if (w.deadlineMs <= now) w.reject(new NotCommittedError(`write ${w.seq} was not acknowledged by every replica within ${COMMIT_WAIT_MS} ms; its outcome is unknown, retry`));
+      if (w.deadlineMs <= now) w.settle(new NotCommittedError(`write ${w.seq} was not acknowledged by every replica within ${COMMIT_WAIT_MS} ms; its outcome is unknown, retry`));
       else still.push(w);
     }
     this.waiters = still;

@@ -362,10 +362,20 @@ export class KvStore {
         if (this.pendingSeqByCell.get(cell) === record.seq) this.pendingSeqByCell.delete(cell);
         this.maintenance.afterWrite(slot); // the log grew on disk: a checkpoint may be due now
       };
-      return this.afterCommit(record.seq, decision.reply).then(
-        (reply) => {
+      const reply = decision.reply;
+      if (this.replication !== null) {
+        return this.replication.whenCommitted(record.seq, () => {
           settle();
           return reply;
+        }, (err): KvReplyBody => {
+          settle();
+          return { status: 'UNAVAILABLE', message: err.message };
+        });
+      }
+      return this.afterCommit(record.seq, reply).then(
+        (r) => {
+          settle();
+          return r;
         },
         (err: unknown) => {
           settle();

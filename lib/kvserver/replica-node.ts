@@ -22,7 +22,7 @@ import { CommitWaiters } from './commit-waiters.js';
 import { CoordinatorLink } from './coordinator-link.js';
 import type { KvRequestHandler } from './kv-connection.js';
 import type { KvStore } from './kv-store.js';
-import type { StoreReplication } from './store-replication.js';
+import type { NotCommittedError, StoreReplication } from './store-replication.js';
 import { LogShipper } from './log-shipper.js';
 import { PeerLinks, type PeerAddress } from './peer-links.js';
 import { ReadConfirmation } from './read-confirmation.js';
@@ -164,6 +164,10 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
 
   waitCommitted(seq: number): Promise<void> {
     return this.waiters.wait(seq, this.core.commitSeq);
+  }
+
+  whenCommitted<T>(seq: number, committed: () => T, failed: (err: NotCommittedError) => T): Promise<T> {
+    return this.waiters.when(seq, this.core.commitSeq, committed, failed);
   }
 
   // ---- KvRequestHandler ----

@@ -18,6 +18,8 @@ export interface StoreReplication {
   sequenced(record: WalRecord, encoded: Buffer[]): void;
   /** Resolves once `seq` is committed; rejects (NotCommittedError) when it may never be. */
   waitCommitted(seq: number): Promise<void>;
+  /** Resolves with `committed()` once `seq` is committed, or with `failed(err)` when it may never be. */
+  whenCommitted<T>(seq: number, committed: () => T, failed: (err: NotCommittedError) => T): Promise<T>;
 }
 
 /** A write that this node cannot see committed (it lost its role, or the wait ran out). */

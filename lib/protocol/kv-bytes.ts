@@ -3,7 +3,7 @@
  * (so a 1 MiB value is never copied into a frame, only handed to writev), and a bounds-checked
  * reader whose every failure is a KvBodyError naming what was wrong.
  */
-import { isUtf8 } from 'node:buffer';
+import { readUtf8, utf8Length, writeUtf8 } from './short-strings.js';
 import { KV_KEY_BYTES_MAX, KV_MESSAGE_BYTES_MAX, keyBytes } from './kv-wire.js';
 
 /** A frame whose framing was fine but whose body cannot be understood: answered BAD_REQUEST. */
@@ -61,9 +61,9 @@ export class FrameWriter {
 
   /** A u16 length and the UTF-8 bytes of a key the caller has already checked. */
   key(s: string): this {
-    const n = this.scratch.write(s, this.pos + 2, 'utf8');
-    this.scratch.writeUInt16BE(n, this.pos);
-    this.pos += 2 + n;
+    const end = writeUtf8(this.scratch, this.pos + 2, s, utf8Length(s));
+    this.scratch.writeUInt16BE(end - this.pos - 2, this.pos);
+    this.pos = end;
     return this;
   }
 
@@ -154,10 +154,10 @@ export class BodyReader {
     const n = this.u16(`${what} length`);
     if (n > KV_KEY_BYTES_MAX) throw new KvBodyError(`${what} is longer than ${KV_KEY_BYTES_MAX} bytes`);
     this.need(n, what);
-    const bytes = this.buf.subarray(this.pos, this.pos + n);
+    const key = readUtf8(this.buf, this.pos, this.pos + n);
     this.pos += n;
-    if (!isUtf8(bytes)) throw new KvBodyError(`${what} is not valid UTF-8`);
-    return bytes.toString('utf8');
+    if (key === null) throw new KvBodyError(`${what} is not valid UTF-8`);
+    return key;
   }
 
   optionalKey(what: string): string | null {

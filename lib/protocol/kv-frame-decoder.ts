@@ -5,6 +5,7 @@
  * answering the good frames that came before it).
  */
 import { KV_HEADER_BYTES, KV_PROTOCOL_VERSION, KV_REQUEST_HEADER_BYTES } from './kv-wire.js';
+import { readClientId } from './short-strings.js';
 
 /** One frame, header parsed, body still raw. */
 export interface RawFrame {
@@ -138,7 +139,7 @@ export class KvFrameDecoder {
     return {
       kind: bytes[5]!,
       requestId: bytes.readUInt32BE(8),
-      clientId: this.headerBytes === KV_REQUEST_HEADER_BYTES ? bytes.toString('hex', 12, 20) : '',
+      clientId: this.headerBytes === KV_REQUEST_HEADER_BYTES ? readClientId(bytes, 12) : '',
       bytes,
       bodyOffset: this.headerBytes,
     };

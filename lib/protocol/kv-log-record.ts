@@ -15,8 +15,8 @@
  * request it already applied; the view lets two replicas tell whether they hold the same
  * record at a seq (catch-up compares it).
  */
-import { isUtf8 } from 'node:buffer';
 import { crc32 } from 'node:zlib';
+import { readClientId, readUtf8, utf8Length, writeClientId, writeUtf8 } from './short-strings.js';
 
 /**
  * A record as the log holds it and as replication carries it: a write, or a split the primary
@@ -163,85 +163,4 @@ function decodePayload(p: Buffer): KvLogRecord | null {
   pos += 4;
   if (pos + valueBytes !== p.length) return null;
   return { seq, view, op: 'PUT', row, column, value: p.subarray(pos), clientId, requestId };
-}
-
-// Keys are mostly short and ASCII: written and read a byte at a time they skip a call into
-// the runtime each (about a tenth of a microsecond), which every record paid several times.
-
-/** Keys up to this many characters are scanned for the ASCII paths. */
-const SHORT_KEY_CHARS = 64;
-
-/** ASCII keys up to this long are built a character at a time (V8 keeps them flat). */
-const SHORT_STRING_CHARS = 12;
-
-/** UTF-8 length of `s`. */
-function utf8Length(s: string): number {
-  if (s.length > SHORT_KEY_CHARS) return Buffer.byteLength(s, 'utf8');
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
-  return s.length;
-}
-
-/** Writes `s` (`bytes` long in UTF-8) at `pos`; the position after it. */
-function writeUtf8(buf: Buffer, pos: number, s: string, bytes: number): number {
-  if (bytes === s.length && bytes <= SHORT_KEY_CHARS) {
-    for (let i = 0; i < bytes; i++) buf[pos + i] = s.charCodeAt(i);
-    return pos + bytes;
-  }
-  return pos + buf.write(s, pos, 'utf8');
-}
-
-/** The key in `p` from `start` to `end`, or null when it is not UTF-8. */
-function readUtf8(p: Buffer, start: number, end: number): string | null {
-  if (end - start <= SHORT_KEY_CHARS) {
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (p[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      if (end - start > SHORT_STRING_CHARS) return p.toString('latin1', start, end);
-      let s = '';
-      for (let i = start; i < end; i++) s += String.fromCharCode(p[i]!);
-      return s;
-    }
-  }
-  const bytes = p.subarray(start, end);
-  return isUtf8(bytes) ? bytes.toString('utf8') : null;
-}
-
-/** Value of each hex digit by character code; -1 for any other character. */
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 10; i++) HEX_VALUE[0x30 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX_VALUE[0x41 + i] = 10 + i;
-  HEX_VALUE[0x61 + i] = 10 + i;
-}
-
-/** Two hex digits per byte value. */
-const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** The 8-byte client id at `pos` as 16 hex digits. */
-function readClientId(p: Buffer, pos: number): string {
-  return HEX_PAIRS[p[pos]!]! + HEX_PAIRS[p[pos + 1]!]! + HEX_PAIRS[p[pos + 2]!]! + HEX_PAIRS[p[pos + 3]!]!
-    + HEX_PAIRS[p[pos + 4]!]! + HEX_PAIRS[p[pos + 5]!]! + HEX_PAIRS[p[pos + 6]!]! + HEX_PAIRS[p[pos + 7]!]!;
-}
-
-/** The 8-byte client id from its 16 hex digits (a shorter id is padded with zeros). */
-function writeClientId(buf: Buffer, pos: number, clientId: string): void {
-  if (clientId.length === 16) {
-    let ok = true;
-    for (let i = 0; i < 8; i++) {
-      const high = HEX_VALUE[clientId.charCodeAt(2 * i) & 0x7f]!;
-      const low = HEX_VALUE[clientId.charCodeAt(2 * i + 1) & 0x7f]!;
-      if (high < 0 || low < 0 || clientId.charCodeAt(2 * i) >= 0x80 || clientId.charCodeAt(2 * i + 1) >= 0x80) {
-        ok = false;
-        break;
-      }
-      buf[pos + i] = (high << 4) | low;
-    }
-    if (ok) return;
-  }
-  buf.write(clientId.padEnd(16, '0'), pos, 8, 'hex');
 }

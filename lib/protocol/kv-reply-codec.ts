@@ -48,12 +48,19 @@ function keysBytesOf(body: KvReplyBody): number {
 
 /** Encodes a reply as buffers for one writev; a value is referenced, not copied. */
 export function encodeReply(body: KvReplyBody, requestId: number): Buffer[] {
+  if (body.status === 'OK' || body.status === 'NOT_FOUND') {
+    // A header alone: the reply of every write.
+    const frame = Buffer.allocUnsafe(KV_HEADER_BYTES);
+    frame.writeUInt32BE(KV_HEADER_BYTES - 4, 0);
+    frame[4] = KV_PROTOCOL_VERSION;
+    frame[5] = STATUS_BY_NAME[body.status];
+    frame.writeUInt16BE(0, 6);
+    frame.writeUInt32BE(requestId, 8);
+    return [frame];
+  }
   const w = new FrameWriter(KV_HEADER_BYTES, keysBytesOf(body));
   w.u8(KV_PROTOCOL_VERSION).u8(STATUS_BY_NAME[body.status]).u16(0).u32(requestId);
   switch (body.status) {
-    case 'OK':
-    case 'NOT_FOUND':
-      break;
     case 'VALUE':
       w.value(body.value);
       break;

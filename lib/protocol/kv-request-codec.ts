@@ -70,15 +70,20 @@ export function decodeRequest(frame: RawFrame): KvRequest {
   const origin = { clientId: frame.clientId, requestId: frame.requestId };
   let body: KvRequestBody;
   switch (frame.kind) {
-    case KvOp.GET:
-      body = { op: 'GET', row: r.key('row'), column: r.key('column') };
-      break;
+    // The hot requests are built whole, origin included, so that each keeps one shape.
+    case KvOp.GET: {
+      const request: KvRequest = { op: 'GET', row: r.key('row'), column: r.key('column'), origin };
+      r.end();
+      return request;
+    }
     case KvOp.DELETE:
       body = { op: 'DELETE', row: r.key('row'), column: r.key('column') };
       break;
-    case KvOp.PUT:
-      body = { op: 'PUT', row: r.key('row'), column: r.key('column'), value: r.value('value') };
-      break;
+    case KvOp.PUT: {
+      const request: KvRequest = { op: 'PUT', row: r.key('row'), column: r.key('column'), value: r.value('value'), origin };
+      r.end();
+      return request;
+    }
     case KvOp.CPUT: {
       const row = r.key('row');
       const column = r.key('column');

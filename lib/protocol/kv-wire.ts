@@ -3,6 +3,7 @@
  * shared by the node (lib/kvserver) and the client (lib/kvclient). The byte layout lives in
  * kv-frame-codec.ts and is documented in docs/kv-protocol.md.
  */
+import { utf8Length } from './short-strings.js';
 
 /** Version byte of every frame; a frame with another version closes the connection. */
 export const KV_PROTOCOL_VERSION = 1;
@@ -142,7 +143,7 @@ export type KvErrorStatus = 'WRONG_TABLET' | 'NOT_PRIMARY' | 'TOO_LARGE' | 'BAD_
 
 /** The byte length of a key as the wire and the accounting count it. */
 export function keyBytes(key: string): number {
-  return Buffer.byteLength(key, 'utf8');
+  return utf8Length(key);
 }
 
 /** A UTF-16 surrogate without its pair: it cannot be encoded in UTF-8 and back unchanged. */

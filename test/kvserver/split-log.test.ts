@@ -110,6 +110,7 @@ describe('kvserver: a split is a logged decision every copy makes alike (real fi
     store.replication = {
       view: 1, canSequence: () => false, sequenced: () => undefined,
       waitCommitted: () => Promise.resolve(),
+      whenCommitted: <T>(_seq: number, committed: () => T) => Promise.resolve(committed()),
     };
     for (let i = 0; i < 200; i++) {
       const row = `r-${String(i).padStart(4, '0')}`;
