@@ -2,11 +2,11 @@
  * Reads the write-ahead log back: at start-up (recovery, which cuts a torn or corrupt tail off
  * the last segment) and for a peer that wants every record after a sequence number.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../protocol/log.js';
-import { decodeWalRecords, type WalRecord } from './wal-record.js';
-import { WAL_MAGIC, listSegmentFiles, type WalSegment } from './wal-segments.js';
+import { WAL_RECORD_PREFIX_BYTES, decodeWalRecords, type WalRecord } from './wal-record.js';
+import { WAL_MAGIC, listSegmentFiles, markRecord, type WalSegment } from './wal-segments.js';
 import { createSegment, truncateSegment } from './wal-writer.js';
 
 /** A log that cannot be replayed safely; the message names the file. The node must not start. */
@@ -100,14 +100,21 @@ export async function recoverWal(
     }
     if (decoded.records.length > 0) lastSeq = decoded.records.at(-1)!.seq;
     else lastSeq = Math.max(lastSeq, firstSeq - 1);
-    segments.push({ firstSeq, file, bytes: goodEnd });
+    const segment: WalSegment = { firstSeq, file, bytes: goodEnd, marks: [] };
+    for (let r = 0; r < decoded.records.length; r++) markRecord(segment, decoded.records[r]!.seq, positions[r]!);
+    segments.push(segment);
   }
   return { segments, lastSeq };
 }
 
+/** Bytes read from a segment at a time when reading records after a seq. */
+export const LOG_READ_CHUNK_BYTES = 512 * 1024;
+
 /**
  * The durable records after `afterSeq` (at most `recordsMax`), or null when the log no longer
- * reaches back that far and the caller needs a tablet snapshot instead.
+ * reaches back that far and the caller needs a tablet snapshot instead. Reads start at the
+ * segment's last mark at or before the first record wanted and go on in chunks, so a page
+ * costs about its own bytes, not the segment's.
  */
 export async function readLogAfter(
   dir: string,
@@ -120,15 +127,56 @@ export async function readLogAfter(
   if (segments.length === 0 || segments[0]!.firstSeq > afterSeq + 1) return null;
   const records: WalRecord[] = [];
   for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
     const next = segments[i + 1];
     if (next !== undefined && next.firstSeq <= afterSeq + 1) continue;
-    const bytes = await readFile(join(dir, segments[i]!.file));
-    const decoded = decodeWalRecords(bytes.subarray(0, segments[i]!.bytes), WAL_MAGIC.length, payloadBytesMax);
-    for (const r of decoded.records) {
-      if (r.seq <= afterSeq || r.seq > durableSeq) continue;
-      if (records.length === recordsMax) return { records, more: true };
-      records.push(r);
-    }
+    const full = await readSegmentAfter(dir, segment, afterSeq, durableSeq, payloadBytesMax, recordsMax, records);
+    if (full) return { records, more: true };
   }
   return { records, more: false };
+}
+
+/**
+ * Appends to `records` the durable records of `segment` after `afterSeq`, until `recordsMax`
+ * are held and another one follows (true then) or the segment's records end.
+ */
+async function readSegmentAfter(
+  dir: string, segment: WalSegment, afterSeq: number, durableSeq: number, payloadBytesMax: number, recordsMax: number, records: WalRecord[],
+): Promise<boolean> {
+  let position = WAL_MAGIC.length;
+  for (const mark of segment.marks ?? []) {
+    if (mark.seq > afterSeq + 1) break;
+    position = mark.position;
+  }
+  const end = segment.bytes;
+  const handle = await open(join(dir, segment.file), 'r');
+  try {
+    let chunk = Buffer.allocUnsafe(LOG_READ_CHUNK_BYTES);
+    while (position < end) {
+      const want = Math.min(chunk.length, end - position);
+      const { bytesRead } = await handle.read(chunk, 0, want, position);
+      if (bytesRead === 0) return false;
+      const decoded = decodeWalRecords(chunk.subarray(0, bytesRead), 0, payloadBytesMax);
+      for (const r of decoded.records) {
+        if (r.seq > durableSeq) return false;
+        if (r.seq <= afterSeq) continue;
+        if (records.length === recordsMax) return true; // and there is more
+        // The chunk is reused: a record kept is copied out of it.
+        records.push(r.op === 'PUT' ? { ...r, value: Buffer.from(r.value) } : r);
+      }
+      position += decoded.goodBytes;
+      if (decoded.stop === 'end') continue;
+      if (decoded.stop !== 'torn') return false; // past the records (zeros laid ahead) or damage
+      if (decoded.goodBytes === 0) {
+        // One record longer than the chunk: read it whole next time.
+        if (bytesRead < WAL_RECORD_PREFIX_BYTES) return false;
+        const recordBytes = WAL_RECORD_PREFIX_BYTES + chunk.readUInt32BE(0);
+        if (recordBytes > end - position) return false;
+        chunk = Buffer.allocUnsafe(recordBytes);
+      }
+    }
+    return false;
+  } finally {
+    await handle.close();
+  }
 }

@@ -18,6 +18,28 @@ export interface WalSegment {
   file: string;
   /** Bytes in the file, magic included. */
   bytes: number;
+  /**
+   * Where some durable records start, in seq order, about every WAL_MARK_INTERVAL_BYTES: a
+   * reader after a seq starts at the last mark before it instead of the segment's start.
+   * None for a segment recovery did not read (it starts from the beginning then).
+   */
+  marks?: WalMark[];
+}
+
+/** A record of a segment: its seq and the offset in the file where it starts. */
+export interface WalMark {
+  seq: number;
+  position: number;
+}
+
+/** Log bytes between two marks of a segment (at least). */
+export const WAL_MARK_INTERVAL_BYTES = 256 * 1024;
+
+/** Marks `seq` at `position` of `segment` if the last mark is far enough back. */
+export function markRecord(segment: WalSegment, seq: number, position: number): void {
+  const marks = segment.marks ?? (segment.marks = []);
+  const last = marks.at(-1);
+  if (last === undefined || position - last.position >= WAL_MARK_INTERVAL_BYTES) marks.push({ seq, position });
 }
 
 export function segmentFileName(firstSeq: number): string {

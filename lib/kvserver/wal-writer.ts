@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { fsyncDirectory, writeAll } from './durable-files.js';
 import type { WalPlace } from './wal-reader.js';
 import { encodeWalRecord, type WalRecord } from './wal-record.js';
-import { WAL_MAGIC, listSpareFiles, segmentFileName, spareFileName, type WalSegment, type WalSpare } from './wal-segments.js';
+import { WAL_MAGIC, listSpareFiles, markRecord, segmentFileName, spareFileName, type WalSegment, type WalSpare } from './wal-segments.js';
 
 /** A segment grows to this size at most before a new one starts (one record may overshoot). */
 export const WAL_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
@@ -322,14 +322,13 @@ export class WalWriter {
   private finishWrite({ batch, segment, at }: WalWrite): void {
     this.durableSeq = batch.at(-1)!.record.seq;
     const values = this.valueListener;
-    if (values !== null) {
-      let position = at;
-      for (const { record, bytes: recordBytes } of batch) {
-        if (record.op === 'PUT' && record.value.length >= values.bytesMin) {
-          values.logged(record, { segment: segment.firstSeq, position, recordBytes });
-        }
-        position += recordBytes;
+    let position = at;
+    for (const { record, bytes: recordBytes } of batch) {
+      markRecord(segment, record.seq, position);
+      if (values !== null && record.op === 'PUT' && record.value.length >= values.bytesMin) {
+        values.logged(record, { segment: segment.firstSeq, position, recordBytes });
       }
+      position += recordBytes;
     }
     this.durableListener?.(this.durableSeq);
     this.releaseWaiters();
