@@ -3,7 +3,7 @@
  * temporary name, fsynced, renamed into place and its directory fsynced, so a crash leaves
  * either the old file or the new one, never a mix.
  */
-import { writev } from 'node:fs';
+import { writev, writevSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -52,6 +52,17 @@ export async function writeAll(fd: number, parts: readonly Buffer[], position: n
       writev(fd, pending.slice(0, WRITEV_BUFFERS_MAX), at, (err, n) => (err ? reject(err) : resolve(n)));
     });
     if (at !== null) at += written;
+    pending = dropWritten(pending, written);
+  }
+}
+
+/** writeAll on this thread: returns once every byte is written (for O_DSYNC, durable). */
+export function writeAllSync(fd: number, parts: readonly Buffer[], position: number): void {
+  let pending = parts.filter((p) => p.length > 0);
+  let at = position;
+  while (pending.length > 0) {
+    const written = writevSync(fd, pending.slice(0, WRITEV_BUFFERS_MAX), at);
+    at += written;
     pending = dropWritten(pending, written);
   }
 }

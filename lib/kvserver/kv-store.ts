@@ -66,6 +66,7 @@ export class KvStore {
   readonly slots = new TabletSlots();
   readonly maintenance: TabletMaintenance;
   private walWriter: WalWriter | null = null;
+  private inlineLogWrites = false;
   /** Reads values kept in the log (logged-value.ts). */
   readonly values: ValueLog;
   /** Values at least this long are kept in the log, not in memory, once durable. */
@@ -104,11 +105,21 @@ export class KvStore {
     return this.walWriter;
   }
 
+  /**
+   * Whether small log writes are made on this thread (WalWriter.smallWritesInline): set by
+   * replication while this node is not the primary; kept across a log replaced by a snapshot.
+   */
+  set logWritesInline(inline: boolean) {
+    this.inlineLogWrites = inline;
+    if (this.walWriter !== null) this.walWriter.smallWritesInline = inline;
+  }
+
   /** The log appended to from now on (after recovery, or a snapshot install). */
   set wal(wal: WalWriter | null) {
     this.walWriter = wal;
     if (wal === null) return;
     wal.durableListener = this.durableListener;
+    wal.smallWritesInline = this.inlineLogWrites;
     wal.droppedListener = (segment) => this.values.forget(segment);
     wal.valueListener = { bytesMin: this.logValueBytesMin, logged: (record, place) => this.valueLogged(record, place) };
   }

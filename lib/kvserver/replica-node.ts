@@ -111,6 +111,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     } else {
       store.replication = this;
       store.onDurable(() => this.onDurable());
+      this.roleMayHaveChanged();
     }
   }
 
@@ -251,7 +252,18 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
   private step(input: ReplicaInput<EncodedLogRecord>): void {
     const wasPrimary = this.core.role === 'primary';
     this.apply(this.core.step(input));
-    if (wasPrimary && this.core.role !== 'primary') this.lostPrimary(`node ${this.options.nodeId} is no longer the primary`);
+    if (wasPrimary && this.core.role !== 'primary') {
+      this.lostPrimary(`node ${this.options.nodeId} is no longer the primary`);
+      this.roleMayHaveChanged();
+    }
+  }
+
+  /**
+   * A node that is not the primary makes its small log writes on the event loop's thread
+   * (WalWriter.smallWritesInline): it only waits for them; a primary keeps taking requests.
+   */
+  private roleMayHaveChanged(): void {
+    this.store.logWritesInline = this.core.role !== 'primary';
   }
 
   private notPrimary(): KvReplyBody {
@@ -289,6 +301,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     if (this.solo || this.stopped) return;
     const before = { role: this.core.role, view: this.core.view?.view ?? -1, primary: this.core.view?.primary ?? null };
     this.apply(this.core.step({ kind: 'view', view }));
+    this.roleMayHaveChanged();
     const after = this.core.view;
     if (after?.view !== before.view) this.confirmation.reset();
     if (before.role === 'primary' && this.core.role !== 'primary') this.lostPrimary(`node ${this.options.nodeId} is no longer the primary`);

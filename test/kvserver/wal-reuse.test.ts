@@ -141,6 +141,42 @@ describe('kvserver: the log writes over spare segments and preallocated zeros (r
     expect(statSync(join(dir, segment.file)).size).to.equal(segment.bytes);
   });
 
+  it('a secondary\'s small batches are written on its own thread: durable within the turn that writes them, replayed exactly', async () => {
+    const wal = await WalWriter.open(dir, [], 0, fail);
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    // On an I/O thread, the write's completion comes in a later turn of the event loop. (This
+    // first write also lays the zeros the next ones go over.)
+    wal.append(record(1, 100));
+    await turn();
+    expect(wal.durableSeq, 'written by an I/O thread').to.equal(0);
+    await wal.waitDurable(1);
+    wal.smallWritesInline = true;
+    let seq = 1;
+    const batch = (valueBytes: number): void => {
+      for (let i = 0; i < 5; i++) wal.append(record(++seq, valueBytes));
+    };
+    for (const valueBytes of [100, 3000, 50, 9000, 10, 2000, 4000]) {
+      batch(valueBytes);
+      await turn();
+      expect(wal.durableSeq, `a batch of five ${valueBytes}-byte values`).to.equal(seq);
+    }
+    // A batch past 64 KiB (file chunks) still goes to an I/O thread.
+    batch(100_000);
+    await turn();
+    expect(wal.durableSeq, 'a large batch').to.be.lessThan(seq);
+    await wal.waitDurable(seq);
+    batch(200);
+    await turn();
+    expect(wal.durableSeq, 'small again').to.equal(seq);
+    await wal.close();
+    const { seqs, values } = await replay();
+    expect(seqs).to.deep.equal(Array.from({ length: seq }, (_v, i) => 1 + i));
+    for (const s of seqs) {
+      const value = values.get(s)!;
+      expect(value.equals((record(s, value.length) as { value: Buffer }).value), `seq ${s}`).to.equal(true);
+    }
+  });
+
   it('writes large batches two at a time, yet reports records durable in log order, at the places they landed', async () => {
     expect(WAL_WRITES_IN_FLIGHT_MAX).to.equal(2);
     const wal = await WalWriter.open(dir, [], 0, fail, { segmentBytesMax: 4 * 1024 * 1024 });
