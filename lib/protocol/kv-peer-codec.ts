@@ -123,7 +123,7 @@ export function encodePeerMessage(from: number, message: PeerMessage): Buffer[] 
   }
   const w = new FrameWriter(KV_REQUEST_HEADER_BYTES, 0);
   const opcode = {
-    replicate: KvOp.REPLICATE, probe: KvOp.PROBE, ack: KvOp.ACK, refuse: KvOp.REFUSE, 'catch-up': KvOp.CATCH_UP,
+    probe: KvOp.PROBE, ack: KvOp.ACK, refuse: KvOp.REFUSE, 'catch-up': KvOp.CATCH_UP,
     'snapshot-begin': SnapshotOp.SNAPSHOT_BEGIN, 'snapshot-chunk': SnapshotOp.SNAPSHOT_CHUNK,
     'snapshot-end': SnapshotOp.SNAPSHOT_END, 'snapshot-ack': SnapshotOp.SNAPSHOT_ACK,
   }[message.kind];

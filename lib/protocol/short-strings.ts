@@ -57,6 +57,11 @@ for (let i = 0; i < 6; i++) {
   HEX_VALUE[0x61 + i] = 10 + i;
 }
 
+/** The value of the hex digit with character code `code`, or -1. */
+function hexValue(code: number): number {
+  return code < 128 ? HEX_VALUE[code]! : -1;
+}
+
 /** Two hex digits per byte value. */
 const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -69,17 +74,14 @@ export function readClientId(p: Buffer, pos: number): string {
 /** The 8-byte client id from its 16 hex digits (a shorter id is padded with zeros). */
 export function writeClientId(buf: Buffer, pos: number, clientId: string): void {
   if (clientId.length === 16) {
-    let ok = true;
-    for (let i = 0; i < 8; i++) {
-      const high = HEX_VALUE[clientId.charCodeAt(2 * i) & 0x7f]!;
-      const low = HEX_VALUE[clientId.charCodeAt(2 * i + 1) & 0x7f]!;
-      if (high < 0 || low < 0 || clientId.charCodeAt(2 * i) >= 0x80 || clientId.charCodeAt(2 * i + 1) >= 0x80) {
-        ok = false;
-        break;
-      }
+    let i = 0;
+    for (; i < 8; i++) {
+      const high = hexValue(clientId.charCodeAt(2 * i));
+      const low = hexValue(clientId.charCodeAt(2 * i + 1));
+      if (high < 0 || low < 0) break;
       buf[pos + i] = (high << 4) | low;
     }
-    if (ok) return;
+    if (i === 8) return;
   }
   buf.write(clientId.padEnd(16, '0'), pos, 8, 'hex');
 }
