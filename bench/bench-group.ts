@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fetchClusterMap } from '../lib/kvclient/coordinator-map-source.js';
 import { KvClient } from '../lib/kvclient/kv-client.js';
 import { freePort, stopChildren, waitForLine } from './bench-processes.js';
-import { ROLE_NODE_FLAGS } from '../lib/cli/role-node-flags.js';
+import { roleNodeFlags } from '../lib/cli/role-node-flags.js';
 
 const BIN = process.env.PENNCLOUD_BIN ?? resolve('dist/bin/penncloud.js');
 /** The cluster's timing: the defaults of conf/ (heartbeat 250 ms, failure after 1 s). */
@@ -45,7 +45,7 @@ export async function startGroup(root: string): Promise<BenchGroup> {
   const confFile = join(root, 'conf.json');
   writeFileSync(confFile, JSON.stringify(conf));
   const common = ['--conf', confFile, '--data', join(root, 'data')];
-  const run = (args: string[]): ChildProcess => spawn(process.execPath, [...ROLE_NODE_FLAGS, BIN, ...args, ...common],
+  const run = (args: string[]): ChildProcess => spawn(process.execPath, [...roleNodeFlags(args[0]), BIN, ...args, ...common],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PENNCLOUD_LOG: 'error' } });
   const group: BenchGroup = { coordinator, kv, nodes: new Map(), children: [] };
   try {

@@ -15,7 +15,7 @@ import { RespClient } from './resp-client.js';
 import { freePort, startRedis, stopChildren, waitForLine } from './bench-processes.js';
 import { drive as driveWith, medianResult as median, type LoadResult as Result } from './load-driver.js';
 import { compareReplicatedPuts, REPLICATED_PUT_TARGET_RATIO } from './replicated-puts.js';
-import { ROLE_NODE_FLAGS } from '../lib/cli/role-node-flags.js';
+import { roleNodeFlags } from '../lib/cli/role-node-flags.js';
 
 /** Requests in flight at once, for both stores. */
 const IN_FLIGHT = 50;
@@ -152,7 +152,7 @@ async function main(): Promise<number> {
     };
     const confFile = join(root, 'conf.json');
     writeFileSync(confFile, JSON.stringify(conf));
-    const node = spawn(process.execPath, [...ROLE_NODE_FLAGS, process.env.PENNCLOUD_BIN ?? resolve('dist/bin/penncloud.js'), 'kvnode', '--id', '0', '--conf', confFile, '--data', join(root, 'data')],
+    const node = spawn(process.execPath, [...roleNodeFlags('kvnode'), process.env.PENNCLOUD_BIN ?? resolve('dist/bin/penncloud.js'), 'kvnode', '--id', '0', '--conf', confFile, '--data', join(root, 'data')],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PENNCLOUD_LOG: 'warn' } });
     children.push(node);
     const redisDir = join(root, 'redis');

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { ProcessInfo } from '../protocol/supervisor-wire.js';
 import { SUPERVISED_ENV } from './role-context.js';
-import { ROLE_NODE_FLAGS } from './role-node-flags.js';
+import { roleNodeFlags } from './role-node-flags.js';
 
 /** How long a role may take from spawn to its READY line. */
 export const READY_TIMEOUT_MS = 60_000;
@@ -51,7 +51,7 @@ export class Supervisor {
     this.known.set(spec.name, spec);
     // stdin is a pipe the child watches: when this process ends, however it ends, the child
     // sees end-of-file and stops (see onShutdownSignal).
-    const child = spawn(process.execPath, [...ROLE_NODE_FLAGS, this.entry, ...spec.args], {
+    const child = spawn(process.execPath, [...roleNodeFlags(spec.args[0]), this.entry, ...spec.args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, [SUPERVISED_ENV]: '1' },
     });

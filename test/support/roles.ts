@@ -8,7 +8,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROLE_NODE_FLAGS } from '../../lib/cli/role-node-flags.js';
+import { roleNodeFlags } from '../../lib/cli/role-node-flags.js';
 
 /** The built entry point every role runs from. */
 export const PENNCLOUD_BIN = fileURLToPath(new URL('../../bin/penncloud.js', import.meta.url));
@@ -96,7 +96,7 @@ const running = new Set<ChildProcess>();
 
 /** Spawns `penncloud ...args` and resolves once it prints its READY line. */
 export function startRole(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RoleProcess> {
-  const child = spawn(process.execPath, [...ROLE_NODE_FLAGS, PENNCLOUD_BIN, ...args], {
+  const child = spawn(process.execPath, [...roleNodeFlags(args[0]), PENNCLOUD_BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PENNCLOUD_LOG: process.env.PENNCLOUD_LOG ?? 'warn', ...env },
   });
