@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { CLUSTER_SECRET_FILE, loadClusterSecret } from '../lib/cli/cluster-secret.js';
 import { fetchClusterMap } from '../lib/kvclient/coordinator-map-source.js';
 import { KvClient } from '../lib/kvclient/kv-client.js';
 import { freePort, stopChildren, waitForLine } from './bench-processes.js';
@@ -25,6 +26,8 @@ export interface BenchGroup {
   kv: { nodes: { id: number; host: string; port: number }[]; groups: number[][]; tablets: { start: string; group: number }[] };
   nodes: Map<number, ChildProcess>;
   children: ChildProcess[];
+  /** The cluster secret the roles share (made in the data directory before they start). */
+  secret: Buffer;
 }
 
 export type View = { primary: number | null; secondaries: number[] };
@@ -47,7 +50,9 @@ export async function startGroup(root: string): Promise<BenchGroup> {
   const common = ['--conf', confFile, '--data', join(root, 'data')];
   const run = (args: string[]): ChildProcess => spawn(process.execPath, [...roleNodeFlags(args[0]), BIN, ...args, ...common],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PENNCLOUD_LOG: 'error' } });
-  const group: BenchGroup = { coordinator, kv, nodes: new Map(), children: [] };
+  mkdirSync(join(root, 'data'), { recursive: true, mode: 0o700 });
+  const secret = loadClusterSecret(join(root, 'data', CLUSTER_SECRET_FILE), true);
+  const group: BenchGroup = { coordinator, kv, nodes: new Map(), children: [], secret };
   try {
     const c = run(['coordinator']);
     group.children.push(c);
@@ -73,12 +78,12 @@ export function stopGroup(group: BenchGroup): Promise<void> {
 
 /** A client that routes by the coordinator's map. */
 export function groupClient(group: BenchGroup): KvClient {
-  return new KvClient({ cluster: group.kv, coordinator: group.coordinator, valueBytesMax: MIB, requestTimeoutMs: 30_000 });
+  return new KvClient({ cluster: group.kv, coordinator: group.coordinator, valueBytesMax: MIB, requestTimeoutMs: 30_000, secret: group.secret });
 }
 
 /** The coordinator's view of the group (its only group). */
 export async function viewOf(group: BenchGroup): Promise<View> {
-  const map = await fetchClusterMap(group.coordinator);
+  const map = await fetchClusterMap(group.coordinator, group.secret);
   return { primary: map.primaries?.[0] ?? null, secondaries: map.secondaries?.[0] ?? [] };
 }
 

@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CLUSTER_SECRET_FILE, loadClusterSecret } from '../lib/cli/cluster-secret.js';
 import { KvClient } from '../lib/kvclient/kv-client.js';
 import { setLogLevel } from '../lib/protocol/log.js';
 import { RespClient } from './resp-client.js';
@@ -162,7 +163,7 @@ async function main(): Promise<number> {
       waitForLine(node, /READY kvnode-0 /, 'the kv node', START_WAIT_MS),
     ]);
     children.push(redis.child);
-    const kv = new KvClient({ cluster: conf.kv, valueBytesMax: conf.kv.valueBytesMax, requestTimeoutMs: 30_000, connectionsPerNode: CONNECTIONS });
+    const kv = new KvClient({ cluster: conf.kv, valueBytesMax: conf.kv.valueBytesMax, requestTimeoutMs: 30_000, connectionsPerNode: CONNECTIONS, secret: loadClusterSecret(join(root, 'data', CLUSTER_SECRET_FILE), true) });
     const resp = await RespPool.connect(redis.port, CONNECTIONS);
     try {
       await resp.pick().ping();

@@ -136,6 +136,11 @@ export interface PennConfig {
   admins: string[];
   /** The control port of `penncloud up`, which the admin console uses to stop and start roles. */
   supervisor: Endpoint;
+  /**
+   * The file holding the cluster secret every internal connection proves it knows
+   * (docs/security.md); relative paths from the working directory. Null: `<data dir>/cluster.secret`.
+   */
+  secretFile: string | null;
 }
 
 /** A configuration file that cannot be used; the message names the file and the field. */
@@ -183,6 +188,7 @@ export function parseConfig(raw: unknown, file = '(config)'): PennConfig {
     admins: [],
     supervisor: undefined as unknown as Endpoint,
     sessions: readSessions(f, root.sessions),
+    secretFile: root.secretFile === undefined ? null : f.string(root.secretFile, 'secretFile'),
   };
   config.drive = readDrive(f, root.drive, config.kv);
   config.mail = readMail(f, root.mail);
@@ -192,7 +198,7 @@ export function parseConfig(raw: unknown, file = '(config)'): PennConfig {
   const sup = f.object(root.supervisor ?? {}, 'supervisor');
   f.rejectUnknown(sup, 'supervisor', ['host', 'port']);
   config.supervisor = { host: f.host(sup.host ?? '127.0.0.1', 'supervisor.host'), port: f.port(sup.port ?? 9998, 'supervisor.port') };
-  f.rejectUnknown(root, '', ['http', 'frontends', 'dispatcher', 'coordinator', 'kv', 'drive', 'sessions', 'mail', 'smtp', 'pop3', 'admins', 'supervisor']);
+  f.rejectUnknown(root, '', ['http', 'frontends', 'dispatcher', 'coordinator', 'kv', 'drive', 'sessions', 'mail', 'smtp', 'pop3', 'admins', 'supervisor', 'secretFile']);
   checkPortsDistinct(f, config);
   return config;
 }

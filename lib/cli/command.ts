@@ -28,6 +28,7 @@ export interface Command {
 export const COMMON_OPTIONS: CommandOption[] = [
   { name: 'conf', value: 'FILE', description: 'configuration file (default conf/local.json)' },
   { name: 'data', value: 'DIR', description: 'data directory (default ./data)' },
+  { name: 'secret-file', value: 'FILE', description: 'cluster secret (default: conf "secretFile", else DIR/cluster.secret, made if missing)' },
   { name: 'help', description: 'show this help' },
 ];
 

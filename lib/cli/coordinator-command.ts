@@ -11,13 +11,13 @@ export const coordinatorCommand: Command = {
   usage: '',
   options: [],
   async run(args) {
-    const { config, dataDir } = loadRoleContext(args);
+    const { config, dataDir, secret } = loadRoleContext(args);
     const logger = createLogger('coordinator');
     const c = config.coordinator;
     const server = new CoordinatorServer({
       host: c.host, port: c.port, nodes: config.kv.nodes, groups: config.kv.groups, tablets: config.kv.tablets,
       heartbeatIntervalMs: c.heartbeatIntervalMs, failureTimeoutMs: c.failureTimeoutMs,
-      dir: join(dataDir, 'coordinator'), logger,
+      dir: join(dataDir, 'coordinator'), secret, logger,
     });
     const address = await server.listen();
     onShutdownSignal(async () => {

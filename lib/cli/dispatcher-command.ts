@@ -10,12 +10,13 @@ export const dispatcherCommand: Command = {
   usage: '',
   options: [],
   async run(args) {
-    const { config } = loadRoleContext(args);
+    const { config, secret } = loadRoleContext(args);
     const logger = createLogger('dispatcher');
     const d = config.dispatcher;
     const dispatcher = new Dispatcher({
       host: d.host, port: d.port, policy: d.policy, redirectStatus: d.redirectStatus,
       frontendTimeoutMs: d.frontendTimeoutMs, httpLimits: config.http, logger,
+      frontends: config.frontends, secret,
     });
     const address = await dispatcher.start();
     onShutdownSignal(async () => {

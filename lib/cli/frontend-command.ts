@@ -26,14 +26,14 @@ export const frontendCommand: Command = {
   options: [{ name: 'id', value: 'N', description: 'which frontend of the configuration to run' }],
   async run(args) {
     const id = intOption(args, 'id');
-    const { config } = loadRoleContext(args);
+    const { config, secret } = loadRoleContext(args);
     const self = config.frontends.find((f) => f.id === id);
     if (self === undefined) throw new UsageError(`no frontend with id ${id} in the configuration`);
     const name = `frontend-${id}`;
     const logger = createLogger('frontend', { frontend: id });
 
     // Connections open on first use: a frontend starts (and serves /healthz) before the store.
-    const { kv, users, sessions, storage, mail, admin } = createServices(config);
+    const { kv, users, sessions, storage, mail, admin } = createServices(config, secret);
 
     const router = new Router(logger);
     // Ready when every tablet's serving node answers a one-row listing.
@@ -61,6 +61,7 @@ export const frontendCommand: Command = {
       dispatcherPort: config.dispatcher.port,
       intervalMs: config.dispatcher.heartbeatIntervalMs,
       current: () => ({ id, url: self.publicUrl, connections: server.connectionCount }),
+      secret,
       logger,
     });
     onShutdownSignal(async () => {

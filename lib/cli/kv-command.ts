@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs';
 import { KvClient, type NodeAddress } from '../kvclient/kv-client.js';
 import { isPennError } from '../protocol/errors.js';
 import { stringOption, intOption, UsageError, type Command, type ParsedArgs } from './command.js';
-import { loadConfig } from '../../conf/config.js';
-import { DEFAULT_CONF_FILE } from './role-context.js';
+import { loadRoleContext } from './role-context.js';
 
 const USAGE = `<get|put|cput|del|rows|cols|status> ...
     get ROW COL                    print the value (raw, or --hex)
@@ -135,10 +134,11 @@ export const kvCommand: Command = {
     { name: 'limit', value: 'N', description: 'rows/cols: page size (default 100)' },
   ],
   async run(args) {
-    const config = loadConfig(stringOption(args, 'conf', DEFAULT_CONF_FILE));
+    const { config, secret } = loadRoleContext(args);
     const nodeText = args.options.get('node');
     const node = typeof nodeText === 'string' ? parseNode(nodeText) : undefined;
     const client = new KvClient({
+      secret,
       cluster: config.kv,
       coordinator: config.coordinator,
       valueBytesMax: config.kv.valueBytesMax,

@@ -30,7 +30,7 @@ export const kvnodeCommand: Command = {
   options: [{ name: 'id', value: 'N', description: 'the node id (from kv.nodes in the configuration)' }],
   async run(args) {
     const id = intOption(args, 'id');
-    const { config, dataDir } = loadRoleContext(args);
+    const { config, dataDir, secret } = loadRoleContext(args);
     const node = config.kv.nodes.find((n) => n.id === id);
     if (node === undefined) throw new UsageError(`node ${id} is not in kv.nodes of the configuration`);
     const log = createLogger('kvnode', { node: id });
@@ -39,7 +39,7 @@ export const kvnodeCommand: Command = {
     // The coordinator hears from the node from the start: "recovering" while it loads its data.
     const incarnation = randomBytes(8).toString('hex');
     const c = config.coordinator;
-    const link = new CoordinatorLink({ host: c.host, port: c.port, heartbeatIntervalMs: c.heartbeatIntervalMs, log: log.child({ part: 'coordinator' }) },
+    const link = new CoordinatorLink({ host: c.host, port: c.port, heartbeatIntervalMs: c.heartbeatIntervalMs, secret, log: log.child({ part: 'coordinator' }) },
       recoveringHandler(id, incarnation));
     link.start();
     let store;
@@ -79,9 +79,10 @@ export const kvnodeCommand: Command = {
       // A new value per start: it tells the coordinator this process is not the one in the view.
       incarnation,
       readFrom: config.kv.readFrom,
+      secret,
       log: log.child({ part: 'replica' }),
     });
-    const server = new KvServer(store, log.child({ part: 'server' }), replica);
+    const server = new KvServer(store, log.child({ part: 'server' }), secret, replica);
     const address = await server.listen(node.host, node.port, localSocketPath(dataDir, id, node.host));
     replica.start();
     onShutdownSignal(async () => {

@@ -14,9 +14,9 @@ export const pop3Command: Command = {
   usage: '',
   options: [],
   async run(args) {
-    const { config } = loadRoleContext(args);
+    const { config, secret } = loadRoleContext(args);
     const logger = createLogger('pop3');
-    const services = createServices(config);
+    const services = createServices(config, secret);
     const p = config.pop3;
     const tls = p.tls === null ? null : createSecureContext({ key: readFileSync(p.tls.keyFile), cert: readFileSync(p.tls.certFile) });
     const server = new Pop3Server({

@@ -1,7 +1,8 @@
 /** What every role reads from its command line before it starts: configuration and data dir. */
 import { resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { loadConfig, type PennConfig } from '../../conf/config.js';
+import { clusterSecretPath, loadClusterSecret } from './cluster-secret.js';
 import { stringOption, type ParsedArgs } from './command.js';
 
 export const DEFAULT_CONF_FILE = 'conf/local.json';
@@ -10,17 +11,28 @@ export const DEFAULT_DATA_DIR = './data';
 export interface RoleContext {
   config: PennConfig;
   confFile: string;
-  /** Absolute data directory, created if missing. */
+  /** Absolute data directory, created if missing, open to this user only. */
   dataDir: string;
+  /** The cluster secret (cluster-secret.ts): what proves this role on internal ports. */
+  secret: Buffer;
 }
 
-/** Loads and validates the configuration; a ConfigError propagates to main (exit 1). */
+/**
+ * Loads and validates the configuration and the cluster secret; a ConfigError or
+ * ClusterSecretError propagates to main (exit 1). Files and directories a role makes are its
+ * user's alone (umask 077): the store's files hold password hashes and sessions.
+ */
 export function loadRoleContext(args: ParsedArgs): RoleContext {
+  process.umask(0o077);
   const confFile = resolve(stringOption(args, 'conf', DEFAULT_CONF_FILE));
   const dataDir = resolve(stringOption(args, 'data', DEFAULT_DATA_DIR));
   const config = loadConfig(confFile);
-  mkdirSync(dataDir, { recursive: true });
-  return { config, confFile, dataDir };
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  const named = args.options.get('secret-file');
+  const where = clusterSecretPath(typeof named === 'string' ? named : config.secretFile, dataDir);
+  const secret = loadClusterSecret(where.path, !where.named);
+  return { config, confFile, dataDir, secret };
 }
 
 /**

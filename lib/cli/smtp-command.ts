@@ -14,9 +14,9 @@ export const smtpCommand: Command = {
   usage: '',
   options: [],
   async run(args) {
-    const { config } = loadRoleContext(args);
+    const { config, secret } = loadRoleContext(args);
     const logger = createLogger('smtp');
-    const services = createServices(config);
+    const services = createServices(config, secret);
     const tls = config.smtp.tls === null ? null : { key: readFileSync(config.smtp.tls.keyFile), cert: readFileSync(config.smtp.tls.certFile) };
     const inbound = new SmtpInbound({
       backend: {

@@ -1,22 +1,30 @@
 /**
  * The control port of `penncloud up` (see lib/protocol/supervisor-wire.ts): lists the processes
  * and stops or starts one for the admin console. Listens on loopback-configured
- * `supervisor.host:port` only; it is an operator's interface, not a public one.
+ * `supervisor.host:port` only; it is an operator's interface, not a public one, and a peer is
+ * heard only once it has proven the cluster secret (lib/protocol/peer-auth.ts).
  */
 import { createServer, type Server } from 'node:net';
 import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
+import { acceptPeer } from '../protocol/peer-auth.js';
 import type { SupervisorReply, SupervisorRequest } from '../protocol/supervisor-wire.js';
 import type { Supervisor } from './supervisor.js';
 
-export function startSupervisorControl(supervisor: Supervisor, host: string, port: number): Promise<Server> {
+/** Control connections at once (the admin console of each frontend, an operator's tool). */
+export const SUPERVISOR_CONNECTIONS_MAX = 64;
+
+export function startSupervisorControl(supervisor: Supervisor, host: string, port: number, secret: Buffer): Promise<Server> {
   const server = createServer((socket) => {
-    readJsonLines(socket, (m) => {
-      void answer(supervisor, m as SupervisorRequest).then((reply) => {
-        if (!socket.destroyed) socket.write(encodeJsonLine(reply));
-      });
-    });
     socket.on('error', () => socket.destroy());
+    acceptPeer(socket, secret, () => {
+      readJsonLines(socket, (m) => {
+        void answer(supervisor, m as SupervisorRequest).then((reply) => {
+          if (!socket.destroyed) socket.write(encodeJsonLine(reply));
+        });
+      });
+    }, (reason) => process.stderr.write(`[up] control port: refused an unauthenticated peer from ${socket.remoteAddress ?? '?'}: ${reason}\n`));
   });
+  server.maxConnections = SUPERVISOR_CONNECTIONS_MAX;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));

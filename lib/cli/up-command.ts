@@ -14,8 +14,11 @@ export const upCommand: Command = {
   usage: '[--conf FILE] [--data DIR]',
   options: [],
   async run(args) {
-    const { config, confFile, dataDir } = loadRoleContext(args);
-    const common = ['--conf', confFile, '--data', dataDir];
+    // The first `up` on a data directory makes its cluster secret (cluster-secret.ts); every
+    // role started here reads the same file.
+    const { config, confFile, dataDir, secret } = loadRoleContext(args);
+    const secretFile = args.options.get('secret-file');
+    const common = ['--conf', confFile, '--data', dataDir, ...(typeof secretFile === 'string' ? ['--secret-file', secretFile] : [])];
     // Started tier by tier, each tier in parallel: the store, the dispatcher (so it hears each
     // frontend's first heartbeat), then what serves users. Stopped in the reverse order.
     const tiers: RoleSpec[][] = [
@@ -41,7 +44,7 @@ export const upCommand: Command = {
       await supervisor.stopAll(roles.map((r) => r.name));
     };
     onShutdownSignal(stop);
-    control = await startSupervisorControl(supervisor, config.supervisor.host, config.supervisor.port);
+    control = await startSupervisorControl(supervisor, config.supervisor.host, config.supervisor.port, secret);
     const urls: string[] = [];
     try {
       for (const tier of tiers) {

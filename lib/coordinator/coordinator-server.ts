@@ -11,6 +11,7 @@ import type {
 import { isPennError } from '../protocol/errors.js';
 import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
 import type { Logger } from '../protocol/log.js';
+import { acceptPeer } from '../protocol/peer-auth.js';
 import { CoordinatorCore, type CoordinatorEffect, type TabletRange } from './coordinator-core.js';
 import { StateFile } from './state-file.js';
 
@@ -23,8 +24,13 @@ export interface CoordinatorOptions {
   heartbeatIntervalMs: number;
   failureTimeoutMs: number;
   dir: string;
+  /** The cluster secret every connection must prove before it is heard (peer-auth.ts). */
+  secret: Buffer;
   logger: Logger;
 }
+
+/** Connections served at once (nodes, frontends, admin tools); more are closed on accept. */
+export const COORDINATOR_CONNECTIONS_MAX = 1024;
 
 /** Bytes queued to one peer that does not read before it is cut off. */
 const PEER_BACKLOG_BYTES_MAX = 8 * 1024 * 1024;
@@ -34,6 +40,8 @@ export class CoordinatorServer {
   private readonly stateFile: StateFile;
   private readonly server: Server;
   private readonly nodeSockets = new Map<number, Socket>();
+  /** Every accepted socket, authenticated or not: what COORDINATOR_CONNECTIONS_MAX bounds. */
+  private readonly sockets = new Set<Socket>();
   private readonly figures = new Map<number, NodeFigures>();
   private readonly groupOf = new Map<number, number>();
   private effectChain: Promise<void> = Promise.resolve();
@@ -45,7 +53,17 @@ export class CoordinatorServer {
     this.core = new CoordinatorCore(options.groups, saved ?? { tablets: options.tablets }, options.failureTimeoutMs, Date.now());
     options.groups.forEach((ids, g) => ids.forEach((id) => this.groupOf.set(id, g)));
     if (saved === null) this.run([{ kind: 'persist', state: this.core.persisted() }]);
-    this.server = createServer((socket) => this.accept(socket));
+    this.server = createServer((socket) => {
+      if (this.sockets.size >= COORDINATOR_CONNECTIONS_MAX) {
+        options.logger.warn('connection refused: too many connections', { max: COORDINATOR_CONNECTIONS_MAX });
+        socket.destroy();
+        return;
+      }
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      acceptPeer(socket, options.secret, (peer) => this.accept(peer),
+        (reason) => options.logger.warn('refused an unauthenticated peer', { remote: socket.remoteAddress, reason }));
+    });
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -61,7 +79,7 @@ export class CoordinatorServer {
 
   async close(): Promise<void> {
     if (this.ticker !== null) clearInterval(this.ticker);
-    for (const socket of this.nodeSockets.values()) socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.effectChain;
   }

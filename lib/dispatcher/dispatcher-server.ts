@@ -18,6 +18,10 @@ export interface DispatcherOptions {
   policy: DispatchPolicy;
   redirectStatus: number;
   frontendTimeoutMs: number;
+  /** The frontends of the configuration: the only ids heard, each only with its own URL. */
+  frontends: { id: number; publicUrl: string }[];
+  /** The cluster secret heartbeats are signed with. */
+  secret: Buffer;
   httpLimits: HttpLimitsConfig;
   logger: Logger;
   /** Randomness for the random policy and tie-breaks; Math.random unless a test seeds it. */
@@ -35,6 +39,8 @@ export class Dispatcher {
   private readonly http: HttpServer;
   private readonly udp: UdpSocket;
   private readonly random01: () => number;
+  /** The send time of the last heartbeat taken from each frontend: an older one is a replay. */
+  private readonly lastSentAtMs = new Map<number, number>();
 
   constructor(private readonly options: DispatcherOptions) {
     this.registry = new FrontendRegistry(options.frontendTimeoutMs);
@@ -70,7 +76,13 @@ export class Dispatcher {
 
   private onHeartbeat(datagram: Buffer, from: string): void {
     try {
-      const beat = decodeHeartbeat(datagram);
+      const nowMs = Date.now();
+      const beat = decodeHeartbeat(datagram, this.options.secret, nowMs);
+      const configured = this.options.frontends.find((f) => f.id === beat.id);
+      if (configured === undefined) throw new Error(`frontend ${beat.id} is not in the configuration`);
+      if (configured.publicUrl !== beat.url) throw new Error(`frontend ${beat.id} claimed ${beat.url}, not its configured ${configured.publicUrl}`);
+      if (beat.sentAtMs <= (this.lastSentAtMs.get(beat.id) ?? 0)) throw new Error(`frontend ${beat.id}: a heartbeat no later than the last one (replayed?)`);
+      this.lastSentAtMs.set(beat.id, beat.sentAtMs);
       const known = this.registry.alive(Date.now()).some((e) => e.id === beat.id);
       this.registry.heartbeat(beat.id, beat.url, beat.connections, Date.now());
       if (!known) this.options.logger.info('frontend alive', { id: beat.id, url: beat.url });

@@ -1,6 +1,7 @@
 /**
  * The frontend's side of the dispatcher protocol: a UDP heartbeat every interval, carrying its
- * public URL and its open connection count (see lib/protocol/frontend-heartbeat.ts).
+ * public URL and its open connection count, signed with the cluster secret (see
+ * lib/protocol/frontend-heartbeat.ts).
  */
 import { createSocket } from 'node:dgram';
 import { encodeHeartbeat, type FrontendHeartbeat } from '../protocol/frontend-heartbeat.js';
@@ -11,7 +12,9 @@ export interface HeartbeatSenderOptions {
   dispatcherPort: number;
   intervalMs: number;
   /** Called at each beat for the current figures. */
-  current: () => FrontendHeartbeat;
+  current: () => Omit<FrontendHeartbeat, 'sentAtMs'>;
+  /** The cluster secret each datagram is signed with. */
+  secret: Buffer;
   logger: Logger;
 }
 
@@ -21,8 +24,12 @@ export function startHeartbeats(options: HeartbeatSenderOptions): () => void {
   socket.on('error', (err) => options.logger.debug('heartbeat not sent', { err }));
   socket.unref();
   let failures = 0;
+  // Strictly rising, even within one millisecond or when the clock steps back: the dispatcher
+  // drops a beat no later than the last it took.
+  let lastSentAtMs = 0;
   const beat = (): void => {
-    socket.send(encodeHeartbeat(options.current()), options.dispatcherPort, options.dispatcherHost, (err) => {
+    lastSentAtMs = Math.max(Date.now(), lastSentAtMs + 1);
+    socket.send(encodeHeartbeat({ ...options.current(), sentAtMs: lastSentAtMs }, options.secret), options.dispatcherPort, options.dispatcherHost, (err) => {
       // UDP to a host that is up but has no dispatcher yet is not an error worth more than debug.
       if (err && ++failures === 1) options.logger.debug('heartbeat send failed', { err });
       if (!err) failures = 0;

@@ -1,11 +1,13 @@
 /**
  * A client for the control protocols that speak newline-delimited JSON (the coordinator, the
  * `up` supervisor): one connection, requests matched to replies by `id`, a timeout on each,
- * reconnecting on the next request after a failure.
+ * reconnecting on the next request after a failure. Each connection first proves the cluster
+ * secret and checks the peer's proof (lib/protocol/peer-auth.ts).
  */
 import { connect, type Socket } from 'node:net';
 import { PennError } from '../protocol/errors.js';
 import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
+import { authenticateToPeer } from '../protocol/peer-auth.js';
 
 /** Requests waiting for a reply on one connection at most. */
 export const CONTROL_REQUESTS_IN_FLIGHT_MAX = 256;
@@ -23,7 +25,13 @@ export class JsonLineClient {
   private nextId = 1;
 
   /** @param what names the peer in errors ("the coordinator") */
-  constructor(private readonly host: string, private readonly port: number, private readonly timeoutMs: number, private readonly what: string) {}
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly timeoutMs: number,
+    private readonly what: string,
+    private readonly secret: Buffer,
+  ) {}
 
   /** Sends `message` with a fresh id; resolves with the reply (an `error` reply rejects). */
   async request(message: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -57,19 +65,18 @@ export class JsonLineClient {
       const socket = connect(this.port, this.host);
       const timer = setTimeout(() => socket.destroy(new Error('connect timed out')), this.timeoutMs);
       socket.once('connect', () => {
-        clearTimeout(timer);
-        this.socket = socket;
-        this.connecting = null;
-        resolve(socket);
-      });
-      readJsonLines(socket, (message) => {
-        const m = message as Record<string, unknown>;
-        if (typeof m.id !== 'number') return;
-        const p = this.pending.get(m.id);
-        if (p === undefined) return;
-        this.pending.delete(m.id);
-        clearTimeout(p.timer);
-        p.resolve(m);
+        authenticateToPeer(socket, this.secret, this.timeoutMs).then(() => {
+          clearTimeout(timer);
+          this.socket = socket;
+          this.connecting = null;
+          this.readReplies(socket);
+          socket.resume();
+          resolve(socket);
+        }, (err: Error) => {
+          clearTimeout(timer);
+          this.connecting = null;
+          reject(new PennError('UNAVAILABLE', `cannot authenticate to ${this.what} at ${this.host}:${this.port}: ${err.message}`, { reason: 'PEER_AUTH' }));
+        });
       });
       socket.on('error', (err) => {
         clearTimeout(timer);
@@ -88,5 +95,17 @@ export class JsonLineClient {
       });
     });
     return this.connecting;
+  }
+
+  private readReplies(socket: Socket): void {
+    readJsonLines(socket, (message) => {
+      const m = message as Record<string, unknown>;
+      if (typeof m.id !== 'number') return;
+      const p = this.pending.get(m.id);
+      if (p === undefined) return;
+      this.pending.delete(m.id);
+      clearTimeout(p.timer);
+      p.resolve(m);
+    });
   }
 }

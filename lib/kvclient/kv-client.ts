@@ -58,6 +58,8 @@ export interface KvClientOptions {
   readFrom?: 'primary' | 'any';
   /** Send every request to this node instead of routing (debugging one node). */
   pinnedNode?: NodeAddress;
+  /** The cluster secret: every connection to a node or the coordinator proves it first. */
+  secret: Buffer;
 }
 
 /** Requests one client may have in flight at once; past it requests fail fast. */
@@ -121,7 +123,7 @@ export class KvClient {
     const initial = options.cluster;
     const coordinator = options.coordinator;
     const source = options.refreshCluster
-      ?? (coordinator !== undefined ? () => fetchClusterMap(coordinator) : () => Promise.resolve(initial));
+      ?? (coordinator !== undefined ? () => fetchClusterMap(coordinator, options.secret) : () => Promise.resolve(initial));
     this.router = new TabletRouter(initial, source);
     this.pinned = options.pinnedNode === undefined ? undefined : targetOf(options.pinnedNode);
   }
@@ -292,7 +294,7 @@ export class KvClient {
     for (const c of pool) if (best === undefined || c.inFlight < best.inFlight) best = c;
     const size = this.options.connectionsPerNode ?? DEFAULT_CONNECTIONS_PER_NODE;
     if (best === undefined || (best.inFlight > 0 && pool.length < size)) {
-      best = new NodeConnection(target, this.clientId, this.options.valueBytesMax, this.options.requestTimeoutMs, this.counter);
+      best = new NodeConnection(target, this.clientId, this.options.valueBytesMax, this.options.requestTimeoutMs, this.counter, this.options.secret);
       pool.push(best);
     }
     return best;

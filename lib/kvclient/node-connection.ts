@@ -1,6 +1,8 @@
 /**
  * One TCP connection from a client to a node, pipelined: many requests in flight, replies
- * matched by request id, each request with its own timeout. A lost connection fails every
+ * matched by request id, each request with its own timeout. A new connection first proves it
+ * knows the cluster secret and checks that the node does (lib/protocol/peer-auth.ts), within the
+ * connect timeout. A lost connection fails every
  * request in flight with UNAVAILABLE; the next request opens a new one.
  */
 import { connect, type Socket } from 'node:net';
@@ -8,6 +10,7 @@ import { PennError } from '../protocol/errors.js';
 import { KvBodyError } from '../protocol/kv-bytes.js';
 import { KvFrameDecoder, KvFrameError } from '../protocol/kv-frame-decoder.js';
 import { KvOutbox } from '../protocol/kv-outbox.js';
+import { AuthClientHandshake } from '../protocol/peer-auth.js';
 import { decodeReply } from '../protocol/kv-reply-codec.js';
 import { encodeRequest } from '../protocol/kv-request-codec.js';
 import { kvFrameBytesMax, type KvReply, type KvRequestBody } from '../protocol/kv-wire.js';
@@ -52,6 +55,8 @@ export class NodeConnection {
     private readonly connectTimeoutMs: number,
     /** Shared with the other connections of a client: requests in flight over all of them. */
     private readonly counter: { inFlight: number },
+    /** The cluster secret, proven to the node before the first request. */
+    private readonly secret: Buffer,
   ) {}
 
   get inFlight(): number {
@@ -99,6 +104,29 @@ export class NodeConnection {
   private connect(): Promise<Socket> {
     if (this.connecting !== null) return this.connecting;
     this.connecting = new Promise<Socket>((resolve, reject) => {
+      // Until the handshake ends, bytes go to it; then to the reply decoder.
+      let handshake: AuthClientHandshake | null = new AuthClientHandshake(this.secret);
+      const fail = (err: PennError): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      const onHandshakeBytes = (chunk: Buffer): void => {
+        const step = handshake!.push(chunk);
+        if (step.send !== undefined) socket.write(step.send);
+        if (step.refused !== undefined) {
+          handshake = null;
+          fail(new PennError('UNAVAILABLE', `cannot authenticate to ${this.label()}: ${step.refused}`, { reason: 'PEER_AUTH' }));
+        } else if (step.accepted !== undefined) {
+          handshake = null;
+          clearTimeout(timer);
+          this.socket = socket;
+          this.outbox = new KvOutbox(socket);
+          this.decoder = new KvFrameDecoder('reply', kvFrameBytesMax(this.valueBytesMax));
+          resolve(socket);
+          if (step.accepted.rest.length > 0) this.onData(socket, step.accepted.rest);
+        }
+      };
       // Reads land in one buffer (CLIENT_READ_BUFFER) that each reply is copied out of once.
       const socket: Socket = connect({
         host: this.address.host,
@@ -106,28 +134,25 @@ export class NodeConnection {
         onread: {
           buffer: CLIENT_READ_BUFFER,
           callback: (bytes: number, buffer: Uint8Array) => {
-            this.onData(socket, Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+            const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, bytes);
+            if (handshake !== null) onHandshakeBytes(chunk);
+            else this.onData(socket, chunk);
             return true;
           },
         },
       });
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new PennError('UNAVAILABLE', `cannot connect to ${this.label()}: no answer in ${this.connectTimeoutMs} ms`, { reason: 'CONNECT_FAILED' }));
+        fail(new PennError('UNAVAILABLE', `cannot connect to ${this.label()}: no answer in ${this.connectTimeoutMs} ms`, { reason: 'CONNECT_FAILED' }));
       }, this.connectTimeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        this.socket = socket;
-        this.outbox = new KvOutbox(socket);
-        this.decoder = new KvFrameDecoder('reply', kvFrameBytesMax(this.valueBytesMax));
-        resolve(socket);
-      });
       socket.on('error', (err) => {
         clearTimeout(timer);
         reject(new PennError('UNAVAILABLE', `cannot reach ${this.label()}: ${err.message}`, { reason: 'CONNECT_FAILED', cause: err }));
       });
-      socket.on('close', () => this.onClose(socket));
+      socket.on('close', () => {
+        if (handshake !== null) fail(new PennError('UNAVAILABLE', `${this.label()} closed the connection during authentication`, { reason: 'PEER_AUTH' }));
+        this.onClose(socket);
+      });
     }).finally(() => {
       this.connecting = null;
     });

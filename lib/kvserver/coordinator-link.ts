@@ -2,7 +2,8 @@
  * A node's line to the coordinator (docs/coordinator-protocol.md): one connection, a heartbeat
  * every interval carrying the node's report, views back as replies and as pushes, and join
  * requests on behalf of the primary. The connection comes back by itself after a loss, with a
- * bounded backoff. I/O only: what a view means is the replica node's business.
+ * bounded backoff, and proves the cluster secret before it says anything (peer-auth.ts). I/O
+ * only: what a view means is the replica node's business.
  */
 import { connect, type Socket } from 'node:net';
 import type {
@@ -10,6 +11,7 @@ import type {
 } from '../protocol/coordinator-wire.js';
 import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
 import type { Logger } from '../protocol/log.js';
+import { authenticateToPeer } from '../protocol/peer-auth.js';
 
 /** First wait before reconnecting; it doubles on every failure up to the maximum. */
 export const RECONNECT_BACKOFF_MIN_MS = 50;
@@ -26,6 +28,8 @@ export interface CoordinatorLinkOptions {
   host: string;
   port: number;
   heartbeatIntervalMs: number;
+  /** The cluster secret the connection proves before its first heartbeat. */
+  secret: Buffer;
   log: Logger;
 }
 
@@ -109,13 +113,17 @@ export class CoordinatorLink {
     const socket = connect({ host: this.options.host, port: this.options.port });
     socket.setNoDelay(true);
     socket.once('connect', () => {
-      this.socket = socket;
-      this.backoffMs = RECONNECT_BACKOFF_MIN_MS;
-      this.options.log.debug('connected to the coordinator');
-      this.heartbeat();
+      authenticateToPeer(socket, this.options.secret).then(() => {
+        if (socket.destroyed) return;
+        this.socket = socket;
+        this.backoffMs = RECONNECT_BACKOFF_MIN_MS;
+        this.options.log.debug('connected to the coordinator');
+        readJsonLines(socket, (m) => this.onMessage(m as CoordinatorReply | CoordinatorPush),
+          (err) => this.options.log.warn('the coordinator sent a bad line; reconnecting', { problem: err.message }));
+        socket.resume();
+        this.heartbeat();
+      }, (err: Error) => this.options.log.warn('could not authenticate to the coordinator', { problem: err.message }));
     });
-    readJsonLines(socket, (m) => this.onMessage(m as CoordinatorReply | CoordinatorPush),
-      (err) => this.options.log.warn('the coordinator sent a bad line; reconnecting', { problem: err.message }));
     socket.on('error', (err) => this.options.log.debug('coordinator connection error', { err: err.message }));
     socket.once('close', () => {
       if (this.socket === socket) this.socket = null;

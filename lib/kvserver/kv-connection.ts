@@ -161,9 +161,4 @@ export class KvConnection {
     this.outbox.flush();
     this.socket.end();
   }
-
-  /** Closes the connection now (node shutdown). */
-  destroy(): void {
-    this.socket.destroy();
-  }
 }

@@ -1,13 +1,15 @@
 /**
  * The network side of a node: accepts connections (up to a limit) on its TCP address, and on a
  * loopback address also on its Unix-domain socket (local-socket.ts), and hands each to a
- * KvConnection over the shared store. Graceful stop: no new connections, in-flight writes
- * finish their fsync, the log is closed.
+ * KvConnection over the shared store once the peer has proven it knows the cluster secret
+ * (lib/protocol/peer-auth.ts); a peer that cannot is refused in words and logged. Graceful stop:
+ * no new connections, in-flight writes finish their fsync, the log is closed.
  */
 import { unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { kvFrameBytesMax } from '../protocol/kv-wire.js';
 import type { Logger } from '../protocol/log.js';
+import { acceptPeer } from '../protocol/peer-auth.js';
 import { KvConnection, type KvRequestHandler } from './kv-connection.js';
 import type { KvStore } from './kv-store.js';
 
@@ -19,24 +21,28 @@ export class KvServer {
   private readonly local: Server;
   /** The Unix-domain socket listened on, if any. */
   private localPath: string | null = null;
-  private readonly connections = new Set<KvConnection>();
+  /** Every accepted socket, authenticated or still proving itself: what CONNECTIONS_MAX bounds. */
+  private readonly sockets = new Set<Socket>();
 
-  /** `handler` stands in front of the store (replication); by default requests go to the store. */
-  constructor(private readonly store: KvStore, private readonly log: Logger, handler?: KvRequestHandler) {
+  /**
+   * `secret` is the cluster secret peers must prove; `handler` stands in front of the store
+   * (replication); by default requests go to the store.
+   */
+  constructor(private readonly store: KvStore, private readonly log: Logger, secret: Buffer, handler?: KvRequestHandler) {
     const target: KvRequestHandler = handler ?? {
       execute: (body, origin) => store.execute(body, origin),
       peerMessage: () => undefined,
     };
     const frameBytesMax = kvFrameBytesMax(store.options.valueBytesMax);
     const accept = (socket: Socket): void => {
-      if (this.connections.size >= CONNECTIONS_MAX) {
+      if (this.sockets.size >= CONNECTIONS_MAX) {
         this.log.warn('connection refused: too many connections', { max: CONNECTIONS_MAX });
         socket.destroy();
         return;
       }
-      const connection = new KvConnection(socket, target, frameBytesMax, log);
-      this.connections.add(connection);
-      socket.once('close', () => this.connections.delete(connection));
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      acceptPeer(socket, secret, () => new KvConnection(socket, target, frameBytesMax, log), (reason) => this.log.warn('refused an unauthenticated peer', { remote: socket.remoteAddress ?? 'local socket', reason }));
     };
     this.server = createServer(accept);
     this.local = createServer(accept);
@@ -63,7 +69,7 @@ export class KvServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const localClosed = this.localPath === null ? Promise.resolve() : new Promise<void>((resolve) => this.local.close(() => resolve()));
     await this.store.close();
-    for (const c of this.connections) c.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await closed;
     await localClosed;
     if (this.localPath !== null) removeSocketFile(this.localPath);

@@ -3,13 +3,15 @@
  * replication messages (kv-peer-codec.ts) one way. Messages sent while a peer is unreachable
  * wait in a bounded queue and go out when the connection comes back; past the bound they are
  * dropped, which replication survives: the primary resends what a peer has not acknowledged
- * (ReplicaCore.retransmit), and a replica acks what it already holds.
+ * (ReplicaCore.retransmit), and a replica acks what it already holds. A connection carries
+ * nothing before both ends have proven the cluster secret (lib/protocol/peer-auth.ts).
  */
 import { connect, type Socket } from 'node:net';
 import { KvOutbox } from '../protocol/kv-outbox.js';
 import { encodePeerMessage, encodeReplicate, replicateRecordBytesMax, type EncodedLogRecord, type PeerMessage } from '../protocol/kv-peer-codec.js';
 import { kvFrameBytesMax } from '../protocol/kv-wire.js';
 import type { Logger } from '../protocol/log.js';
+import { authenticateToPeer } from '../protocol/peer-auth.js';
 
 /** Bytes queued for one unreachable peer before messages are dropped. */
 export const PEER_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
@@ -65,6 +67,7 @@ class PeerLink {
     /** Record bytes one REPLICATE frame carries at most. */
     private readonly batchBytesMax: number,
     private readonly log: Logger,
+    private readonly secret: Buffer,
   ) {
     this.tryLocal = (address.localPath ?? null) !== null;
   }
@@ -139,19 +142,10 @@ class PeerLink {
     if (path === null) socket.setNoDelay(true);
     const timer = setTimeout(() => socket.destroy(), PEER_CONNECT_TIMEOUT_MS);
     socket.once('connect', () => {
-      clearTimeout(timer);
-      this.connecting = false;
-      this.socket = socket;
-      this.tryLocal = (this.address.localPath ?? null) !== null;
-      this.outbox = new KvOutbox(socket);
-      this.backoffMs = PEER_RECONNECT_MIN_MS;
-      const queued = this.queue;
-      this.queue = [];
-      this.queueBytes = 0;
-      for (const frame of queued) this.outbox.push(frame);
+      authenticateToPeer(socket, this.secret, PEER_CONNECT_TIMEOUT_MS).then(() => this.onAuthenticated(socket, timer),
+        (err: Error) => this.log.warn('peer did not authenticate', { peer: this.address.id, problem: err.message }));
     });
     socket.on('drain', () => this.releaseDrainWaiters());
-    socket.on('data', () => undefined); // peers never answer on this connection
     socket.on('error', (err) => this.log.debug('peer connection error', { peer: this.address.id, err: err.message }));
     socket.once('close', () => {
       clearTimeout(timer);
@@ -168,6 +162,23 @@ class PeerLink {
       }, this.backoffMs);
       this.backoffMs = Math.min(this.backoffMs * 2, PEER_RECONNECT_MAX_MS);
     });
+  }
+
+  /** The peer proved the cluster secret: the connection carries what waited. */
+  private onAuthenticated(socket: Socket, timer: NodeJS.Timeout): void {
+    clearTimeout(timer);
+    if (socket.destroyed) return;
+    this.connecting = false;
+    this.socket = socket;
+    this.tryLocal = (this.address.localPath ?? null) !== null;
+    this.outbox = new KvOutbox(socket);
+    this.backoffMs = PEER_RECONNECT_MIN_MS;
+    const queued = this.queue;
+    this.queue = [];
+    this.queueBytes = 0;
+    for (const frame of queued) this.outbox.push(frame);
+    socket.on('data', () => undefined); // peers never answer on this connection
+    socket.resume();
   }
 
   private releaseDrainWaiters(): void {
@@ -190,7 +201,13 @@ export class PeerLinks {
   private readonly batchBytesMax: number;
 
   /** `valueBytesMax`: the group's kv.valueBytesMax, which sets the frame limit of every peer. */
-  constructor(private readonly selfId: number, private readonly peers: PeerAddress[], valueBytesMax: number, private readonly log: Logger) {
+  constructor(
+    private readonly selfId: number,
+    private readonly peers: PeerAddress[],
+    valueBytesMax: number,
+    private readonly log: Logger,
+    private readonly secret: Buffer,
+  ) {
     this.batchBytesMax = Math.min(REPLICATE_BATCH_BYTES_MAX, replicateRecordBytesMax(kvFrameBytesMax(valueBytesMax)));
   }
 
@@ -218,7 +235,7 @@ export class PeerLinks {
         this.log.warn('message for a node that is not a peer', { to });
         return undefined;
       }
-      link = new PeerLink(this.selfId, address, this.batchBytesMax, this.log);
+      link = new PeerLink(this.selfId, address, this.batchBytesMax, this.log, this.secret);
       this.links.set(to, link);
     }
     return link;

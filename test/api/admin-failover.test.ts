@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
-import { cleanupTempDirs, freePort, killAllRoles, startRole, stopRole, tempDir, writeTestConfig } from '../support/roles.js';
+import { cleanupTempDirs, clusterSecretOf, freePort, killAllRoles, startRole, stopRole, tempDir, writeTestConfig } from '../support/roles.js';
 import { ApiClient, MARK } from './cloud.js';
 
 /** Bound on each wait for the cluster to reach a state (views change within seconds). */
@@ -43,7 +43,7 @@ describe('admin: disabling the primary while a client writes (a whole cloud unde
     const primary = full.find((r) => r.state === 'PRIMARY')!;
 
     // A client writing without pause, recording what was acknowledged.
-    const kv = new KvClient({ cluster: conf.kv, coordinator: conf.coordinator, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000 });
+    const kv = new KvClient({ cluster: conf.kv, coordinator: conf.coordinator, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000, secret: clusterSecretOf(data) });
     const acknowledged = new Map<string, string>();
     let writing = true;
     let failures = 0;
@@ -86,7 +86,7 @@ describe('admin: disabling the primary while a client writes (a whole cloud unde
       const soloFile = join(dir, `solo-${node.id}.json`);
       writeFileSync(soloFile, JSON.stringify(solo));
       const role = await startRole(['kvnode', '--id', String(node.id), '--conf', soloFile, '--data', data]);
-      const reader = new KvClient({ cluster: solo.kv, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000 });
+      const reader = new KvClient({ cluster: solo.kv, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000, secret: clusterSecretOf(data) });
       const rows: string[] = [];
       let after: string | null = null;
       for (;;) {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
-import { cleanupTempDirs, killAllRoles, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess, isListening } from '../support/roles.js';
+import { cleanupTempDirs, clusterSecretOf, killAllRoles, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess, isListening } from '../support/roles.js';
 import { ApiClient, errorOf, MARK } from './cloud.js';
 
 
@@ -28,7 +28,7 @@ describe('api: the admin API (a whole cloud under penncloud up)', function () {
     const url = `http://127.0.0.1:${conf.frontends[0]!.port}`;
     operator = await new ApiClient(url).signUpAndLogIn('operator');
     ann = await new ApiClient(url).signUpAndLogIn('ann');
-    kv = new KvClient({ cluster: conf.kv, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000 });
+    kv = new KvClient({ cluster: conf.kv, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000, secret: clusterSecretOf(join(dir, 'data')) });
   });
   after(async () => {
     kv.close();

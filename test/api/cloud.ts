@@ -6,7 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
-import { startRole, stopRole, tempDir, writeTestConfig, type RoleProcess } from '../support/roles.js';
+import { clusterSecretOf, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess } from '../support/roles.js';
 export { allRows } from '../support/kv-rows.js';
 
 /** Tablet starts of the test cloud: rows begin with two hash letters, so all three get rows. */
@@ -98,7 +98,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     },
     kvClient() {
       const client = new KvClient({
-        cluster: kvConfig!, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000,
+        cluster: kvConfig!, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000, secret: clusterSecretOf(dataDir),
         ...(options.replicated ? { coordinator: coordinator! } : {}),
       });
       openClients.add(client);

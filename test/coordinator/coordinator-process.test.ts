@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupTempDirs, killAllRoles, runPenncloud, startRole, stopRole, tempDir, writeTestConfig } from '../support/roles.js';
+import { cleanupTempDirs, clusterSecretOf, killAllRoles, runPenncloud, startRole, stopRole, tempDir, writeTestConfig } from '../support/roles.js';
 import { JsonLinePeer } from '../support/json-line-client.js';
 
 interface View { group: number; view: number; primary: number | null; secondaries: number[] }
@@ -40,7 +40,7 @@ describe('coordinator: the control protocol over TCP (real process)', () => {
     const dir = tempDir();
     const { conf, port, data } = await start(dir);
     let coordinator = await startRole(['coordinator', '--conf', conf, '--data', data]);
-    let peer = await JsonLinePeer.connect(port);
+    let peer = await JsonLinePeer.connect(port, clusterSecretOf(data));
     const first = await beatUntil(peer, [0, 1, 2], (v) => v.primary !== null);
     expect(first.primary).to.equal(0);
     for (const id of [1, 2]) {
@@ -68,7 +68,7 @@ describe('coordinator: the control protocol over TCP (real process)', () => {
     peer.close();
     expect(await stopRole(coordinator, 'SIGKILL')).to.equal('SIGKILL');
     coordinator = await startRole(['coordinator', '--conf', conf, '--data', data]);
-    peer = await JsonLinePeer.connect(port);
+    peer = await JsonLinePeer.connect(port, clusterSecretOf(data));
     const remembered = (await peer.request({ type: 'map' })).map as { views: View[] };
     expect(remembered.views[0]).to.deep.equal(afterFailover.views[0]);
     peer.close();
@@ -79,7 +79,7 @@ describe('coordinator: the control protocol over TCP (real process)', () => {
     const dir = tempDir();
     const { conf, port, data } = await start(dir);
     await startRole(['coordinator', '--conf', conf, '--data', data]);
-    const peer = await JsonLinePeer.connect(port);
+    const peer = await JsonLinePeer.connect(port, clusterSecretOf(data));
     await beatUntil(peer, [0, 1], (v) => v.primary === 0);
     expect(await peer.request({ type: 'disable', nodeId: 0 })).to.include({ type: 'ok' });
     await peer.waitFor((m) => m.type === 'disable', 'the disable push');
@@ -95,7 +95,7 @@ describe('coordinator: the control protocol over TCP (real process)', () => {
     const dir = tempDir();
     const { conf, port, data } = await start(dir);
     const coordinator = await startRole(['coordinator', '--conf', conf, '--data', data]);
-    const peer = await JsonLinePeer.connect(port);
+    const peer = await JsonLinePeer.connect(port, clusterSecretOf(data));
     await peer.request({ type: 'map' });
     peer.close();
     await stopRole(coordinator);
@@ -110,8 +110,8 @@ describe('coordinator: the control protocol over TCP (real process)', () => {
     const dir = tempDir();
     const { conf, port, data } = await start(dir);
     await startRole(['coordinator', '--conf', conf, '--data', data]);
-    const bad = await JsonLinePeer.connect(port);
-    const good = await JsonLinePeer.connect(port);
+    const bad = await JsonLinePeer.connect(port, clusterSecretOf(data));
+    const good = await JsonLinePeer.connect(port, clusterSecretOf(data));
     (bad as unknown as { socket: { write(s: string): void } }).socket.write('this is not json\n');
     expect((await good.request({ type: 'map' })).type).to.equal('map');
     bad.close();

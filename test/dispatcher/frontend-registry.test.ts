@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { FrontendRegistry } from '../../lib/dispatcher/frontend-registry.js';
-import { decodeHeartbeat, encodeHeartbeat } from '../../lib/protocol/frontend-heartbeat.js';
+import { createHmac } from 'node:crypto';
+import { decodeHeartbeat, encodeHeartbeat, HEARTBEAT_CLOCK_SKEW_MS_MAX } from '../../lib/protocol/frontend-heartbeat.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 const TIMEOUT_MS = 3_000;
@@ -46,13 +47,28 @@ describe('dispatcher: the frontend registry', () => {
     for (const id of [1, 2, 3]) expect(counts.get(id)).to.be.within(800, 1_200);
   });
 
-  it('decodes heartbeats and refuses malformed ones', () => {
-    const beat = { id: 2, url: 'http://127.0.0.1:8001', connections: 4 };
-    expect(decodeHeartbeat(encodeHeartbeat(beat))).to.deep.equal(beat);
-    expect(() => decodeHeartbeat(Buffer.from('nope'))).to.throw(/not JSON/);
-    expect(() => decodeHeartbeat(Buffer.from('{"id":-1,"url":"http://x","connections":0}'))).to.throw(/id/);
-    expect(() => decodeHeartbeat(Buffer.from('{"id":1,"url":"http://x/evil path","connections":0}'))).to.throw(/url/);
-    expect(() => decodeHeartbeat(Buffer.from('{"id":1,"url":"javascript:alert(1)","connections":0}'))).to.throw(/url/);
-    expect(() => decodeHeartbeat(Buffer.alloc(2_000, 0x20))).to.throw(/exceeds/);
+  it('decodes signed heartbeats and refuses malformed, unsigned, forged and stale ones', () => {
+    const secret = Buffer.alloc(32, 3);
+    const now = 1_765_000_000_000;
+    const beat = { id: 2, url: 'http://127.0.0.1:8001', connections: 4, sentAtMs: now };
+    expect(decodeHeartbeat(encodeHeartbeat(beat, secret), secret, now)).to.deep.equal(beat);
+    const signed = (json: string): Buffer => {
+      const good = encodeHeartbeat(beat, secret);
+      const mac = createHmac('sha256', secret).update('penncloud heartbeat\0').update(json).digest('hex');
+      expect(good.subarray(0, 4).toString()).to.equal('HB1 ');
+      return Buffer.from(`HB1 ${mac} ${json}`);
+    };
+    expect(() => decodeHeartbeat(signed('nope'), secret, now)).to.throw(/not JSON/);
+    expect(() => decodeHeartbeat(signed(`{"id":-1,"url":"http://x","connections":0,"sentAtMs":${now}}`), secret, now)).to.throw(/id/);
+    expect(() => decodeHeartbeat(signed(`{"id":1,"url":"http://x/evil path","connections":0,"sentAtMs":${now}}`), secret, now)).to.throw(/url/);
+    expect(() => decodeHeartbeat(signed(`{"id":1,"url":"javascript:alert(1)","connections":0,"sentAtMs":${now}}`), secret, now)).to.throw(/url/);
+    expect(() => decodeHeartbeat(Buffer.alloc(2_000, 0x20), secret, now)).to.throw(/exceeds/);
+    // What a stranger on the host can send: the old unsigned form, or a signature without the secret.
+    expect(() => decodeHeartbeat(Buffer.from(JSON.stringify(beat)), secret, now)).to.throw(/not signed/);
+    expect(() => decodeHeartbeat(encodeHeartbeat(beat, Buffer.alloc(32, 4)), secret, now)).to.throw(/does not match/);
+    const tampered = encodeHeartbeat(beat, secret);
+    tampered[tampered.length - 3] ^= 1;
+    expect(() => decodeHeartbeat(tampered, secret, now)).to.throw(/does not match/);
+    expect(() => decodeHeartbeat(encodeHeartbeat({ ...beat, sentAtMs: now - HEARTBEAT_CLOCK_SKEW_MS_MAX - 1 }, secret), secret, now)).to.throw(/ms allowed/);
   });
 });

@@ -102,7 +102,7 @@ describe('kvserver: a replica group fails over (real processes, kill -9)', funct
     const cput = { op: 'CPUT' as const, row: 'counter', column: 'c', expected: { kind: 'absent' as const }, value: Buffer.from('1') };
     const send = async (nodeId: number): Promise<string> => {
       const address = group.kv.nodes.find((n) => n.id === nodeId)!;
-      const connection = new NodeConnection(address, clientId, 1024 * 1024, 5_000, { inFlight: 0 });
+      const connection = new NodeConnection(address, clientId, 1024 * 1024, 5_000, { inFlight: 0 }, group.secret);
       try {
         return (await connection.request(cput, 77, 20_000)).status;
       } finally {

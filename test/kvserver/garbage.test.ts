@@ -4,14 +4,18 @@ import { KvFrameDecoder } from '../../lib/protocol/kv-frame-decoder.js';
 import { decodeReply } from '../../lib/protocol/kv-reply-codec.js';
 import { encodeRequest } from '../../lib/protocol/kv-request-codec.js';
 import { kvFrameBytesMax, type KvReply } from '../../lib/protocol/kv-wire.js';
+import { authenticateToPeer } from '../../lib/protocol/peer-auth.js';
+import { clusterSecretOf } from '../support/roles.js';
 import { cleanup, clientFor, makeCluster, startNode, track, withTimeout, type TestCluster } from './node-process.js';
 
 const WAIT_MS = 10_000;
 
 /** A raw connection: what it received (decoded) and whether the node closed it. */
-async function rawConnection(port: number): Promise<{ socket: Socket; replies: KvReply[]; closed: Promise<void> }> {
+async function rawConnection(port: number, secret: Buffer): Promise<{ socket: Socket; replies: KvReply[]; closed: Promise<void> }> {
   const socket = connect({ host: '127.0.0.1', port });
   await new Promise<void>((res, rej) => socket.once('connect', res).once('error', rej));
+  await authenticateToPeer(socket, secret);
+  socket.resume();
   const replies: KvReply[] = [];
   const decoder = new KvFrameDecoder('reply', kvFrameBytesMax(1024 * 1024));
   socket.on('data', (chunk: Buffer) => {
@@ -42,7 +46,7 @@ describe('garbage on one connection', function () {
       await kv.put('keep', 'c', 'before');
       // Many writes in flight on the good connection while the bad one misbehaves.
       const writes = Array.from({ length: 50 }, (_v, i) => kv.put('keep', `c${i}`, `v${i}`));
-      const bad = await rawConnection(port);
+      const bad = await rawConnection(port, clusterSecretOf(cluster.dataDir));
       // A good request right before the garbage, in the same write, is still served.
       const goodPut = encodeRequest({ op: 'PUT', row: 'bad', column: 'c', value: Buffer.from('applied') }, 1, Buffer.alloc(8));
       bad.socket.write(Buffer.concat([...goodPut, bytes]));
@@ -56,7 +60,7 @@ describe('garbage on one connection', function () {
   }
 
   it('a malformed body in a good frame gets BAD_REQUEST and the connection keeps working', async () => {
-    const bad = await rawConnection(cluster.kv.nodes[0]!.port);
+    const bad = await rawConnection(cluster.kv.nodes[0]!.port, clusterSecretOf(cluster.dataDir));
     const clientId = Buffer.alloc(8);
     const put = Buffer.concat(encodeRequest({ op: 'PUT', row: 'r', column: 'c', value: Buffer.from('v') }, 1, clientId));
     const broken = Buffer.from(put);

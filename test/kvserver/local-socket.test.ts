@@ -13,9 +13,13 @@ import { decodeReply } from '../../lib/protocol/kv-reply-codec.js';
 import { encodeRequest } from '../../lib/protocol/kv-request-codec.js';
 import { kvFrameBytesMax, type KvReply } from '../../lib/protocol/kv-wire.js';
 import { createLogger, setLogLevel } from '../../lib/protocol/log.js';
+import { acceptPeer, authenticateToPeer } from '../../lib/protocol/peer-auth.js';
 import { storeOptions } from './store-options.js';
 
-/** Sends one request over the Unix-domain socket at `path`; resolves with the reply. */
+/** The cluster secret of these tests' nodes and peers. */
+const SECRET = Buffer.alloc(32, 7);
+
+/** Sends one request over the Unix-domain socket at `path`, once authenticated; resolves with the reply. */
 function requestOverSocket(path: string, frame: Buffer[]): Promise<KvReply> {
   return new Promise((resolve, reject) => {
     const socket = connect({ path });
@@ -25,14 +29,19 @@ function requestOverSocket(path: string, frame: Buffer[]): Promise<KvReply> {
       clearTimeout(timer);
       reject(err);
     });
-    socket.on('data', (chunk: Buffer) => {
-      const [reply] = decoder.push(chunk);
-      if (reply === undefined) return;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(decodeReply(reply));
+    socket.once('connect', () => {
+      authenticateToPeer(socket, SECRET).then(() => {
+        socket.on('data', (chunk: Buffer) => {
+          const [reply] = decoder.push(chunk);
+          if (reply === undefined) return;
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(decodeReply(reply));
+        });
+        socket.resume();
+        socket.write(Buffer.concat(frame));
+      }, reject);
     });
-    socket.write(Buffer.concat(frame));
   });
 }
 
@@ -66,7 +75,7 @@ describe('kvserver: the Unix-domain socket of a node on this host', function () 
   });
 
   it('serves requests over the socket, takes over a file a killed node left, and removes it on stop', async () => {
-    server = new KvServer(store, createLogger('test'));
+    server = new KvServer(store, createLogger('test'), SECRET);
     const path = localSocketPath(root, 0, '127.0.0.1')!;
     const address = await server.listen('127.0.0.1', 0, path);
     const port = Number(address.split(':')[1]);
@@ -82,7 +91,7 @@ describe('kvserver: the Unix-domain socket of a node on this host', function () 
     // A file left at the path (kill -9 leaves the socket behind) is replaced at the next start.
     writeFileSync(path, 'left behind');
     store = await openKvStore({ ...store.options }, [{ start: '', end: null }]);
-    server = new KvServer(store, createLogger('test'));
+    server = new KvServer(store, createLogger('test'), SECRET);
     await server.listen('127.0.0.1', port, path);
     expect(lstatSync(path).isSocket()).to.equal(true);
     const again = await requestOverSocket(path, encodeRequest({ op: 'GET', row: 'r', column: 'c' }, 3, Buffer.alloc(8, 1)));
@@ -93,13 +102,13 @@ describe('kvserver: the Unix-domain socket of a node on this host', function () 
     const received: Buffer[] = [];
     let arrived: () => void = () => undefined;
     const got = new Promise<void>((resolve) => { arrived = resolve; });
-    const tcp = createServer((socket) => socket.on('data', (d: Buffer) => {
+    const tcp = createServer((socket) => acceptPeer(socket, SECRET, () => socket.on('data', (d: Buffer) => {
       received.push(d);
       arrived();
-    }));
+    }), () => undefined));
     await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
     const port = (tcp.address() as { port: number }).port;
-    const links = new PeerLinks(0, [{ id: 1, host: '127.0.0.1', port, localPath: join(root, 'kv-1', 'kv.sock') }], 1024 * 1024, createLogger('test'));
+    const links = new PeerLinks(0, [{ id: 1, host: '127.0.0.1', port, localPath: join(root, 'kv-1', 'kv.sock') }], 1024 * 1024, createLogger('test'), SECRET);
     try {
       links.send(1, { kind: 'ack', view: 3, seq: 7, seqView: 3 });
       let timer: NodeJS.Timeout | undefined;

@@ -148,7 +148,7 @@ export class NemesisCluster {
   client(): KvClient {
     const client = new KvClient({
       cluster: this.group.kv, coordinator: this.group.coordinatorAddress, valueBytesMax: 1024 * 1024,
-      requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS,
+      requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS, secret: this.group.secret,
     });
     this.clients.push(client);
     return client;
@@ -206,7 +206,7 @@ export class NemesisCluster {
     writeFileSync(file, JSON.stringify(solo, null, 2));
     const role = await startRole(['kvnode', '--id', String(id), '--conf', file, '--data', this.group.dataDir], { PENNCLOUD_LOG: 'info' });
     this.keep(`node ${id} alone`, role);
-    const reader = new KvClient({ cluster: solo.kv, valueBytesMax: 1024 * 1024, requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS });
+    const reader = new KvClient({ cluster: solo.kv, valueBytesMax: 1024 * 1024, requestTimeoutMs: CLIENT_REQUEST_TIMEOUT_MS, secret: this.group.secret });
     try {
       const rows = await allRows(reader);
       this.tabletsAlone.set(id, (await reader.status()).tablets.map((t) => t.start));
@@ -253,7 +253,7 @@ export class NemesisCluster {
   }
 
   private async ask(request: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const peer = await JsonLinePeer.connect(this.group.coordinatorAddress.port);
+    const peer = await JsonLinePeer.connect(this.group.coordinatorAddress.port, this.group.secret);
     try {
       return await peer.request(request);
     } finally {

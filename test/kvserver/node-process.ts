@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
 import type { KvClusterMap } from '../../lib/kvclient/tablet-router.js';
+import { clusterSecretOf } from '../support/roles.js';
 
 /** The executable under test (compiled); PENNCLOUD_BIN may point elsewhere. */
 const BIN = process.env.PENNCLOUD_BIN ?? resolve('dist/bin/penncloud.js');
@@ -144,6 +145,7 @@ export function clientFor(cluster: TestCluster, extra: Partial<ConstructorParame
     cluster: cluster.kv,
     valueBytesMax: cluster.kv.valueBytesMax,
     requestTimeoutMs: cluster.kv.requestTimeoutMs,
+    secret: clusterSecretOf(cluster.dataDir),
     ...extra,
   });
   clients.add(client);

@@ -6,6 +6,10 @@ import { encodeLogRecord, type KvLogRecord } from '../../lib/protocol/kv-log-rec
 import { decodePeerMessage, type PeerMessage } from '../../lib/protocol/kv-peer-codec.js';
 import { kvFrameBytesMax } from '../../lib/protocol/kv-wire.js';
 import { createLogger } from '../../lib/protocol/log.js';
+import { acceptPeer } from '../../lib/protocol/peer-auth.js';
+
+/** The cluster secret the links prove to the listening peer. */
+const SECRET = Buffer.alloc(32, 9);
 
 /** Longest wait for messages to arrive. */
 const ARRIVAL_WAIT_MS = 10_000;
@@ -20,13 +24,13 @@ class ListeningPeer {
 
   static async start(frameBytesMax: number): Promise<ListeningPeer> {
     let peer!: ListeningPeer;
-    const server = createServer((socket) => {
+    const server = createServer((socket) => acceptPeer(socket, SECRET, () => {
       const decoder = new KvFrameDecoder('request', frameBytesMax);
       socket.on('data', (chunk: Buffer) => {
         for (const frame of decoder.push(chunk)) peer.received(frame.bytes.length, decodePeerMessage(frame).message);
         if (decoder.error !== null) peer.received(0, { kind: 'refuse', view: -1, reason: 'gap', lastSeq: -1 });
       });
-    });
+    }, () => undefined));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     peer = new ListeningPeer(server, (server.address() as { port: number }).port);
     return peer;
@@ -76,7 +80,7 @@ describe('kvserver: records to a peer leave in REPLICATE frames of many records 
   it('sends the records of one turn as one frame, in order, before a message sent after them, and a new view in a frame of its own', async () => {
     const valueBytesMax = 1024 * 1024;
     peer = await ListeningPeer.start(kvFrameBytesMax(valueBytesMax));
-    links = new PeerLinks(0, [{ id: 1, host: '127.0.0.1', port: peer.port }], valueBytesMax, createLogger('test'));
+    links = new PeerLinks(0, [{ id: 1, host: '127.0.0.1', port: peer.port }], valueBytesMax, createLogger('test'), SECRET);
     const records = Array.from({ length: 20 }, (_v, i) => put(100 + i, 100));
     for (const record of records.slice(0, 10)) links.sendRecord(1, 2, { record, encoded: encodeLogRecord(record) });
     links.send(1, { kind: 'probe', view: 2, lastSeq: 109, lastSeqView: 2 });
@@ -98,7 +102,7 @@ describe('kvserver: records to a peer leave in REPLICATE frames of many records 
     const valueBytesMax = 64 * 1024;
     const frameBytesMax = kvFrameBytesMax(valueBytesMax);
     peer = await ListeningPeer.start(frameBytesMax);
-    links = new PeerLinks(0, [{ id: 1, host: '127.0.0.1', port: peer.port }], valueBytesMax, createLogger('test'));
+    links = new PeerLinks(0, [{ id: 1, host: '127.0.0.1', port: peer.port }], valueBytesMax, createLogger('test'), SECRET);
     // Values of every size up to the limit, 40 of them (about 1.3 MiB): far past one frame.
     const records = Array.from({ length: 40 }, (_v, i) => put(1 + i, i === 0 ? valueBytesMax : (i * 1637) % valueBytesMax));
     for (const record of records) links.sendRecord(1, 2, { record, encoded: encodeLogRecord(record) });

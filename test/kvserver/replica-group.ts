@@ -10,7 +10,7 @@ import { KvClient, type KvClientOptions } from '../../lib/kvclient/kv-client.js'
 import { NodeConnection } from '../../lib/kvclient/node-connection.js';
 import type { KvClusterMap } from '../../lib/kvclient/tablet-router.js';
 import type { KvNodeStatus, KvRequestBody } from '../../lib/protocol/kv-wire.js';
-import { cleanupTempDirs, freePort, killAllRoles, startRole, stopRole, tempDir, type RoleProcess } from '../support/roles.js';
+import { cleanupTempDirs, clusterSecretOf, freePort, killAllRoles, startRole, stopRole, tempDir, type RoleProcess } from '../support/roles.js';
 import { waitUntil } from './node-process.js';
 
 export const HEARTBEAT_INTERVAL_MS = 100;
@@ -31,8 +31,12 @@ export class ReplicaGroup {
   readonly nodes = new Map<number, RoleProcess>();
   coordinator: RoleProcess | null = null;
   private readonly clients: KvClient[] = [];
+  /** The cluster secret of the group's roles (made in the data directory before they start). */
+  readonly secret: Buffer;
 
-  private constructor(readonly conf: string, readonly dataDir: string, readonly coordinatorAddress: { host: string; port: number }, readonly kv: KvClusterMap) {}
+  private constructor(readonly conf: string, readonly dataDir: string, readonly coordinatorAddress: { host: string; port: number }, readonly kv: KvClusterMap) {
+    this.secret = clusterSecretOf(dataDir);
+  }
 
   /**
    * @param readFrom conf kv.readFrom of the group (default "primary")
@@ -79,7 +83,7 @@ export class ReplicaGroup {
   }
 
   client(options: Partial<KvClientOptions> = {}): KvClient {
-    const client = new KvClient({ cluster: this.kv, coordinator: this.coordinatorAddress, valueBytesMax: 1024 * 1024, requestTimeoutMs: 20_000, ...options });
+    const client = new KvClient({ cluster: this.kv, coordinator: this.coordinatorAddress, valueBytesMax: 1024 * 1024, requestTimeoutMs: 20_000, secret: this.secret, ...options });
     this.clients.push(client);
     return client;
   }
@@ -87,7 +91,7 @@ export class ReplicaGroup {
   /** Sends one request straight to node `id`, as `clientId`. */
   async request(id: number, body: KvRequestBody, clientId = randomBytes(8), requestId = 1): Promise<Awaited<ReturnType<NodeConnection['request']>>> {
     const address = this.kv.nodes.find((n) => n.id === id)!;
-    const connection = new NodeConnection(address, clientId, 1024 * 1024, 5_000, { inFlight: 0 });
+    const connection = new NodeConnection(address, clientId, 1024 * 1024, 5_000, { inFlight: 0 }, this.secret);
     try {
       return await connection.request(body, requestId, NODE_REQUEST_WAIT_MS);
     } finally {
@@ -103,7 +107,7 @@ export class ReplicaGroup {
 
   /** The coordinator's view of the group. */
   async view(): Promise<{ primary: number | null; secondaries: number[] }> {
-    const map = await fetchClusterMap(this.coordinatorAddress);
+    const map = await fetchClusterMap(this.coordinatorAddress, this.secret);
     return { primary: map.primaries?.[0] ?? null, secondaries: map.secondaries?.[0] ?? [] };
   }
 

@@ -57,7 +57,7 @@ async function readSolo(group: ReplicaGroup, id: number): Promise<Map<string, st
   const file = join(group.dataDir, '..', `solo-${id}.json`);
   writeFileSync(file, JSON.stringify({ ...conf, kv }));
   const role = await startRole(['kvnode', '--id', String(id), '--conf', file, '--data', group.dataDir]);
-  const reader = new KvClient({ cluster: kv, valueBytesMax: kv.valueBytesMax, requestTimeoutMs: REQUEST_WAIT_MS });
+  const reader = new KvClient({ cluster: kv, valueBytesMax: kv.valueBytesMax, requestTimeoutMs: REQUEST_WAIT_MS, secret: group.secret });
   try {
     const out = new Map<string, string>();
     for (const row of await allRows(reader)) {

@@ -22,7 +22,7 @@ describe('kvserver: splits in a replica group (real processes)', function () {
   }
 
   async function mapStarts(): Promise<string[]> {
-    return (await fetchClusterMap(group.coordinatorAddress)).tablets.map((t) => t.start);
+    return (await fetchClusterMap(group.coordinatorAddress, group.secret)).tablets.map((t) => t.start);
   }
 
   /** Waits (bounded) until the primary holds more than `minimum` tablets, and `others` and the coordinator's map agree with it. */

@@ -1,6 +1,7 @@
 /** A raw control-protocol peer for tests: sends JSON lines, collects replies and pushes. */
 import { connect, type Socket } from 'node:net';
 import { encodeJsonLine, JsonLineDecoder } from '../../lib/protocol/json-lines.js';
+import { authenticateToPeer } from '../../lib/protocol/peer-auth.js';
 
 /** How long a test waits for one expected message. */
 export const MESSAGE_TIMEOUT_MS = 15_000;
@@ -18,9 +19,16 @@ export class JsonLinePeer {
     });
   }
 
-  static connect(port: number): Promise<JsonLinePeer> {
+  /** Connects and proves `secret` (the cluster secret of the peer's data directory). */
+  static connect(port: number, secret: Buffer): Promise<JsonLinePeer> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(new JsonLinePeer(socket)));
+      const socket = connect(port, '127.0.0.1', () => {
+        authenticateToPeer(socket, secret).then(() => {
+          const peer = new JsonLinePeer(socket);
+          socket.resume();
+          resolve(peer);
+        }, reject);
+      });
       socket.once('error', reject);
     });
   }

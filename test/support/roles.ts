@@ -3,12 +3,13 @@
  * directories, waiting for the READY line (bounded), and killing everything afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { roleNodeFlags } from '../../lib/cli/role-node-flags.js';
+import { CLUSTER_SECRET_FILE, loadClusterSecret } from '../../lib/cli/cluster-secret.js';
 
 /** The built entry point every role runs from. */
 export const PENNCLOUD_BIN = fileURLToPath(new URL('../../bin/penncloud.js', import.meta.url));
@@ -45,6 +46,15 @@ export async function freePort(): Promise<number> {
     }
   }
   throw new Error(`no unused port after ${FREE_PORT_ATTEMPTS_MAX} attempts`);
+}
+
+/**
+ * The cluster secret of the roles started on `dataDir` (made now if no role made it yet, as the
+ * first role would): what a test's own clients prove to them.
+ */
+export function clusterSecretOf(dataDir: string): Buffer {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return loadClusterSecret(join(dataDir, CLUSTER_SECRET_FILE), true);
 }
 
 /** A fresh temporary directory, removed by `cleanupTempDirs`. */
