@@ -71,14 +71,12 @@ export class UserService {
     } catch {
       throw badCredentials();
     }
-    await this.throttle.check(username, address);
+    // The attempt counts as a failure until the password proves right.
+    await this.throttle.reserve(username, address);
     const account = await this.find(username);
     const matches = await verifyPassword(password, account?.password ?? await decoyHash());
-    if (account === null || !matches) {
-      await this.throttle.recordFailure(username, address);
-      throw badCredentials();
-    }
-    await this.throttle.recordSuccess(username);
+    if (account === null || !matches) throw badCredentials();
+    await this.throttle.recordSuccess(username, address);
     return account;
   }
 
@@ -96,15 +94,15 @@ export class UserService {
   async changePassword(username: string, oldInput: unknown, newInput: unknown, address: string): Promise<Account> {
     const oldPassword = checkGivenPassword(oldInput, 'oldPassword');
     const newPassword = checkNewPassword(newInput, 'newPassword');
-    await this.throttle.check(username, address);
+    await this.throttle.reserve(username, address);
     const row = accountRow(username);
     const bytes = await this.kv.get(row, ACCOUNT_COLUMN);
     if (bytes === null) throw new PennError('UNAUTHENTICATED', 'the account no longer exists');
     const account = decodeAccount(bytes);
     if (!await verifyPassword(oldPassword, account.password)) {
-      await this.throttle.recordFailure(username, address);
       throw new PennError('FORBIDDEN', 'oldPassword is not the current password', { reason: 'WRONG_PASSWORD' });
     }
+    await this.throttle.recordSuccess(username, address);
     const next: Account = { ...account, password: await hashPassword(newPassword), sessionEpoch: account.sessionEpoch + 1 };
     const outcome = await this.kv.cput(row, ACCOUNT_COLUMN, bytes, encodeRecord(next));
     if (!outcome.ok) {

@@ -131,6 +131,19 @@ describe('api: accounts and sessions (real KV nodes and frontends)', function ()
       expect((await new ApiClient(cloud.urls[1]!).logIn('bob', 'correct horse')).status).to.equal(200);
     });
 
+    it('60 parallel wrong passwords for one name: at most 5 are checked, the rest are refused as locked, and so is the right one', async () => {
+      await new ApiClient(cloud.urls[0]!).signUp('ann', 'correct horse');
+      const guesses = Array.from({ length: 60 }, (_v, i) => new ApiClient(cloud.urls[i % 2]!).logIn('ann', `guess ${i}`));
+      const replies = await Promise.all(guesses);
+      const checked = replies.filter((r) => r.status === 401);
+      const locked = replies.filter((r) => r.status === 429 && errorOf(r).reason === 'USER_LOCKED');
+      expect(checked.length).to.be.within(1, 5);
+      expect(checked.length + locked.length).to.equal(60);
+      const right = await new ApiClient(cloud.urls[1]!).logIn('ann', 'correct horse');
+      expect(right.status).to.equal(429);
+      expect(errorOf(right)).to.include({ code: 'RATE_LIMITED', reason: 'USER_LOCKED' });
+    });
+
     it('locks an address after 20 failed log-ins over many names', async () => {
       for (const name of ['amy', 'ben', 'cal', 'dan', 'eve']) {
         for (let i = 0; i < 4; i++) {
