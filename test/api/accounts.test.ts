@@ -57,6 +57,24 @@ describe('api: accounts and sessions (real KV nodes and frontends)', function ()
       expect((await api.logIn('ann', 'short')).status).to.equal(401);
     });
 
+    it('usernames that would not make a valid mail address (ann.., a..b, ann.) are refused; dot-atoms are accepted', async () => {
+      const api = new ApiClient(cloud.urls[0]!);
+      const table: Array<[string, number]> = [
+        ['ann..', 400], ['ann.', 400], ['a..nn', 400], ['.ann', 400], ['ann...x', 400], ['ann.-', 201],
+        ['ann+x', 400], ['ann"x', 400], ['ann@x', 400], ['ann,x', 400],
+        ['ann.lee', 201], ['a.b.c', 201], ['ann_lee-2', 201], ['ann-', 201],
+      ];
+      for (const [name, status] of table) {
+        const reply = await api.signUp(name, 'correct horse');
+        expect(reply.status, name).to.equal(status);
+        if (status === 400) {
+          expect(errorOf(reply).reason, name).to.equal('BAD_USERNAME');
+          expect(errorOf(reply).message, name).to.contain('not ending with "." and without two "." in a row');
+        }
+      }
+      expect((await api.logIn('a.b.c', 'correct horse')).status).to.equal(200);
+    });
+
     it('racing sign-ups for one name on two frontends: exactly one wins, and its password is the one stored', async () => {
       const attempts = Array.from({ length: 20 }, (_v, i) => new ApiClient(cloud.urls[i % 2]!).signUp('racer', `password-${i}`));
       const replies = await Promise.all(attempts);
