@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
+import { cleanupTempDirs, killAllRoles, runPenncloud } from '../support/roles.js';
 import { allRows, ApiClient, closeKvClients, errorOf, MARK, startCloud, type Cloud } from './cloud.js';
 
 describe('api: accounts and sessions (real KV nodes and frontends)', function () {
@@ -277,6 +277,43 @@ describe('api: accounts and sessions (real KV nodes and frontends)', function ()
         expect((await replay.request('GET', '/api/session')).status).to.equal(401);
         expect((await replay.get('/')).status).to.equal(401);
       }
+    });
+  });
+
+  describe('with names kept for administrators', () => {
+    beforeEach(async () => {
+      cloud = await startCloud({ admins: ['operator'] });
+    });
+
+    it('sign-up as an admin name is 403 ADMIN_NAME; penncloud admin add (password on stdin) makes an admin who reaches the admin API', async () => {
+      const api = new ApiClient(cloud.urls[0]!);
+      for (const name of ['operator', 'Operator']) {
+        const refused = await api.signUp(name, 'correct horse');
+        expect(refused.status, name).to.equal(403);
+        expect(errorOf(refused)).to.include({ code: 'FORBIDDEN', reason: 'ADMIN_NAME' });
+        expect(errorOf(refused).message).to.contain('kept for an administrator').and.contain('penncloud admin add');
+      }
+      expect((await api.logIn('operator', 'correct horse')).status).to.equal(401);
+      const notListed = await runPenncloud(['admin', 'add', 'ann', '--conf', cloud.conf], 'correct horse\n');
+      expect(notListed.code).to.equal(1);
+      expect(notListed.stderr).to.contain('not listed in conf admins');
+      const added = await runPenncloud(['admin', 'add', 'operator', '--conf', cloud.conf], 'admin password\n');
+      expect(added.code, added.stderr).to.equal(0);
+      expect(added.stdout.toString()).to.contain('created administrator "operator"');
+      const again = await runPenncloud(['admin', 'add', 'operator', '--conf', cloud.conf], 'other password\n');
+      expect(again.code).to.equal(1);
+      expect(again.stderr).to.contain('is taken');
+      const operator = new ApiClient(cloud.urls[0]!);
+      expect((await operator.logIn('operator', 'admin password')).status).to.equal(200);
+      expect((await operator.request('GET', '/api/session')).json().user.admin).to.equal(true);
+      // Past the admin gate (this cloud runs no coordinator, so the figures themselves are 503;
+      // test/api/admin.test.ts reads them under penncloud up); anyone else is stopped at it.
+      const nodes = await operator.request('GET', '/api/admin/nodes');
+      expect(nodes.status, nodes.body.toString()).to.not.be.oneOf([401, 403]);
+      const ann = await new ApiClient(cloud.urls[0]!).signUpAndLogIn('ann');
+      const refused = await ann.request('GET', '/api/admin/nodes');
+      expect(refused.status).to.equal(403);
+      expect(errorOf(refused).reason).to.equal('NOT_ADMIN');
     });
   });
 });
