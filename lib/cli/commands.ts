@@ -9,6 +9,7 @@ import { pop3Command } from './pop3-command.js';
 import { lincheckCommand } from './lincheck-command.js';
 import { kvnodeCommand } from './kvnode-command.js';
 import { kvCommand } from './kv-command.js';
+import { adminCommand } from './admin-command.js';
 
 export const COMMANDS: Command[] = [
   upCommand,
@@ -20,4 +21,5 @@ export const COMMANDS: Command[] = [
   lincheckCommand,
   kvnodeCommand,
   kvCommand,
+  adminCommand,
 ];

@@ -54,7 +54,7 @@ export function createServices(config: PennConfig, secret: Buffer): Services {
     attemptTimeoutMs: 2 * config.coordinator.failureTimeoutMs,
     readFrom: config.kv.readFrom,
   });
-  const users = new UserService(kv, new LoginThrottle(kv));
+  const users = new UserService(kv, new LoginThrottle(kv), Date.now, config.admins);
   const sessions = new SessionService(kv, users, config.sessions);
   const storage = new StorageService(kv, { chunkBytes: config.drive.chunkBytes, uploadStaleMs: config.drive.uploadStaleMs });
   const mail = new MailService(kv, storage, { exists: async (name) => (await users.find(name)) !== null }, config.mail);

@@ -10,13 +10,19 @@ export const USERNAME_CHARS_MAX = 32;
 export const PASSWORD_CHARS_MIN = 8;
 export const PASSWORD_CHARS_MAX = 256;
 
-const USERNAME = /^[a-z][a-z0-9._-]*$/;
+/**
+ * A username is the local part of its mail address, so it must be an RFC 5322 §3.2.3 dot-atom:
+ * runs of atext joined by single dots, none at either end. The atext allowed is a subset that
+ * reads well and needs no quoting anywhere (letters, digits, "_" and "-").
+ */
+const USERNAME = /^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$/;
 /** Names that would read as system addresses (mail comes later and uses user@domain). */
 const RESERVED_USERNAMES = new Set(['admin', 'root', 'postmaster', 'abuse', 'mailer-daemon', 'nobody', 'system']);
 
 /** The username rule, as the error states it. */
 export const USERNAME_RULE = `a username is ${USERNAME_CHARS_MIN} to ${USERNAME_CHARS_MAX} characters: `
-  + 'lower-case letters, digits, ".", "_" or "-", starting with a letter';
+  + 'lower-case letters, digits, ".", "_" or "-", starting with a letter, '
+  + 'not ending with "." and without two "." in a row';
 
 /**
  * Checks a username as typed and returns it in canonical form (lower case). Sign-up and

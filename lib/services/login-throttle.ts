@@ -1,9 +1,11 @@
 /**
  * Failed log-ins, counted in the store so that every frontend sees the same counts: one
- * counter per username and one per client address, each over a fixed window. Past the limit,
- * log-ins for that name (or from that address) are refused without checking the password
- * until the window ends. A success clears the username's counter, not the address's, so one
- * valid account does not reset an address that is guessing at others.
+ * counter per username and one per client address, each over a fixed window. Every attempt is
+ * counted as a failure before its password is checked (a reservation), so parallel attempts
+ * cannot outrun the count. Past the limit, log-ins for that name (or from that address) are
+ * refused without checking the password until the window ends. A success clears the
+ * username's counter and takes back its own reservation from the address, not the address's
+ * other failures, so one valid account does not reset an address that is guessing at others.
  */
 import { PennError } from '../protocol/errors.js';
 import { casUpdate } from './cas-update.js';
@@ -47,31 +49,30 @@ export class LoginThrottle {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Throws RATE_LIMITED when `username` or `address` has used up its failures. */
-  async check(username: string, address: string): Promise<void> {
-    const [user, from] = await Promise.all([this.read(userRow(username)), this.read(addressRow(address))]);
-    const nowMs = this.now();
-    if (this.live(user, nowMs) >= this.limits.perUserMax) {
-      throw this.refusal(`too many failed log-ins for "${username}"`, user!, nowMs, 'USER_LOCKED');
+  /**
+   * Reserves one attempt for `username` from `address` before its password is checked: both
+   * failure counters rise by one with a compare-and-put, and a counter already at its limit
+   * refuses (RATE_LIMITED) and stays as it is. Because the count rises before the check, a
+   * burst of parallel guesses cannot all read "under the limit" and all be checked; at most
+   * the limit get through in a window. Follow a successful check with `recordSuccess`.
+   */
+  async reserve(username: string, address: string): Promise<void> {
+    await this.claim(userRow(username), this.limits.perUserMax, `too many failed log-ins for "${username}"`, 'USER_LOCKED');
+    try {
+      await this.claim(addressRow(address), this.limits.perAddressMax, 'too many failed log-ins from this address', 'ADDRESS_LOCKED');
+    } catch (err) {
+      // The address refused: the name's reservation was for an attempt that never happens.
+      await this.release(userRow(username));
+      throw err;
     }
-    if (this.live(from, nowMs) >= this.limits.perAddressMax) {
-      throw this.refusal('too many failed log-ins from this address', from!, nowMs, 'ADDRESS_LOCKED');
-    }
   }
 
-  /** Counts one failure against both the username and the address. */
-  async recordFailure(username: string, address: string): Promise<void> {
-    await Promise.all([this.bump(userRow(username)), this.bump(addressRow(address))]);
-  }
-
-  /** Clears the username's failures after a successful log-in. */
-  async recordSuccess(username: string): Promise<void> {
-    await this.kv.delete(userRow(username), COLUMN);
-  }
-
-  private async read(row: string): Promise<FailureWindow | null> {
-    const bytes = await this.kv.get(row, COLUMN);
-    return bytes === null ? null : decodeWindow(bytes);
+  /**
+   * After a successful check: clears the username's failures and gives the address back the
+   * attempt `reserve` took from it, so signing in often from one address never locks it.
+   */
+  async recordSuccess(username: string, address: string): Promise<void> {
+    await Promise.all([this.kv.delete(userRow(username), COLUMN), this.release(addressRow(address))]);
   }
 
   private live(window: FailureWindow | null, nowMs: number): number {
@@ -83,14 +84,25 @@ export class LoginThrottle {
     return new PennError('RATE_LIMITED', `${what}; try again in ${waitSeconds} s`, { reason });
   }
 
-  private async bump(row: string): Promise<void> {
+  /** Adds one to the counter in `row`, or throws RATE_LIMITED when it is at `max`. */
+  private async claim(row: string, max: number, what: string, reason: string): Promise<void> {
     await casUpdate(this.kv, row, COLUMN, (current) => {
       const nowMs = this.now();
       const window = current === null ? null : decodeWindow(current);
-      const next: FailureWindow = window === null || nowMs - window.startMs >= this.limits.windowMs
+      if (window !== null && this.live(window, nowMs) >= max) throw this.refusal(what, window, nowMs, reason);
+      const next: FailureWindow = window === null || this.live(window, nowMs) === 0
         ? { startMs: nowMs, failures: 1 }
         : { startMs: window.startMs, failures: window.failures + 1 };
       return { next: encodeRecord(next), result: undefined };
+    });
+  }
+
+  /** Takes back one reservation from the counter in `row` (none when its window is over). */
+  private async release(row: string): Promise<void> {
+    await casUpdate(this.kv, row, COLUMN, (current) => {
+      const window = current === null ? null : decodeWindow(current);
+      if (window === null || this.live(window, this.now()) === 0) return { skip: true, result: undefined };
+      return { next: encodeRecord({ startMs: window.startMs, failures: window.failures - 1 }), result: undefined };
     });
   }
 }

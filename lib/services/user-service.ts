@@ -42,16 +42,44 @@ export function accountRow(username: string): string {
 
 /** Accounts: sign-up, log-in checks, password changes. */
 export class UserService {
+  /**
+   * @param admins the names of conf `admins`: being one of them makes an account an
+   *   administrator, so public sign-up refuses them and only `createAdmin` makes them
+   */
   constructor(
     private readonly kv: KvTable,
     private readonly throttle: LoginThrottle,
     private readonly now: () => number = Date.now,
+    private readonly admins: readonly string[] = [],
   ) {}
 
-  /** Creates an account; CONFLICT (reason NAME_TAKEN) when the name exists. */
+  /**
+   * Creates an account; CONFLICT (reason NAME_TAKEN) when the name exists, FORBIDDEN (reason
+   * ADMIN_NAME) for a name of conf `admins`, which whoever signed up first would otherwise own.
+   */
   async signUp(usernameInput: unknown, passwordInput: unknown): Promise<AccountView> {
     const username = canonicalUsername(usernameInput);
     checkUsernameAvailableForSignUp(username);
+    if (this.admins.includes(username)) {
+      throw new PennError('FORBIDDEN', `the username "${username}" is kept for an administrator; an operator creates it with "penncloud admin add"`,
+        { reason: 'ADMIN_NAME' });
+    }
+    return this.create(username, passwordInput);
+  }
+
+  /**
+   * Creates the account of an administrator (`penncloud admin add`): the name must be one of
+   * conf `admins` (FORBIDDEN, reason NOT_ADMIN_NAME, otherwise); CONFLICT when it exists.
+   */
+  async createAdmin(usernameInput: unknown, passwordInput: unknown): Promise<AccountView> {
+    const username = canonicalUsername(usernameInput);
+    if (!this.admins.includes(username)) {
+      throw new PennError('FORBIDDEN', `"${username}" is not listed in conf admins; add it there first`, { reason: 'NOT_ADMIN_NAME' });
+    }
+    return this.create(username, passwordInput);
+  }
+
+  private async create(username: string, passwordInput: unknown): Promise<AccountView> {
     const password = checkNewPassword(passwordInput, 'password');
     const account: Account = { username, createdMs: this.now(), password: await hashPassword(password), sessionEpoch: 1 };
     const outcome = await this.kv.cput(accountRow(username), ACCOUNT_COLUMN, null, encodeRecord(account));
@@ -71,14 +99,12 @@ export class UserService {
     } catch {
       throw badCredentials();
     }
-    await this.throttle.check(username, address);
+    // The attempt counts as a failure until the password proves right.
+    await this.throttle.reserve(username, address);
     const account = await this.find(username);
     const matches = await verifyPassword(password, account?.password ?? await decoyHash());
-    if (account === null || !matches) {
-      await this.throttle.recordFailure(username, address);
-      throw badCredentials();
-    }
-    await this.throttle.recordSuccess(username);
+    if (account === null || !matches) throw badCredentials();
+    await this.throttle.recordSuccess(username, address);
     return account;
   }
 
@@ -96,15 +122,15 @@ export class UserService {
   async changePassword(username: string, oldInput: unknown, newInput: unknown, address: string): Promise<Account> {
     const oldPassword = checkGivenPassword(oldInput, 'oldPassword');
     const newPassword = checkNewPassword(newInput, 'newPassword');
-    await this.throttle.check(username, address);
+    await this.throttle.reserve(username, address);
     const row = accountRow(username);
     const bytes = await this.kv.get(row, ACCOUNT_COLUMN);
     if (bytes === null) throw new PennError('UNAUTHENTICATED', 'the account no longer exists');
     const account = decodeAccount(bytes);
     if (!await verifyPassword(oldPassword, account.password)) {
-      await this.throttle.recordFailure(username, address);
       throw new PennError('FORBIDDEN', 'oldPassword is not the current password', { reason: 'WRONG_PASSWORD' });
     }
+    await this.throttle.recordSuccess(username, address);
     const next: Account = { ...account, password: await hashPassword(newPassword), sessionEpoch: account.sessionEpoch + 1 };
     const outcome = await this.kv.cput(row, ACCOUNT_COLUMN, bytes, encodeRecord(next));
     if (!outcome.ok) {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
+import { cleanupTempDirs, killAllRoles, runPenncloud } from '../support/roles.js';
 import { allRows, ApiClient, closeKvClients, errorOf, MARK, startCloud, type Cloud } from './cloud.js';
 
 describe('api: accounts and sessions (real KV nodes and frontends)', function () {
@@ -55,6 +55,24 @@ describe('api: accounts and sessions (real KV nodes and frontends)', function ()
       expect(brokenJson.status).to.equal(400);
       // None of the refused sign-ups created anything.
       expect((await api.logIn('ann', 'short')).status).to.equal(401);
+    });
+
+    it('usernames that would not make a valid mail address (ann.., a..b, ann.) are refused; dot-atoms are accepted', async () => {
+      const api = new ApiClient(cloud.urls[0]!);
+      const table: Array<[string, number]> = [
+        ['ann..', 400], ['ann.', 400], ['a..nn', 400], ['.ann', 400], ['ann...x', 400], ['ann.-', 201],
+        ['ann+x', 400], ['ann"x', 400], ['ann@x', 400], ['ann,x', 400],
+        ['ann.lee', 201], ['a.b.c', 201], ['ann_lee-2', 201], ['ann-', 201],
+      ];
+      for (const [name, status] of table) {
+        const reply = await api.signUp(name, 'correct horse');
+        expect(reply.status, name).to.equal(status);
+        if (status === 400) {
+          expect(errorOf(reply).reason, name).to.equal('BAD_USERNAME');
+          expect(errorOf(reply).message, name).to.contain('not ending with "." and without two "." in a row');
+        }
+      }
+      expect((await api.logIn('a.b.c', 'correct horse')).status).to.equal(200);
     });
 
     it('racing sign-ups for one name on two frontends: exactly one wins, and its password is the one stored', async () => {
@@ -129,6 +147,19 @@ describe('api: accounts and sessions (real KV nodes and frontends)', function ()
       // Another user is not affected.
       await new ApiClient(cloud.urls[1]!).signUp('bob', 'correct horse');
       expect((await new ApiClient(cloud.urls[1]!).logIn('bob', 'correct horse')).status).to.equal(200);
+    });
+
+    it('60 parallel wrong passwords for one name: at most 5 are checked, the rest are refused as locked, and so is the right one', async () => {
+      await new ApiClient(cloud.urls[0]!).signUp('ann', 'correct horse');
+      const guesses = Array.from({ length: 60 }, (_v, i) => new ApiClient(cloud.urls[i % 2]!).logIn('ann', `guess ${i}`));
+      const replies = await Promise.all(guesses);
+      const checked = replies.filter((r) => r.status === 401);
+      const locked = replies.filter((r) => r.status === 429 && errorOf(r).reason === 'USER_LOCKED');
+      expect(checked.length).to.be.within(1, 5);
+      expect(checked.length + locked.length).to.equal(60);
+      const right = await new ApiClient(cloud.urls[1]!).logIn('ann', 'correct horse');
+      expect(right.status).to.equal(429);
+      expect(errorOf(right)).to.include({ code: 'RATE_LIMITED', reason: 'USER_LOCKED' });
     });
 
     it('locks an address after 20 failed log-ins over many names', async () => {
@@ -246,6 +277,43 @@ describe('api: accounts and sessions (real KV nodes and frontends)', function ()
         expect((await replay.request('GET', '/api/session')).status).to.equal(401);
         expect((await replay.get('/')).status).to.equal(401);
       }
+    });
+  });
+
+  describe('with names kept for administrators', () => {
+    beforeEach(async () => {
+      cloud = await startCloud({ admins: ['operator'] });
+    });
+
+    it('sign-up as an admin name is 403 ADMIN_NAME; penncloud admin add (password on stdin) makes an admin who reaches the admin API', async () => {
+      const api = new ApiClient(cloud.urls[0]!);
+      for (const name of ['operator', 'Operator']) {
+        const refused = await api.signUp(name, 'correct horse');
+        expect(refused.status, name).to.equal(403);
+        expect(errorOf(refused)).to.include({ code: 'FORBIDDEN', reason: 'ADMIN_NAME' });
+        expect(errorOf(refused).message).to.contain('kept for an administrator').and.contain('penncloud admin add');
+      }
+      expect((await api.logIn('operator', 'correct horse')).status).to.equal(401);
+      const notListed = await runPenncloud(['admin', 'add', 'ann', '--conf', cloud.conf, '--data', cloud.dataDir], 'correct horse\n');
+      expect(notListed.code).to.equal(1);
+      expect(notListed.stderr).to.contain('not listed in conf admins');
+      const added = await runPenncloud(['admin', 'add', 'operator', '--conf', cloud.conf, '--data', cloud.dataDir], 'admin password\n');
+      expect(added.code, added.stderr).to.equal(0);
+      expect(added.stdout.toString()).to.contain('created administrator "operator"');
+      const again = await runPenncloud(['admin', 'add', 'operator', '--conf', cloud.conf, '--data', cloud.dataDir], 'other password\n');
+      expect(again.code).to.equal(1);
+      expect(again.stderr).to.contain('is taken');
+      const operator = new ApiClient(cloud.urls[0]!);
+      expect((await operator.logIn('operator', 'admin password')).status).to.equal(200);
+      expect((await operator.request('GET', '/api/session')).json().user.admin).to.equal(true);
+      // Past the admin gate (this cloud runs no coordinator, so the figures themselves are 503;
+      // test/api/admin.test.ts reads them under penncloud up); anyone else is stopped at it.
+      const nodes = await operator.request('GET', '/api/admin/nodes');
+      expect(nodes.status, nodes.body.toString()).to.not.be.oneOf([401, 403]);
+      const ann = await new ApiClient(cloud.urls[0]!).signUpAndLogIn('ann');
+      const refused = await ann.request('GET', '/api/admin/nodes');
+      expect(refused.status).to.equal(403);
+      expect(errorOf(refused).reason).to.equal('NOT_ADMIN');
     });
   });
 });

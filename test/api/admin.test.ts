@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
-import { cleanupTempDirs, clusterSecretOf, killAllRoles, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess, isListening } from '../support/roles.js';
+import { cleanupTempDirs, clusterSecretOf, killAllRoles, runPenncloud, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess, isListening } from '../support/roles.js';
 import { ApiClient, errorOf, MARK } from './cloud.js';
 
 
@@ -26,7 +26,10 @@ describe('api: the admin API (a whole cloud under penncloud up)', function () {
     conf = JSON.parse(readFileSync(file, 'utf8'));
     up = await startRole(['up', '--conf', file, '--data', join(dir, 'data')]);
     const url = `http://127.0.0.1:${conf.frontends[0]!.port}`;
-    operator = await new ApiClient(url).signUpAndLogIn('operator');
+    const added = await runPenncloud(['admin', 'add', 'operator', '--conf', file, '--data', join(dir, 'data')], 'correct horse\n');
+    expect(added.code, added.stderr).to.equal(0);
+    operator = new ApiClient(url);
+    expect((await operator.logIn('operator', 'correct horse')).status).to.equal(200);
     ann = await new ApiClient(url).signUpAndLogIn('ann');
     kv = new KvClient({ cluster: conf.kv, valueBytesMax: 8 * 1024 * 1024, requestTimeoutMs: 30_000, secret: clusterSecretOf(join(dir, 'data')) });
   });

@@ -25,6 +25,8 @@ export interface CloudOptions {
    * three single-node groups: every write is replicated three times.
    */
   replicated?: boolean;
+  /** Conf `admins`: names only `penncloud admin add` creates. */
+  admins?: string[];
 }
 
 export interface Cloud {
@@ -72,6 +74,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
         if (options.drive !== undefined) c.drive = options.drive;
         if (options.sessions !== undefined) c.sessions = options.sessions;
         if (options.mail !== undefined) c.mail = options.mail;
+        if (options.admins !== undefined) c.admins = options.admins;
         kvConfig = c.kv;
         coordinator = c.coordinator;
         ports = portsOf(c);
