@@ -1,0 +1,187 @@
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { cleanupTempDirs, killAllRoles, startRole } from '../support/roles.js';
+import { ApiClient, closeKvClients, MARK, startCloud, type Cloud } from '../api/cloud.js';
+import { CLIENT_TIMEOUT_MS, python } from './mail-clients.js';
+
+const PASSWORD = 'correct horse';
+
+const SMTPLIB_SEND = `
+import json, smtplib, sys
+a = json.loads(sys.stdin.read())
+s = smtplib.SMTP('127.0.0.1', a['port'], timeout=30)
+s.ehlo('client.example.org')
+if a.get('user'):
+    s.login(a['user'], a['password'])
+print('OK ' + json.dumps(s.sendmail(a['from'], a['to'], a['data'].encode('utf-8'))))
+s.quit()
+`;
+
+const POPLIB_LAST = `
+import json, poplib, sys
+a = json.loads(sys.stdin.read())
+p = poplib.POP3('127.0.0.1', a['port'], timeout=30)
+p.user(a['user'])
+p.pass_(a['password'])
+n = p.stat()[0]
+print(json.dumps({'count': n, 'last': b'\\r\\n'.join(p.retr(n)[1]).decode('utf-8') if n else ''}))
+p.quit()
+`;
+
+function message(subject: string, to: string): string {
+  return [`From: Sender <sender@example.org>`, `To: ${to}`, `Subject: ${subject}`, 'Date: Sat, 21 Nov 2026 10:00:00 +0000', '', 'body', ''].join('\r\n');
+}
+
+/** An interactive POP3 connection: each command waits for its reply (a multi-line one when asked). */
+class Pop3Conversation {
+  private text = '';
+  private readonly socket: Socket;
+  constructor(port: number) {
+    this.socket = connect(port, '127.0.0.1');
+    this.socket.on('data', (d: Buffer) => { this.text += d.toString('latin1'); });
+  }
+  /** Waits until the replies so far match `until` (bounded by CLIENT_TIMEOUT_MS) and returns them. */
+  async next(until: RegExp): Promise<string> {
+    const deadline = Date.now() + CLIENT_TIMEOUT_MS;
+    while (!until.test(this.text)) {
+      if (Date.now() > deadline) throw new Error(`no reply matching ${until}: ${this.text}`);
+      await new Promise<void>((resolve) => this.socket.once('data', () => resolve()));
+    }
+    const out = this.text;
+    this.text = '';
+    return out;
+  }
+  send(line: string): void {
+    this.socket.write(`${line}\r\n`);
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+describe('mail transport: what real clients can trust', function () {
+  this.timeout(240_000);
+  let cloud: Cloud;
+  let ports: { smtp: number; pop3: number };
+  let ann: ApiClient;
+  let carol: ApiClient;
+
+  before(async () => {
+    cloud = await startCloud({ mail: { domain: 'localhost' } });
+    const conf = JSON.parse(readFileSync(cloud.conf, 'utf8')) as { smtp: { port: number }; pop3: { port: number }; admins: string[] };
+    conf.admins = ['carol'];
+    writeFileSync(cloud.conf, JSON.stringify(conf));
+    ports = { smtp: conf.smtp.port, pop3: conf.pop3.port };
+    await Promise.all([
+      startRole(['smtp', '--conf', cloud.conf, '--data', cloud.dataDir]),
+      startRole(['pop3', '--conf', cloud.conf, '--data', cloud.dataDir]),
+    ]);
+    ann = await new ApiClient(cloud.urls[0]!).signUpAndLogIn('ann', PASSWORD);
+    await new ApiClient(cloud.urls[0]!).signUpAndLogIn('bob', PASSWORD);
+    carol = await new ApiClient(cloud.urls[0]!).signUpAndLogIn('carol', PASSWORD);
+  });
+  after(() => {
+    closeKvClients();
+    killAllRoles();
+    cleanupTempDirs();
+  });
+
+  async function send(to: string[], subject: string, auth = false): Promise<void> {
+    const result = await python(SMTPLIB_SEND, { port: ports.smtp, from: auth ? 'ann@localhost' : 'x@example.org', to, data: message(subject, to[0]!), ...(auth ? { user: 'ann', password: PASSWORD } : {}) });
+    expect(result.stdout, result.stderr).to.match(/^OK \{\}$/m);
+  }
+
+  async function lastByPop(user: string): Promise<{ count: number; last: string }> {
+    const result = await python(POPLIB_LAST, { port: ports.pop3, user, password: PASSWORD });
+    expect(result.code, result.stderr).to.equal(0);
+    return JSON.parse(result.stdout);
+  }
+
+  it('a message removed in the webmail under a POP3 session: RETR and TOP say no such message, QUIT removes the rest, and the next login is not [IN-USE]', async () => {
+    await send(['ann@localhost'], 'removed underneath');
+    await send(['ann@localhost'], 'deleted by pop');
+    const pop = new Pop3Conversation(ports.pop3);
+    try {
+      await pop.next(/^\+OK.*\r\n/);
+      pop.send('USER ann');
+      await pop.next(/\r\n/);
+      pop.send(`PASS ${PASSWORD}`);
+      expect(await pop.next(/\r\n/)).to.match(/^\+OK ann has/);
+      pop.send('STAT');
+      const count = Number(/^\+OK (\d+)/.exec(await pop.next(/\r\n/))![1]);
+      const inbox = (await ann.request('GET', '/api/mail/folders/inbox?limit=100')).json().messages as { id: string; subject: string }[];
+      const gone = inbox.find((m) => m.subject === 'removed underneath')!;
+      // Once to Trash, once for good.
+      expect((await ann.request('DELETE', `/api/mail/messages/${gone.id}`, { headers: MARK })).json()).to.include({ outcome: 'trashed' });
+      expect((await ann.request('DELETE', `/api/mail/messages/${gone.id}`, { headers: MARK })).json()).to.include({ outcome: 'removed' });
+      // Oldest first: the newest is "deleted by pop", the one before it is gone.
+      pop.send(`TOP ${count - 1} 0`);
+      expect(await pop.next(/\r\n/)).to.match(/^-ERR \[SYS\/PERM\] no such message/);
+      pop.send(`RETR ${count - 1}`);
+      expect(await pop.next(/\r\n/)).to.match(/^-ERR \[SYS\/PERM\] no such message/);
+      pop.send(`DELE ${count - 1}`);
+      await pop.next(/\r\n/);
+      pop.send(`DELE ${count}`);
+      await pop.next(/\r\n/);
+      pop.send('QUIT');
+      expect(await pop.next(/\r\n/)).to.match(/^\+OK signing off/);
+    } finally {
+      pop.close();
+    }
+    const after = await lastByPop('ann');
+    expect(after.last).to.not.contain('Subject: deleted by pop');
+    expect((await ann.request('GET', '/api/mail/folders/inbox?limit=100')).json().messages.map((m: { subject: string }) => m.subject)).to.not.include('deleted by pop');
+  });
+
+  it('a session that ends on an error releases the maildrop: the next login is not [IN-USE]', async () => {
+    const pop = new Pop3Conversation(ports.pop3);
+    try {
+      await pop.next(/^\+OK.*\r\n/);
+      pop.send('USER ann');
+      await pop.next(/\r\n/);
+      pop.send(`PASS ${PASSWORD}`);
+      await pop.next(/\r\n/);
+      // A command line past the limit ends the session from the server's side.
+      pop.send(`NOOP ${'x'.repeat(2000)}`);
+      expect(await pop.next(/\r\n/)).to.match(/^-ERR command line longer than 1024 octets/);
+    } finally {
+      pop.close();
+    }
+    const again = new Pop3Conversation(ports.pop3);
+    try {
+      await again.next(/^\+OK.*\r\n/);
+      again.send('USER ann');
+      await again.next(/\r\n/);
+      again.send(`PASS ${PASSWORD}`);
+      expect(await again.next(/\r\n/)).to.match(/^\+OK ann has/);
+      again.send('QUIT');
+      await again.next(/\r\n/);
+    } finally {
+      again.close();
+    }
+  });
+
+  it('Bcc recipients are not disclosed: Received names one path at most, none for several', async () => {
+    await send(['ann@localhost', 'bob@localhost'], 'with a bcc');
+    const several = await lastByPop('ann');
+    expect(several.last).to.contain('Subject: with a bcc');
+    expect(several.last).to.not.contain('bob@localhost');
+    expect(several.last).to.not.match(/^\tfor </m);
+    await send(['ann@localhost'], 'one recipient');
+    expect((await lastByPop('ann')).last).to.match(/^\tfor <ann@localhost>; /m);
+  });
+
+  it('postmaster@ and abuse@ are accepted and reach the admins', async () => {
+    await send(['postmaster@localhost'], 'to the postmaster');
+    await send(['abuse@localhost'], 'to abuse');
+    const subjects = (await carol.request('GET', '/api/mail/folders/inbox?limit=100')).json().messages.map((m: { subject: string }) => m.subject);
+    expect(subjects).to.include('to the postmaster').and.include('to abuse');
+  });
+
+  it('mail submitted with SMTP AUTH to a local recipient gets a Sent copy', async () => {
+    await send(['bob@localhost'], 'submitted locally', true);
+    const sent = (await ann.request('GET', '/api/mail/folders/sent?limit=100')).json().messages.map((m: { subject: string }) => m.subject);
+    expect(sent).to.include('submitted locally');
+  });
+});
