@@ -29,6 +29,18 @@ print(json.dumps({'count': n, 'last': b'\\r\\n'.join(p.retr(n)[1]).decode('utf-8
 p.quit()
 `;
 
+const POPLIB_FILENAMES = `
+import email, email.policy, json, poplib, sys
+a = json.loads(sys.stdin.read())
+p = poplib.POP3('127.0.0.1', a['port'], timeout=30)
+p.user(a['user'])
+p.pass_(a['password'])
+n = p.stat()[0]
+m = email.message_from_bytes(b'\\r\\n'.join(p.retr(n)[1]), policy=email.policy.default)
+p.quit()
+sys.stdout.buffer.write(json.dumps([part.get_filename() for part in m.iter_attachments()], ensure_ascii=False).encode('utf-8'))
+`;
+
 function message(subject: string, to: string): string {
   return [`From: Sender <sender@example.org>`, `To: ${to}`, `Subject: ${subject}`, 'Date: Sat, 21 Nov 2026 10:00:00 +0000', '', 'body', ''].join('\r\n');
 }
@@ -183,5 +195,25 @@ describe('mail transport: what real clients can trust', function () {
     await send(['bob@localhost'], 'submitted locally', true);
     const sent = (await ann.request('GET', '/api/mail/folders/sent?limit=100')).json().messages.map((m: { subject: string }) => m.subject);
     expect(sent).to.include('submitted locally');
+  });
+
+  it('a non-ASCII attachment name sent from the webmail reaches Python through POP3 intact, and the webmail shows it', async () => {
+    const name = 'Größe-データ.bin';
+    const data = new FormData();
+    data.set('to', 'bob@localhost');
+    data.set('subject', 'named attachment');
+    data.set('text', 'see attached');
+    data.set('attachment', new Blob([Buffer.from('payload')], { type: 'application/octet-stream' }), name);
+    // The bytes and boundary a browser's fetch of a FormData would send (the name as raw UTF-8).
+    const encoded = new Response(data);
+    const body = Buffer.from(await encoded.arrayBuffer());
+    const sent = await ann.request('POST', '/api/mail/send', { body, headers: { ...MARK, 'content-type': encoded.headers.get('content-type')! } });
+    expect(sent.status, sent.body.toString()).to.equal(201);
+    const result = await python(POPLIB_FILENAMES, { port: ports.pop3, user: 'bob', password: PASSWORD });
+    expect(result.code, result.stderr).to.equal(0);
+    expect(JSON.parse(Buffer.from(result.stdout, 'latin1').toString('utf8'))).to.deep.equal([name]);
+    const id = (sent.json() as { message: { id: string } }).message.id;
+    const read = (await ann.request('GET', `/api/mail/messages/${id}`)).json() as { attachments: { filename: string }[] };
+    expect(read.attachments.map((a) => a.filename)).to.deep.equal([name]);
   });
 });
