@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { createConnection } from 'node:net';
 import { cleanupTempDirs, killAllRoles, startRole } from '../support/roles.js';
 import { ApiClient, closeKvClients, MARK, startCloud, type Cloud } from '../api/cloud.js';
 import { CLIENT_TIMEOUT_MS, python } from './mail-clients.js';
 
 const PASSWORD = 'correct horse';
+const MESSAGE_BYTES_MAX = 20_000;
 
 const SMTPLIB_SEND = `
 import json, smtplib, sys
@@ -80,7 +82,7 @@ describe('mail transport: what real clients can trust', function () {
   let carol: ApiClient;
 
   before(async () => {
-    cloud = await startCloud({ mail: { domain: 'localhost' } });
+    cloud = await startCloud({ mail: { domain: 'localhost', messageBytesMax: MESSAGE_BYTES_MAX } });
     const conf = JSON.parse(readFileSync(cloud.conf, 'utf8')) as { smtp: { port: number }; pop3: { port: number }; admins: string[] };
     conf.admins = ['carol'];
     writeFileSync(cloud.conf, JSON.stringify(conf));
@@ -216,4 +218,57 @@ describe('mail transport: what real clients can trust', function () {
     const read = (await ann.request('GET', `/api/mail/messages/${id}`)).json() as { attachments: { filename: string }[] };
     expect(read.attachments.map((a) => a.filename)).to.deep.equal([name]);
   });
+
+  it('SIZE boundary: a message of exactly the advertised SIZE is accepted (our Received header does not count)', async () => {
+    const head = message('exactly SIZE', 'ann@localhost').replace(/body\r\n$/, '');
+    // Lines of 78 octets (POP3 clients read lines of limited length), the last one shorter.
+    const room = MESSAGE_BYTES_MAX - head.length;
+    const data = head + `${'x'.repeat(76)}\r\n`.repeat(Math.floor(room / 78)) + `${'y'.repeat(room % 78 - 2)}\r\n`;
+    expect(Buffer.byteLength(data)).to.equal(MESSAGE_BYTES_MAX);
+    const result = await python(SMTPLIB_SEND, { port: ports.smtp, from: 'x@example.org', to: ['ann@localhost'], data });
+    expect(result.stdout, result.stderr).to.match(/^OK \{\}$/m);
+    expect((await lastByPop('ann')).last).to.contain('Subject: exactly SIZE');
+  });
+
+  it('SMTPUTF8: a UTF-8 MAIL FROM without the parameter is refused with 553 5.6.7, with it the mail is taken', async () => {
+    const transcript = await smtpRaw(ports.smtp, [
+      'EHLO client.example.org', 'MAIL FROM:<jörg@example.org>', 'RSET',
+      'MAIL FROM:<jörg@example.org> SMTPUTF8', 'RCPT TO:<ann@localhost>', 'DATA',
+      'From: Jörg <jörg@example.org>\r\nTo: ann@localhost\r\nSubject: utf8 sender\r\n\r\nhej\r\n.', 'QUIT',
+    ]);
+    const replies = transcript.split('\r\n').filter((l) => /^\d{3} /.test(l));
+    expect(replies.map((l) => l.slice(0, 3))).to.deep.equal(['220', '250', '553', '250', '250', '250', '354', '250', '221']);
+    expect(replies[2]).to.match(/^553 5\.6\.7 /);
+    const inbox = (await ann.request('GET', '/api/mail/folders/inbox?limit=100')).json().messages as { subject: string; from: { address: string }[] }[];
+    expect(inbox.find((m) => m.subject === 'utf8 sender')!.from[0]!.address).to.equal('jörg@example.org');
+  });
 });
+
+/** Sends SMTP lines one at a time, each after the previous reply, and returns the transcript. */
+function smtpRaw(port: number, lines: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(port, '127.0.0.1');
+    let text = '';
+    let sent = 0;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`SMTP transcript incomplete: ${text}`));
+    }, CLIENT_TIMEOUT_MS);
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('utf8');
+      // A reply is complete at a line "NNN text" (not "NNN-text").
+      const replies = text.split('\r\n').filter((l) => /^\d{3} /.test(l)).length;
+      if (replies > sent && sent < lines.length) socket.write(`${lines[sent++]}\r\n`);
+      else if (replies > lines.length) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+    socket.on('error', reject);
+  });
+}
