@@ -43,6 +43,19 @@ p.quit()
 sys.stdout.buffer.write(json.dumps([part.get_filename() for part in m.iter_attachments()], ensure_ascii=False).encode('utf-8'))
 `;
 
+const POPLIB_SIZES = `
+import json, poplib, sys
+a = json.loads(sys.stdin.read())
+p = poplib.POP3('127.0.0.1', a['port'], timeout=30)
+p.user(a['user'])
+p.pass_(a['password'])
+n, total = p.stat()
+listed = int(p.list(n).split()[2])
+resp, lines, octets = p.retr(n)
+p.quit()
+print(json.dumps({'stat': total, 'list': listed, 'retr': int(resp.split()[1]), 'sent': sum(len(l) + 2 for l in lines)}))
+`;
+
 function message(subject: string, to: string): string {
   return [`From: Sender <sender@example.org>`, `To: ${to}`, `Subject: ${subject}`, 'Date: Sat, 21 Nov 2026 10:00:00 +0000', '', 'body', ''].join('\r\n');
 }
@@ -174,6 +187,29 @@ describe('mail transport: what real clients can trust', function () {
     } finally {
       again.close();
     }
+  });
+
+  it('a complete command line over 1024 octets is refused whole, before login too', async () => {
+    const pop = new Pop3Conversation(ports.pop3);
+    try {
+      await pop.next(/^\+OK.*\r\n/);
+      pop.send(`USER ${'a'.repeat(1100)}`);
+      expect(await pop.next(/\r\n/)).to.equal('-ERR command line longer than 1024 octets, closing\r\n');
+    } finally {
+      pop.close();
+    }
+  });
+
+  it('POP3 sizes are wire sizes: a message stored with bare LF line ends has LIST and RETR octets of what is sent', async () => {
+    // An SMTP client that sends bare LF line ends; the message is stored as it came.
+    const transcript = await smtpRaw(ports.smtp, ['EHLO client.example.org', 'MAIL FROM:<x@example.org>', 'RCPT TO:<bob@localhost>', 'DATA',
+      'From: x@example.org\nTo: bob@localhost\nSubject: bare lf\n\none\ntwo\r\n.', 'QUIT']);
+    expect(transcript).to.match(/^250 .*queued/m);
+    const result = await python(POPLIB_SIZES, { port: ports.pop3, user: 'bob', password: PASSWORD });
+    expect(result.code, result.stderr).to.equal(0);
+    const sizes = JSON.parse(result.stdout) as { list: number; stat: number; retr: number; sent: number };
+    expect(sizes.list).to.equal(sizes.sent);
+    expect(sizes.retr).to.equal(sizes.sent);
   });
 
   it('Bcc recipients are not disclosed: Received names one path at most, none for several', async () => {
