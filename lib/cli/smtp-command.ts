@@ -25,7 +25,7 @@ export const smtpCommand: Command = {
         userExists: async (name) => (await services.users.find(name)) !== null,
         accept: (envelope, raw) => services.mail.accept(envelope, raw),
       },
-      logger, messageBytesMax: config.mail.messageBytesMax, hostname: config.mail.domain, tls,
+      logger, messageBytesMax: config.mail.messageBytesMax, hostname: config.mail.domain, tls, operators: config.admins,
     });
     const worker = new OutboundWorker({
       kv: services.kv, mail: services.mail, lookup: new MxLookup(config.mail.dnsServer), logger: logger.child({ part: 'outbound' }),

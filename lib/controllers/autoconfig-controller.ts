@@ -30,7 +30,7 @@ export function autoconfigXml(m: MailEndpoints): string {
     <domain>${escapeXml(m.domain)}</domain>
     <displayName>PennCloud Mail</displayName>
     <displayShortName>PennCloud</displayShortName>
-${server('incomingServer', 'pop3', m.pop3, '\n      <pop3>\n        <leaveMessagesOnServer>false</leaveMessagesOnServer>\n      </pop3>')}
+${server('incomingServer', 'pop3', m.pop3, '\n      <pop3>\n        <leaveMessagesOnServer>true</leaveMessagesOnServer>\n      </pop3>')}
 ${server('outgoingServer', 'smtp', m.smtp, '')}
   </emailProvider>
 </clientConfig>

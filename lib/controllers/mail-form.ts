@@ -32,6 +32,9 @@ export function readMailForm(ctx: RequestContext, bytesMax: number): Promise<Sen
     try {
       parser = busboy({
         headers: { 'content-type': ctx.req.headers.get('content-type') ?? '' },
+        // Browsers send a file name as raw UTF-8 in filename= (WHATWG HTML, RFC 7578 §4.2);
+        // busboy's default would read those bytes as Latin-1.
+        defParamCharset: 'utf8',
         limits: { fields: FIELDS_MAX, fieldSize: FIELD_BYTES_MAX, files: ATTACHMENTS_MAX, fileSize: bytesMax },
       });
     } catch (err) {

@@ -60,7 +60,8 @@ export class Pop3Server {
       implementation: 'PennCloud',
     });
     this.sockets.add(raw);
-    const queue: string[] = [];
+    // null stands for a line longer than COMMAND_LINE_BYTES_MAX: answered in its turn, then closed.
+    const queue: (string | null)[] = [];
     let pending: Buffer = Buffer.alloc(0);
     let busy = false;
     let closed = false;
@@ -73,12 +74,17 @@ export class Pop3Server {
         finish();
       }, this.options.idleTimeoutMs);
     };
-    const finish = (): void => {
+    /**
+     * Every way a session ends comes here, so the maildrop is always released (RFC 1939 §8
+     * locks it only for the life of a session). `end` lets written replies reach the client.
+     */
+    const finish = (how: 'end' | 'destroy' = 'destroy'): void => {
       if (closed) return;
       closed = true;
       if (idleTimer !== null) clearTimeout(idleTimer);
       this.sockets.delete(raw);
-      socket.destroy();
+      if (how === 'end') socket.end();
+      else socket.destroy();
       void session.abandon().catch((e: unknown) => log.warn('could not release a maildrop', { err: e }));
     };
     const write = async (reply: Pop3Reply): Promise<void> => {
@@ -91,16 +97,26 @@ export class Pop3Server {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       let nl: number;
       while ((nl = pending.indexOf(0x0a)) !== -1) {
-        const line = pending.subarray(0, nl).toString('utf8').replace(/\r$/, '');
+        const bytes = pending.subarray(0, nl);
         pending = pending.subarray(nl + 1);
-        queue.push(line);
+        // The limit holds for a whole line as for one still arriving: nothing after it is read.
+        if (bytes.length - (bytes[bytes.length - 1] === 0x0d ? 1 : 0) > COMMAND_LINE_BYTES_MAX) {
+          tooLong();
+          return;
+        }
+        queue.push(bytes.toString('utf8').replace(/\r$/, ''));
       }
       if (pending.length > COMMAND_LINE_BYTES_MAX) {
-        socket.write(err(`command line longer than ${COMMAND_LINE_BYTES_MAX} octets`));
-        finish();
+        tooLong();
         return;
       }
       if (queue.length >= PIPELINED_COMMANDS_MAX) socket.pause();
+      void drain();
+    };
+    const tooLong = (): void => {
+      pending = Buffer.alloc(0);
+      socket.off('data', onData);
+      queue.push(null);
       void drain();
     };
     const drain = async (): Promise<void> => {
@@ -109,6 +125,11 @@ export class Pop3Server {
       try {
         while (queue.length > 0 && !closed) {
           const line = queue.shift()!;
+          if (line === null) {
+            await write({ chunks: [err(`command line longer than ${COMMAND_LINE_BYTES_MAX} octets, closing`)], after: 'close' });
+            finish('end');
+            return;
+          }
           if (queue.length < PIPELINED_COMMANDS_MAX) socket.resume();
           // Transcripts at debug level, never a password.
           log.debug(`C: ${/^(PASS|AUTH)\b/i.test(line) ? line.split(' ')[0] + ' ***' : line}`);
@@ -121,10 +142,7 @@ export class Pop3Server {
           }
           await write(reply);
           if (reply.after === 'close') {
-            socket.end();
-            closed = true;
-            this.sockets.delete(raw);
-            if (idleTimer !== null) clearTimeout(idleTimer);
+            finish('end');
             return;
           }
           if (reply.after === 'start-tls') {
@@ -136,7 +154,7 @@ export class Pop3Server {
             tls.on('secure', () => { secure = true; });
             tls.on('data', onData);
             tls.on('error', () => finish());
-            tls.on('close', finish);
+            tls.on('close', () => finish());
             socket = tls;
           }
         }
@@ -147,7 +165,7 @@ export class Pop3Server {
 
     raw.on('data', onData);
     raw.on('error', () => finish());
-    raw.on('close', finish);
+    raw.on('close', () => finish());
     resetIdle();
     raw.write(session.greeting());
   }

@@ -14,7 +14,10 @@ export interface Pop3Options {
   remoteAddress: string;
   /** Failed USER/PASS or AUTH attempts before the connection is closed. */
   failedLoginsMax: number;
-  /** Offer STLS (a certificate is configured and the connection is not yet secure). */
+  /**
+   * Offer STLS (a certificate is configured and the connection is not yet secure). While it
+   * is offered, logging in is refused: passwords go only over TLS when TLS is set up.
+   */
   tlsAvailable: () => boolean;
   /** The server's name and version for CAPA IMPLEMENTATION. */
   implementation: string;
@@ -76,13 +79,18 @@ export class Pop3Session {
   }
 
   private capabilities(): Buffer {
-    const lines = ['USER', 'UIDL', 'TOP', 'SASL PLAIN', 'PIPELINING', 'RESP-CODES', 'AUTH-RESP-CODE'];
-    if (this.state === 'AUTHORIZATION' && this.options.tlsAvailable()) lines.push('STLS');
+    const tlsFirst = this.state === 'AUTHORIZATION' && this.options.tlsAvailable();
+    // RFC 2595 §4: before STLS, only STLS is offered as a way in.
+    const lines = [...(tlsFirst ? [] : ['USER']), 'UIDL', 'TOP', ...(tlsFirst ? [] : ['SASL PLAIN']), 'PIPELINING', 'RESP-CODES', 'AUTH-RESP-CODE'];
+    if (tlsFirst) lines.push('STLS');
     lines.push(`IMPLEMENTATION ${this.options.implementation}`);
     return multiLine(ok('Capability list follows'), lines);
   }
 
   private async authorization(keyword: string, args: string[], line: string): Promise<Pop3Reply> {
+    if ((keyword === 'USER' || keyword === 'PASS' || keyword === 'AUTH') && this.options.tlsAvailable()) {
+      return reply(err('send STLS first: passwords are accepted only over TLS'));
+    }
     switch (keyword) {
       case 'USER':
         if (args.length !== 1) return reply(err('usage: USER name'));
@@ -123,9 +131,16 @@ export class Pop3Session {
   }
 
   private async login(user: string, password: string): Promise<Pop3Reply> {
-    if (!(await this.options.provider.authenticate(user, password, this.options.remoteAddress))) {
-      return this.refuse('invalid user name or password');
+    let valid: boolean;
+    try {
+      valid = await this.options.provider.authenticate(user, password, this.options.remoteAddress);
+    } catch (e) {
+      // A lock-out after failed log-ins is an answer about authentication (RFC 3206 §4: AUTH),
+      // and its text says how long to wait.
+      if (isPennError(e, 'RATE_LIMITED')) return reply(err(e.message, 'AUTH'));
+      throw e;
     }
+    if (!valid) return this.refuse('invalid user name or password');
     try {
       this.maildrop = await this.options.provider.open(user);
     } catch (e) {
@@ -166,15 +181,19 @@ export class Pop3Session {
       case 'RETR': {
         const index = this.messageIndex(args[0]);
         if (typeof index === 'string') return reply(err(index));
-        const message = await drop.read(index);
-        await drop.markSeen(index);
+        const message = await readMessage(drop, index);
+        if (message === null) return reply(gone(index));
+        await drop.markSeen(index).catch((e: unknown) => {
+          if (!isPennError(e, 'NOT_FOUND')) throw e;
+        });
         return { chunks: [ok(`${drop.messages[index]!.size} octets`), ...stuffMessage(message)], after: 'continue' };
       }
       case 'TOP': {
         const index = this.messageIndex(args[0]);
         if (typeof index === 'string') return reply(err(index));
         if (args[1] === undefined || !/^\d{1,9}$/.test(args[1])) return reply(err('usage: TOP msg n (n a number of lines)'));
-        const message = await drop.read(index);
+        const message = await readMessage(drop, index);
+        if (message === null) return reply(gone(index));
         return { chunks: [ok('top of message follows'), ...stuffMessage(message, Number(args[1]))], after: 'continue' };
       }
       case 'DELE': {
@@ -226,6 +245,21 @@ export class Pop3Session {
     });
     return { count, octets };
   }
+}
+
+/** The message at `index`, or null when it was removed (by the webmail) since the listing. */
+async function readMessage(drop: Maildrop, index: number): Promise<Buffer | null> {
+  try {
+    return await drop.read(index);
+  } catch (e) {
+    if (isPennError(e, 'NOT_FOUND')) return null;
+    throw e;
+  }
+}
+
+/** RFC 3206 §4: SYS/PERM, a lasting condition; the message will not come back. */
+function gone(index: number): Buffer {
+  return err(`no such message: message ${index + 1} was removed from the maildrop`, 'SYS/PERM');
 }
 
 function reply(chunk: Buffer): Pop3Reply {

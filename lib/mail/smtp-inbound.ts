@@ -4,10 +4,18 @@
  * (AUTH PLAIN or LOGIN with a PennCloud account), so PennCloud is never an open relay.
  * Oversize messages are read to their end and then refused with 552 (RFC 1870 §6.3).
  */
+import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { isPennError, type ErrorCode } from '../protocol/errors.js';
 import type { Logger } from '../protocol/log.js';
+import { TRACE_HEADER_BYTES_MAX } from '../services/mail-service.js';
+
+/**
+ * Local parts every mail domain must accept (RFC 5321 §4.5.1 postmaster, RFC 2142 abuse),
+ * whether or not an account has that name; their mail goes to the operators.
+ */
+export const ROLE_MAILBOXES: readonly string[] = ['postmaster', 'abuse'];
 
 /** What the SMTP server needs from the mail service. */
 export interface SmtpBackend {
@@ -54,6 +62,8 @@ export interface SmtpInboundOptions {
   hostname: string;
   /** PEM key and certificate for STARTTLS, or null for none. */
   tls: { key: Buffer; cert: Buffer } | null;
+  /** Accounts that receive the mail of ROLE_MAILBOXES (conf `admins`). */
+  operators: readonly string[];
 }
 
 /** An Error that smtp-server turns into a reply with this code. */
@@ -64,6 +74,20 @@ function smtpError(code: number, text: string): Error {
 function replyFor(err: unknown): Error {
   const reply = SMTP_REPLY_BY_CODE[isPennError(err) ? err.code : 'INTERNAL'];
   return smtpError(reply.code, isPennError(err) && reply.code < 500 ? reply.text : `${reply.text}${isPennError(err) ? `: ${err.message}` : ''}`);
+}
+
+/**
+ * RFC 6531 §3.4: a non-ASCII address needs SMTPUTF8 on MAIL FROM; without it the client has
+ * not asked for an internationalised transaction. The reply is RFC 6531 §3.5's.
+ */
+function utf8Refusal(address: string, session: SMTPServerSession): Error | null {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(address) || session.envelope.smtpUtf8 === true) return null;
+  return smtpError(553, '5.6.7 Non-ASCII addresses need the SMTPUTF8 parameter on MAIL FROM');
+}
+
+function dedupe(list: string[]): string[] {
+  return [...new Set(list.map((a) => a.toLowerCase()))];
 }
 
 export class SmtpInbound {
@@ -84,6 +108,20 @@ export class SmtpInbound {
       ...(options.tls === null ? {} : { key: options.tls.key, cert: options.tls.cert }),
       logger: false,
       disabledCommands: options.tls === null ? ['STARTTLS'] : [],
+      // RFC 3207 §4: with a certificate, AUTH is neither offered nor taken before STARTTLS,
+      // so a password never crosses in the clear. After the handshake the server-wide list
+      // (nothing disabled) applies again.
+      onConnect: (session, callback) => {
+        if (options.tls !== null) (session as { disabledCommands?: string[] }).disabledCommands = ['AUTH'];
+        callback();
+      },
+      onSecure: (_socket, session, callback) => {
+        delete (session as { disabledCommands?: string[] }).disabledCommands;
+        callback();
+      },
+      onMailFrom: (address, session, callback) => {
+        callback(utf8Refusal(address.address, session) ?? undefined);
+      },
       onAuth: (auth, session, callback) => {
         const remote = session.remoteAddress;
         backend.authenticate(auth.username ?? '', auth.password ?? '', remote).then(
@@ -92,6 +130,8 @@ export class SmtpInbound {
         );
       },
       onRcptTo: (address, session, callback) => {
+        const refusal = utf8Refusal(address.address, session);
+        if (refusal !== null) return callback(refusal);
         this.checkRecipient(address.address, session).then(() => callback(), (err: unknown) => callback(err as Error));
       },
       onData: (stream, session, callback) => {
@@ -119,6 +159,9 @@ export class SmtpInbound {
   private async checkRecipient(address: string, session: SMTPServerSession): Promise<void> {
     const at = address.lastIndexOf('@');
     const domain = at === -1 ? '' : address.slice(at + 1).toLowerCase();
+    // RFC 5321 §4.5.1: postmaster, with or without a domain, is always accepted.
+    const localPart = (at === -1 ? address : address.slice(0, at)).toLowerCase();
+    if ((domain === this.options.backend.domain || at === -1) && ROLE_MAILBOXES.includes(localPart)) return;
     if (domain === this.options.backend.domain) {
       let exists: boolean;
       try {
@@ -130,6 +173,17 @@ export class SmtpInbound {
       return;
     }
     if (session.user === undefined) throw smtpError(550, '5.7.1 Relaying denied: log in to send mail to other domains');
+  }
+
+  /** A role mailbox (postmaster@, abuse@) becomes the operators' addresses; others stay. */
+  private routeRole(address: string): string[] {
+    const at = address.lastIndexOf('@');
+    const domain = at === -1 ? this.options.backend.domain : address.slice(at + 1).toLowerCase();
+    const localPart = (at === -1 ? address : address.slice(0, at)).toLowerCase();
+    if (domain !== this.options.backend.domain || !ROLE_MAILBOXES.includes(localPart)) return [address];
+    // With no operators configured, an account of that name (if any) gets it.
+    if (this.options.operators.length === 0) return [address];
+    return this.options.operators.map((name) => `${name}@${this.options.backend.domain}`);
   }
 
   private async receive(stream: Readable & { sizeExceeded: boolean }, session: SMTPServerSession): Promise<string> {
@@ -144,13 +198,20 @@ export class SmtpInbound {
     }
     if (stream.sizeExceeded) throw smtpError(552, `5.3.4 Message too big: at most ${this.options.messageBytesMax} bytes`);
     const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+    // RFC 5321 §4.4: a "for" clause names one path at most; naming several would show every
+    // recipient (Bcc ones too) to each of them, so it is left out then.
+    const forClause = rcptTo.length === 1 ? `\tfor <${rcptTo[0]}>` : '\t';
     const received = `Received: from ${session.clientHostname || session.remoteAddress} ([${session.remoteAddress}])\r\n`
       + `\tby ${this.options.hostname} (PennCloud) with ${session.transmissionType} id ${id}\r\n`
-      + `\tfor <${session.envelope.rcptTo.map((r) => r.address).join('>, <')}>; ${new Date().toUTCString().replace('GMT', '+0000')}\r\n`;
-    const raw = Buffer.concat([Buffer.from(received, 'utf8'), ...chunks]);
+      + `${forClause}; ${new Date().toUTCString().replace('GMT', '+0000')}\r\n`;
+    const trace = Buffer.from(received, 'utf8');
+    assert(trace.length <= TRACE_HEADER_BYTES_MAX, `a Received header of ${trace.length} bytes`);
+    const raw = Buffer.concat([trace, ...chunks]);
     const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+    const recipients = dedupe(rcptTo.flatMap((r) => this.routeRole(r)));
     try {
-      await this.options.backend.accept({ from, recipients: session.envelope.rcptTo.map((r) => r.address), authenticatedUser: session.user ?? null }, raw);
+      await this.options.backend.accept({ from, recipients, authenticatedUser: session.user ?? null }, raw);
     } catch (err) {
       throw replyFor(err);
     }

@@ -30,6 +30,11 @@ export interface MessageSummary {
   dateMs: number;
   arrivedMs: number;
   size: number;
+  /**
+   * Octets as POP3 sends the message, every line end a CRLF (RFC 1939 §11). Absent in
+   * summaries written before it was kept; the POP3 server then counts the stored bytes.
+   */
+  wireBytes?: number;
   seen: boolean;
   hasAttachments: boolean;
   /** Sent messages only: one entry per outside recipient. */

@@ -15,6 +15,7 @@ import {
 } from './mail-records.js';
 import { parseAddressList, type MailAddress } from './mime/address-list.js';
 import { parseMessage, type ParsedMessage } from './mime/mime-parser.js';
+import { wireSize } from './mime/wire-size.js';
 import { rowKey } from './row-keys.js';
 import type { StorageService, Volume } from './storage-service.js';
 
@@ -34,6 +35,11 @@ export interface AccountDirectory {
 
 /** Recipients one message may have (to and cc together). */
 export const RECIPIENTS_MAX = 100;
+/**
+ * Room over messageBytesMax for the Received header the SMTP server adds (RFC 5321 §4.4): the
+ * limit advertised with SIZE (RFC 1870) holds for the client's bytes, not for our trace.
+ */
+export const TRACE_HEADER_BYTES_MAX = 1024;
 /** Messages POP3 offers in one session (the newest ones). */
 export const MAILDROP_MESSAGES_MAX = 10_000;
 
@@ -223,7 +229,7 @@ export class MailService {
    * recipients (only for an authenticated sender) go to the outbound queue.
    */
   async accept(envelope: { from: string; recipients: string[]; authenticatedUser: string | null }, raw: Buffer): Promise<void> {
-    if (raw.length > this.options.messageBytesMax) throw new PennError('TOO_LARGE', `at most ${this.options.messageBytesMax} bytes`);
+    if (raw.length > this.options.messageBytesMax + TRACE_HEADER_BYTES_MAX) throw new PennError('TOO_LARGE', `at most ${this.options.messageBytesMax} bytes`);
     const recipients = dedupe(envelope.recipients.map((r) => r.toLowerCase()));
     const outside = recipients.filter((r) => this.localUser(r) === null);
     if (outside.length > 0 && envelope.authenticatedUser === null) throw new PennError('FORBIDDEN', 'relaying needs a logged-in sender');
@@ -233,8 +239,10 @@ export class MailService {
       if (!(await this.accounts.exists(local))) throw new PennError('NOT_FOUND', `there is no user ${r}`);
       await this.store(local, 'inbox', newMessageId(this.now()), raw, { seen: false, delivery: [], arrivedMs: this.now() });
     }
-    if (outside.length > 0) {
-      const user = envelope.authenticatedUser!;
+    // A logged-in client submits as the webmail does: the sender keeps a Sent copy, whoever
+    // the recipients are.
+    if (envelope.authenticatedUser !== null) {
+      const user = envelope.authenticatedUser.toLowerCase();
       const nowMs = this.now();
       const id = newMessageId(nowMs);
       const delivery: DeliveryState[] = outside.map((recipient) => ({ recipient, state: 'queued', detail: 'waiting to be sent', attempts: 0, updatedMs: nowMs }));
@@ -276,6 +284,7 @@ export class MailService {
       dateMs: parsed.dateMs ?? extra.arrivedMs,
       arrivedMs: extra.arrivedMs,
       size: raw.length,
+      wireBytes: wireSize(raw),
       seen: extra.seen,
       hasAttachments: parsed.attachments.some((a) => !a.inline || a.contentId === null),
       delivery: extra.delivery,

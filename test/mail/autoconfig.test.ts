@@ -24,6 +24,8 @@ describe('mail transport: Thunderbird autoconfig on the frontends', () => {
       expect(xml).to.match(new RegExp(`<incomingServer type="pop3">\\s*<hostname>127\\.0\\.0\\.1</hostname>\\s*<port>${ports.pop3.port}</port>`));
       expect(xml).to.match(new RegExp(`<outgoingServer type="smtp">\\s*<hostname>127\\.0\\.0\\.1</hostname>\\s*<port>${ports.smtp.port}</port>`));
       expect(xml).to.contain('<username>%EMAILLOCALPART%</username>');
+      // Autoconfig leaves mail on the server: a client set up by it never deletes what the webmail shows.
+      expect(xml).to.contain('<leaveMessagesOnServer>true</leaveMessagesOnServer>');
     }
   });
 });

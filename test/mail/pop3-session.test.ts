@@ -25,10 +25,13 @@ const MESSAGES = [
   Buffer.from('Subject: three\r\n\r\nline 1\r\nline 2\r\nline 3\r\n'),
 ];
 
-function setup(options: { failedLoginsMax?: number; busy?: boolean } = {}): { session: Pop3Session; drop: ArrayMaildrop } {
+function setup(options: { failedLoginsMax?: number; busy?: boolean; throttled?: boolean } = {}): { session: Pop3Session; drop: ArrayMaildrop } {
   const drop = new ArrayMaildrop(MESSAGES);
   const provider: MaildropProvider = {
-    authenticate: async (user, pass) => user === 'alice' && pass === 'open sesame',
+    authenticate: async (user, pass) => {
+      if (options.throttled) throw new PennError('RATE_LIMITED', 'too many failed log-ins for "alice"; try again in 60 s');
+      return user === 'alice' && pass === 'open sesame';
+    },
     open: async () => {
       if (options.busy) throw new PennError('CONFLICT', 'locked');
       return drop;
@@ -151,5 +154,12 @@ describe('pop3: the session state machine (RFC 1939, 2449, 5034)', () => {
       .and.contain('\r\nSASL PLAIN\r\n').and.contain('\r\nPIPELINING\r\n').and.contain('\r\nRESP-CODES\r\n');
     expect(capa).to.not.contain('STLS');
     expect(stat).to.match(/^-ERR STAT is not valid before logging in/);
+  });
+
+  it('a user locked out by the login throttle gets an [AUTH] error naming the lock-out and the wait, not an internal error', async () => {
+    const { session } = setup({ throttled: true });
+    const [, pass] = await transcript(session, ['USER alice', 'PASS open sesame']);
+    expect(pass).to.equal('-ERR [AUTH] too many failed log-ins for "alice"; try again in 60 s\r\n');
+    expect(session.state).to.equal('AUTHORIZATION');
   });
 });

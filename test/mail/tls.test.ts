@@ -64,4 +64,41 @@ describe('mail transport: STARTTLS and STLS with a configured certificate', func
     const plainCapa = await pop3Raw(conf.pop3.port, ['CAPA'], /\r\n\.\r\n/);
     expect(plainCapa).to.contain('\r\nSTLS\r\n');
   });
+
+  it('passwords only over TLS: SMTP offers AUTH only after STARTTLS, POP3 refuses USER and PASS before STLS', async () => {
+    const dir = tempDir();
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    const made = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost']);
+    expect(made.code, made.stderr).to.equal(0);
+    const cloud = await startCloud({ mail: { domain: 'localhost' } });
+    const conf = JSON.parse(readFileSync(cloud.conf, 'utf8')) as Record<string, any>;
+    conf.smtp.tls = { keyFile: key, certFile: cert };
+    conf.pop3.tls = { keyFile: key, certFile: cert };
+    writeFileSync(cloud.conf, JSON.stringify(conf));
+    await startRole(['smtp', '--conf', cloud.conf, '--data', cloud.dataDir]);
+    await startRole(['pop3', '--conf', cloud.conf, '--data', cloud.dataDir]);
+    await new ApiClient(cloud.urls[0]!).signUpAndLogIn('ann', PASSWORD);
+
+    const smtp = await python(SMTPLIB_EHLO_TLS, { port: conf.smtp.port });
+    expect(smtp.code, smtp.stderr).to.equal(0);
+    expect(JSON.parse(smtp.stdout)).to.deep.equal({ before: false, after: true });
+
+    const plain = await pop3Raw(conf.pop3.port, ['CAPA', 'USER ann', `PASS ${PASSWORD}`, 'QUIT'], /signing off/);
+    expect(plain).to.not.match(/\r\nUSER\r\n/).and.not.contain('SASL PLAIN');
+    const refusals = plain.split('\r\n').filter((l) => l.startsWith('-ERR'));
+    expect(refusals).to.deep.equal(['-ERR send STLS first: passwords are accepted only over TLS', '-ERR send STLS first: passwords are accepted only over TLS']);
+  });
 });
+
+const SMTPLIB_EHLO_TLS = `
+import json, smtplib, ssl, sys
+a = json.loads(sys.stdin.read())
+s = smtplib.SMTP('127.0.0.1', a['port'], timeout=30)
+s.ehlo('client.example.org')
+before = s.has_extn('auth')
+s.starttls(context=ssl._create_unverified_context())
+s.ehlo('client.example.org')
+print(json.dumps({'before': before, 'after': s.has_extn('auth')}))
+s.quit()
+`;

@@ -3,7 +3,7 @@
  * addresses. Groups (`team: a@x, b@y;`) give their members. Comments in parentheses are
  * dropped. Lenient: a piece that is not an address is skipped.
  */
-import { decodeWords } from './header-fields.js';
+import { decodeWords, rawUtf8 } from './header-fields.js';
 
 export interface MailAddress {
   /** Display name, decoded; "" when there is none. */
@@ -21,7 +21,8 @@ export function parseAddressList(value: string | undefined): MailAddress[] {
     if (trimmed === '') continue;
     const angle = /^(.*)<([^<>]+)>\s*$/.exec(trimmed);
     const name = angle ? unquote(angle[1]!.trim()) : '';
-    const address = (angle ? angle[2]! : trimmed).trim();
+    // RFC 6532 §3.2: an internationalised address is raw UTF-8 in the header.
+    const address = rawUtf8((angle ? angle[2]! : trimmed).trim());
     if (!/^[^\s@]+@[^\s@]+$/.test(address)) continue;
     const at = address.lastIndexOf('@');
     out.push({ name: decodeWords(name), address: `${address.slice(0, at)}@${address.slice(at + 1).toLowerCase()}` });

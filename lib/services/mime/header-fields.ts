@@ -53,6 +53,17 @@ export function decodeCharset(bytes: Buffer, charset: string | undefined): strin
   }
 }
 
+/**
+ * A header value read byte for byte (latin1) with its raw 8-bit bytes taken as UTF-8 (RFC 6532
+ * §3.2); a value already decoded (a character past U+00FF) or not valid UTF-8 is kept.
+ */
+export function rawUtf8(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(value) || /[^\x00-\xff]/.test(value)) return value;
+  const utf8 = Buffer.from(value, 'latin1').toString('utf8');
+  return utf8.includes('\ufffd') ? value : utf8;
+}
+
 const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
 
 /**
@@ -60,9 +71,7 @@ const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
  * encoded words is dropped (§6.2). Raw 8-bit bytes are taken as UTF-8 (RFC 6532).
  */
 export function decodeWords(value: string): string {
-  const utf8 = Buffer.from(value, 'latin1').toString('utf8');
-  const raw = utf8.includes('\ufffd') ? value : utf8;
-  return raw
+  return rawUtf8(value)
     .replace(/(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[bBqQ]\?)/g, '$1')
     .replace(ENCODED_WORD, (_m, charset: string, encoding: string, text: string) => {
       const language = charset.indexOf('*');
