@@ -94,6 +94,37 @@ const NAME_VARIANTS = ['Transfer-Encoding ', 'Transfer_Encoding', ' Transfer-Enc
 for (const name of NAME_VARIANTS) {
   SMUGGLING.push([`field name "${name}"`, `${P}${name}: 5\r\n\r\n0\r\n\r\n${HIDDEN}`]);
 }
+const CHUNK_LINES = [
+  '0;a b', '0 ;a', '0; a', '0;a=b c', '0;a=\x7f', '0;="x"', '0;a="b', '0;a="b\\"c"', '0;', '0;;',
+  '0\t', '00', '0x0', '-0', '+0', '0;a=\x80', '0;a\x00',
+];
+for (const line of CHUNK_LINES) {
+  SMUGGLING.push([`last chunk ${JSON.stringify(line)}`, `${P}Transfer-Encoding: chunked\r\n\r\n${line}\r\n\r\n${HIDDEN}`]);
+}
+const TRAILERS = ['Content-Length: 5', 'X : a', 'X:\x00', ' X: a', 'X', ': a', 'X: a\rb', 'Transfer-Encoding: chunked'];
+for (const trailer of TRAILERS) {
+  SMUGGLING.push([`trailer ${JSON.stringify(trailer)}`, `${P}Transfer-Encoding: chunked\r\n\r\n0\r\n${trailer}\r\n\r\n${HIDDEN}`]);
+}
+const NAME_BYTES = ['(', ')', '@', '"', '/', '[', '{', '=', '?', '\x80', '\xff', '\x01', ','];
+for (const byte of NAME_BYTES) {
+  SMUGGLING.push([`field name with ${JSON.stringify(byte)}`, `${P}X${byte}Y: a\r\nContent-Length: 5\r\n\r\nhello${HIDDEN}`]);
+}
+const VALUE_BYTES = ['\x01', '\x7f', '\x1f', '\x0c', '\x0b'];
+for (const byte of VALUE_BYTES) {
+  SMUGGLING.push([`field value with ${JSON.stringify(byte)}`, `${P}X: a${byte}b\r\nContent-Length: 5\r\n\r\nhello${HIDDEN}`]);
+}
+const TARGETS = ['/a b', '/\x7f', '/\x01', '/\x80', '/"', '/<>', '/a\tb', 'http://a/b', 'a', '//a', '*'];
+for (const target of TARGETS) {
+  SMUGGLING.push([`target ${JSON.stringify(target)}`, `GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n${HIDDEN}`]);
+}
+const METHODS = ['get', 'G ET', 'GET\x00', 'G(T', 'GET/', '\x80GET'];
+for (const method of METHODS) {
+  SMUGGLING.push([`method ${JSON.stringify(method)}`, `${method} / HTTP/1.1\r\nHost: a\r\n\r\n${HIDDEN}`]);
+}
+const HOSTS = ['a b', 'a/b', 'a@b', '', 'a\tb', 'a:80', '[::1]:80'];
+for (const host of HOSTS) {
+  SMUGGLING.push([`Host ${JSON.stringify(host)}`, `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n${HIDDEN}`]);
+}
 SMUGGLING.push(['CRLF between pipelined requests', `GET / HTTP/1.1\r\nHost: a\r\n\r\n\r\n${HIDDEN}`]);
 SMUGGLING.push(['two CRLFs between pipelined requests', `GET / HTTP/1.1\r\nHost: a\r\n\r\n\r\n\r\n${HIDDEN}`]);
 SMUGGLING.push(['a bare LF between pipelined requests', `GET / HTTP/1.1\r\nHost: a\r\n\r\n\n${HIDDEN}`]);
@@ -106,11 +137,14 @@ SMUGGLING.push(['obs-fold on Transfer-Encoding', `${P}Transfer-Encoding: x\r\n c
 SMUGGLING.push(['a bare CR after Content-Length', `${P}Content-Length: 5\r\r\n\r\nhello${HIDDEN}`]);
 
 /**
- * Where node:http refuses and the RFC says the request is valid, we follow the RFC.
- * RFC 9110 §5.5: whitespace around a field value is not part of it, so "5<HTAB>" is the
- * Content-Length 5 (llhttp refuses a trailing tab but accepts a trailing space and a leading tab).
+ * Where node:http refuses and the RFC says the request is valid, we follow the RFC:
+ * - RFC 9110 §5.5: whitespace around a field value is not part of it, so "5<HTAB>" is the
+ *   Content-Length 5 (llhttp refuses a trailing tab but accepts a trailing space);
+ * - RFC 9110 §5.6.3: a recipient MUST accept BWS, here after the ";" of a chunk extension;
+ * - RFC 9110 §9.1: a method is a case-sensitive token; "get" is not GET but is well-formed (the
+ *   router refuses a method it does not know), where llhttp knows only its own list.
  */
-const RFC_VALID = new Set(['Content-Length:5\t']);
+const RFC_VALID = new Set(['Content-Length:5\t', 'last chunk "0; a"', 'method "get"']);
 
 /** What one server does with `input`: its first status (if any), and whether /smuggled ran. */
 interface Outcome {
