@@ -94,7 +94,8 @@ describe('http server: slow clients', () => {
     // 256 KiB fills the body stream past its high-water mark: reading pauses, the rate clock stops.
     client.write(`POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: ${256 * 1024}\r\n\r\n`);
     client.write(Buffer.alloc(256 * 1024, 0x78));
-    // Several windows pass with the server not reading; then the handler reads and answers.
+    // The input under test is time itself: five windows pass with the server not reading (the
+    // wait ends early if the server cuts the connection). Then the handler reads and answers.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 1_000);
       client.socket.once('close', () => { clearTimeout(timer); resolve(); });
