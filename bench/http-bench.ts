@@ -53,7 +53,11 @@ async function serve(kind: Kind): Promise<void> {
   if (kind === 'ours') {
     const server = new HttpServer({
       name: 'bench',
-      limits: { bodyBytesMax: 4 * UPLOAD_BYTES, requestsPerConnectionMax: 1_000_000_000 },
+      // Every load-generator connection comes from 127.0.0.1: lift the per-address cap.
+      limits: {
+        bodyBytesMax: 4 * UPLOAD_BYTES, requestsPerConnectionMax: 1_000_000_000,
+        connectionsPerClientMax: GET_CONNECTIONS,
+      },
       handler: (req, res) => {
         if (req.path === '/upload') {
           let count = 0;

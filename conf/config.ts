@@ -15,6 +15,9 @@ export interface HttpLimitsConfig {
   idleTimeoutMs?: number;
   requestsPerConnectionMax?: number;
   shutdownGraceMs?: number;
+  bodyRateWindowMs?: number;
+  bodyBytesPerWindowMin?: number;
+  connectionsPerClientMax?: number;
 }
 
 export interface Endpoint {
@@ -208,7 +211,8 @@ function readHttp(f: FieldReader, value: unknown): HttpLimitsConfig {
   const o = f.object(value, 'http');
   const keys = [
     'requestLineBytesMax', 'headBytesMax', 'headersCountMax', 'bodyBytesMax', 'headTimeoutMs',
-    'idleTimeoutMs', 'requestsPerConnectionMax', 'shutdownGraceMs',
+    'idleTimeoutMs', 'requestsPerConnectionMax', 'shutdownGraceMs', 'bodyRateWindowMs',
+    'bodyBytesPerWindowMin', 'connectionsPerClientMax',
   ] as const;
   f.rejectUnknown(o, 'http', [...keys]);
   const out: HttpLimitsConfig = {};

@@ -7,6 +7,7 @@
 import {
   COLON, CR, FIELD_VALUE_CHAR, HEX_VALUE, HTAB, LF, SEMICOLON, SP, TCHAR,
 } from './char-classes.js';
+import { ExtensionState, nextExtensionState } from './chunk-extension.js';
 import { CHUNK_EXTENSION_BYTES_MAX, CHUNK_SIZE_DIGITS_MAX } from './limits.js';
 import { badRequest, ParseError } from './parse-error.js';
 
@@ -39,6 +40,9 @@ export class ChunkedDecoder {
   private digits = 0;
   private remaining = 0;
   private extensionBytes = 0;
+  private extensionState = ExtensionState.NAME_START;
+  /** The current trailer field's name, lower-cased, while it may still be a framing field. */
+  private trailerName = '';
   private bodyBytes = 0;
   private trailerBytes = 0;
   private trailerCount = 0;
@@ -83,10 +87,10 @@ export class ChunkedDecoder {
           i++;
           break;
         case ChunkState.CHUNK_EXTENSION: {
-          const b = buf[i++]!;
-          if (b === CR) this.state = ChunkState.CHUNK_SIZE_LF;
-          else if (FIELD_VALUE_CHAR[b] === 0) throw badRequest('Invalid byte in chunk extension');
-          else if (++this.extensionBytes > CHUNK_EXTENSION_BYTES_MAX) {
+          this.extensionState = nextExtensionState(this.extensionState, buf[i++]!);
+          if (this.extensionState === ExtensionState.END) {
+            this.state = ChunkState.CHUNK_SIZE_LF;
+          } else if (++this.extensionBytes > CHUNK_EXTENSION_BYTES_MAX) {
             throw badRequest('Chunk extension too long');
           }
           break;
@@ -138,6 +142,7 @@ export class ChunkedDecoder {
     if (this.bodyBytes > this.limits.bodyBytesMax) {
       throw new ParseError('TOO_LARGE', `Request body larger than ${this.limits.bodyBytesMax} bytes`);
     }
+    this.extensionState = ExtensionState.NAME_START;
     this.state = b === CR ? ChunkState.CHUNK_SIZE_LF : ChunkState.CHUNK_EXTENSION;
   }
 
@@ -154,6 +159,7 @@ export class ChunkedDecoder {
           if (++this.trailerCount > this.limits.headersCountMax) {
             throw new ParseError('HEADERS_TOO_LARGE', 'Too many trailer fields');
           }
+          this.trailerName = String.fromCharCode(b | 0x20);
           this.state = ChunkState.TRAILER_NAME;
         } else if (b === SP || b === HTAB) {
           throw badRequest('Obsolete line folding in trailer section');
@@ -162,8 +168,14 @@ export class ChunkedDecoder {
         }
         return;
       case ChunkState.TRAILER_NAME:
-        if (b === COLON) this.state = ChunkState.TRAILER_VALUE;
-        else if (TCHAR[b] === 0) throw badRequest('Invalid trailer field name');
+        if (b === COLON) {
+          checkTrailerName(this.trailerName);
+          this.state = ChunkState.TRAILER_VALUE;
+        } else if (TCHAR[b] === 0) {
+          throw badRequest('Invalid trailer field name');
+        } else if (this.trailerName.length <= FRAMING_NAME_BYTES_MAX) {
+          this.trailerName += String.fromCharCode(b | 0x20);
+        }
         return;
       case ChunkState.TRAILER_VALUE:
         if (b === CR) this.state = ChunkState.TRAILER_LINE_LF;
@@ -180,6 +192,20 @@ export class ChunkedDecoder {
       default:
         throw new Error(`chunked decoder in unexpected state ${this.state}`);
     }
+  }
+}
+
+/** Length of "transfer-encoding", the longest framing field name. */
+const FRAMING_NAME_BYTES_MAX = 17;
+
+/**
+ * RFC 9110 §6.5.1: framing fields (Content-Length, Transfer-Encoding) cannot be sent in a
+ * trailer section. We drop trailers, so they could not change our framing, but a recipient that
+ * merged them into the header section could; node:http refuses them, and so do we.
+ */
+function checkTrailerName(lowerName: string): void {
+  if (lowerName === 'content-length' || lowerName === 'transfer-encoding') {
+    throw badRequest('Framing field in trailer section');
   }
 }
 

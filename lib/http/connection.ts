@@ -54,7 +54,8 @@ const PAUSE_INPUT = 2; // the parser holds unparsed input (pipeline queue full)
 export class Connection implements ParserSink, RequestHost, ResponseHost, HandlerHost {
   readonly idPrefix: string;
   private readonly parser: RequestParser;
-  private readonly remoteAddress: string;
+  /** The client's address ('' when the socket has none). */
+  readonly remoteAddress: string;
   readonly logger: Logger;
   private phase = Phase.WAIT_HEAD;
   private deadlineMs: number;
@@ -76,6 +77,9 @@ export class Connection implements ParserSink, RequestHost, ResponseHost, Handle
   private lingerBytes = 0;
   /** When bytes last arrived, or reading last resumed (coarse clock): for body stalls. */
   private lastInputMs: number;
+  /** Start of the current body-rate window (coarse clock) and the body bytes seen in it. */
+  private bodyWindowStartMs: number;
+  private bodyWindowBytes = 0;
   private abortListener: (() => void) | null = null;
   private readonly onWriteDrain = (): void => this.advance();
 
@@ -86,6 +90,7 @@ export class Connection implements ParserSink, RequestHost, ResponseHost, Handle
     this.parser = new RequestParser(ctx.limits, this);
     this.deadlineMs = ctx.clockMs + ctx.limits.headTimeoutMs;
     this.lastInputMs = ctx.clockMs;
+    this.bodyWindowStartMs = ctx.clockMs;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onPeerEnd());
     socket.on('error', (err) => this.logger.debug('socket error', { err: err.message }));
@@ -150,6 +155,7 @@ export class Connection implements ParserSink, RequestHost, ResponseHost, Handle
     this.pauseReasons &= ~reason;
     if (this.pauseReasons === 0) {
       this.lastInputMs = this.ctx.clockMs;
+      this.restartBodyWindow(this.ctx.clockMs);
       this.socket.resume();
     }
   }
@@ -180,6 +186,7 @@ export class Connection implements ParserSink, RequestHost, ResponseHost, Handle
       if (request.bodyBytesReceived > request.drainBytesMax) this.socket.destroy();
       return;
     }
+    this.bodyWindowBytes += chunk.length;
     if (!request.pushBody(chunk)) this.pauseReading(PAUSE_BODY);
   }
 
@@ -214,6 +221,7 @@ export class Connection implements ParserSink, RequestHost, ResponseHost, Handle
   private start(request: ServerRequest): void {
     this.setPhase(Phase.ACTIVE, Infinity);
     this.lastInputMs = this.ctx.clockMs;
+    this.restartBodyWindow(this.ctx.clockMs);
     this.current = request;
     const response = new ServerResponse(this, request);
     this.currentResponse = response;
@@ -354,9 +362,7 @@ export class Connection implements ParserSink, RequestHost, ResponseHost, Handle
   /** Called by the server's sweep: enforces the deadline of the current phase. */
   sweep(nowMs: number): void {
     if (this.phase === Phase.ACTIVE) {
-      if (this.awaitingBody() && nowMs - this.lastInputMs >= this.ctx.limits.headTimeoutMs) {
-        this.cutStalledBody();
-      }
+      this.sweepBody(nowMs);
       return;
     }
     if (nowMs < this.deadlineMs) return;
@@ -390,16 +396,49 @@ export class Connection implements ParserSink, RequestHost, ResponseHost, Handle
       && !(request.expectContinue && !request.continueSent);
   }
 
-  /** A body stalled for the head timeout: its reader gets TIMEOUT, the client 408 and close. */
-  private cutStalledBody(): void {
+  /**
+   * While the handler waits for body bytes: a body stalled for the head timeout, or one that
+   * delivered fewer than bodyBytesPerWindowMin in a whole window, is cut. Time the server is
+   * not waiting (backpressure, 100 Continue owed) is in no window.
+   */
+  private sweepBody(nowMs: number): void {
+    const limits = this.ctx.limits;
+    if (!this.awaitingBody()) {
+      this.restartBodyWindow(nowMs);
+      return;
+    }
+    if (nowMs - this.lastInputMs >= limits.headTimeoutMs) {
+      this.cutBody('Request body not received in time');
+      return;
+    }
+    if (nowMs - this.bodyWindowStartMs < limits.bodyRateWindowMs) return;
+    if (this.bodyWindowBytes < limits.bodyBytesPerWindowMin) {
+      this.cutBody(`Request body slower than ${limits.bodyBytesPerWindowMin} bytes per `
+        + `${limits.bodyRateWindowMs} ms`);
+      return;
+    }
+    this.restartBodyWindow(nowMs);
+  }
+
+  private restartBodyWindow(nowMs: number): void {
+    this.bodyWindowStartMs = nowMs;
+    this.bodyWindowBytes = 0;
+  }
+
+  /**
+   * A body too slow to wait for: its reader gets TIMEOUT; the client gets 408 (RFC 9110
+   * §15.5.9) if no response has started, and the connection closes either way.
+   */
+  private cutBody(message: string): void {
     const request = this.receiving!;
     this.receiving = null;
-    request.failBody(new PennError('TIMEOUT', 'Request body not received in time'));
+    this.logger.debug('request body cut', { message });
+    request.failBody(new PennError('TIMEOUT', message));
     if (this.currentResponse!.headersSent) {
       this.socket.destroy();
       return;
     }
-    this.writeFinalError(408, 'TIMEOUT', 'Request body not received in time');
+    this.writeFinalError(408, 'TIMEOUT', message);
     this.endGracefully();
   }
 

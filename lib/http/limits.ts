@@ -37,6 +37,24 @@ export const IDLE_TIMEOUT_MS = 5_000;
 export const REQUESTS_PER_CONNECTION_MAX = 1_000;
 /** On close(), how long in-flight requests may take before their connections are cut. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * The window over which a body's arrival rate is measured. A client sending a byte just often
+ * enough to dodge the stall timeout would hold a connection (and a handler) for as long as it
+ * likes; measured over this window, it is cut (408).
+ */
+export const BODY_RATE_WINDOW_MS = 5_000;
+/**
+ * Fewest body bytes a client must deliver in each window while the server is waiting for them
+ * (reading not paused by backpressure, no 100 Continue owed). 1 KiB per 5 s is 200 bytes/s,
+ * slower than any real link, far faster than a trickle of a byte every second or two.
+ */
+export const BODY_BYTES_PER_WINDOW_MIN = 1 * KIB;
+/**
+ * Open connections from one client address. A browser opens 6 per origin; several tabs or a
+ * few users behind one NAT stay well under 32, and one host cannot hold every connection the
+ * server has. Past it, the new connection gets 503 and is closed.
+ */
+export const CONNECTIONS_PER_CLIENT_MAX = 32;
 
 /**
  * Bytes of an unread request body the server reads and drops after the response, to keep the
@@ -72,6 +90,9 @@ export interface HttpLimits {
   idleTimeoutMs: number;
   requestsPerConnectionMax: number;
   shutdownGraceMs: number;
+  bodyRateWindowMs: number;
+  bodyBytesPerWindowMin: number;
+  connectionsPerClientMax: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<HttpLimits> = Object.freeze({
@@ -83,6 +104,9 @@ export const DEFAULT_LIMITS: Readonly<HttpLimits> = Object.freeze({
   idleTimeoutMs: IDLE_TIMEOUT_MS,
   requestsPerConnectionMax: REQUESTS_PER_CONNECTION_MAX,
   shutdownGraceMs: SHUTDOWN_GRACE_MS,
+  bodyRateWindowMs: BODY_RATE_WINDOW_MS,
+  bodyBytesPerWindowMin: BODY_BYTES_PER_WINDOW_MIN,
+  connectionsPerClientMax: CONNECTIONS_PER_CLIENT_MAX,
 });
 
 /**
@@ -111,6 +135,6 @@ export function resolveLimits(overrides: HttpLimitsConfig = {}): HttpLimits {
 
 /** The period of the timer sweep: a quarter of the shortest timeout, within fixed bounds. */
 export function sweepIntervalMs(limits: HttpLimits): number {
-  const shortest = Math.min(limits.headTimeoutMs, limits.idleTimeoutMs);
+  const shortest = Math.min(limits.headTimeoutMs, limits.idleTimeoutMs, limits.bodyRateWindowMs);
   return Math.max(SWEEP_INTERVAL_MIN_MS, Math.min(SWEEP_INTERVAL_MAX_MS, Math.floor(shortest / 4)));
 }

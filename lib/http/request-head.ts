@@ -115,21 +115,16 @@ function checkTransferCodings(codings: string[], httpVersion: string, contentLen
 }
 
 /**
- * RFC 9110 §8.6: 1*DIGIT. Repeated identical values (lines or list members) are accepted;
- * differing ones, signs, inner spaces, leading zeros and values past 2^53 are refused.
+ * RFC 9110 §8.6: Content-Length = 1*DIGIT. The RFC lets a recipient accept repeated identical
+ * values (lines or list members), but llhttp, and so node:http, refuses any second value: a
+ * proxy that keeps the first of two lines and a server that keeps the last would disagree on the
+ * framing, so we refuse every repeat too (RFC 9112 §6.3 item 5: invalid framing, 400). Signs,
+ * inner spaces, leading zeros and values past 2^53 are refused as well.
  */
 function readContentLength(value: string, previous: number): number {
-  let result = previous;
-  let start = 0;
-  for (;;) {
-    const comma = value.indexOf(',', start);
-    const member = trimOws(comma < 0 ? value.slice(start) : value.slice(start, comma));
-    const parsed = parseDecimal(member);
-    if (result >= 0 && parsed !== result) throw badRequest('Differing Content-Length values');
-    result = parsed;
-    if (comma < 0) return result;
-    start = comma + 1;
-  }
+  if (previous >= 0) throw badRequest('More than one Content-Length header field');
+  if (value.indexOf(',') >= 0) throw badRequest('Content-Length with more than one value');
+  return parseDecimal(value);
 }
 
 function parseDecimal(text: string): number {

@@ -6,7 +6,8 @@
  * Strict by default: every line ends in CRLF (a bare LF or a bare CR is refused, although RFC
  * 9112 §2.2 lets a recipient accept a bare LF: accepting it is what lets two parsers disagree on
  * where a request ends), no obs-fold, no whitespace before a colon, no control bytes. After any
- * error the parser is dead: no later byte is ever read as a request.
+ * error the parser is dead: no later byte is ever read as a request. The rules, each with its RFC
+ * clause and where it departs from node:http, are listed in docs/http.md.
  */
 import { ChunkedDecoder } from './chunked-decoder.js';
 import {
@@ -169,7 +170,11 @@ export class RequestParser {
     return i;
   }
 
-  /** RFC 9112 §2.2: at least one empty line (CRLF) before a request line is ignored. */
+  /**
+   * RFC 9112 §2.2: at least one empty line (CRLF) before a request line is ignored, so CRLF
+   * between pipelined requests is too (node:http skips them as well). A bare CR or LF there is
+   * refused like anywhere else in the head, although node:http skips those too.
+   */
   private skipEmptyLine(buf: Buffer, i: number): number {
     const b = buf[i]!;
     if (this.state === ParserState.MESSAGE_START_LF) {

@@ -8,7 +8,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { HttpLimitsConfig } from '../../conf/config.js';
 import { createLogger, type Logger } from '../protocol/log.js';
 import { Connection, type ConnectionContext } from './connection.js';
-import { resolveLimits, sweepIntervalMs, type HttpLimits } from './limits.js';
+import { LINGER_BYTES_MAX, LINGER_MS, resolveLimits, sweepIntervalMs, type HttpLimits } from './limits.js';
+import { finalErrorReply } from './socket-writer.js';
 import type { RequestHandler } from './types.js';
 
 export interface HttpServerOptions {
@@ -36,6 +37,8 @@ export class HttpServer implements ConnectionContext {
   private readonly name: string;
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
+  /** Open connections per client address (connectionsPerClientMax). */
+  private readonly connectionsByAddress = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private requestSeq = 0;
   private closed: Promise<void> | null = null;
@@ -116,7 +119,11 @@ export class HttpServer implements ConnectionContext {
   }
 
   onConnectionClosed(connection: Connection): void {
-    this.connections.delete(connection);
+    if (!this.connections.delete(connection)) return;
+    const address = connection.remoteAddress;
+    const count = this.connectionsByAddress.get(address)!;
+    if (count <= 1) this.connectionsByAddress.delete(address);
+    else this.connectionsByAddress.set(address, count - 1);
     this.closeWaiter?.();
   }
 
@@ -125,7 +132,35 @@ export class HttpServer implements ConnectionContext {
       socket.destroy();
       return;
     }
+    const address = socket.remoteAddress ?? '';
+    const count = this.connectionsByAddress.get(address) ?? 0;
+    if (count >= this.limits.connectionsPerClientMax) {
+      this.refuse(socket);
+      return;
+    }
+    this.connectionsByAddress.set(address, count + 1);
     this.connections.add(new Connection(socket, this));
+  }
+
+  /**
+   * One address holds connectionsPerClientMax connections already: the new one gets 503
+   * (RFC 9110 §15.6.4, a temporary condition) before any request is read, and is closed. What
+   * the client sends meanwhile is read and dropped for a while, so a TCP reset does not destroy
+   * the reply before the client reads it.
+   */
+  private refuse(socket: Socket): void {
+    this.logger.debug('connection refused', { address: socket.remoteAddress });
+    let dropped = 0;
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > LINGER_BYTES_MAX) socket.destroy();
+    });
+    socket.on('error', () => undefined);
+    socket.on('end', () => socket.destroy());
+    socket.on('close', () => clearTimeout(timer));
+    socket.end(finalErrorReply(503, 'UNAVAILABLE', 'Too many connections from this address'));
   }
 
   private startSweep(): void {
