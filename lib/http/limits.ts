@@ -50,11 +50,13 @@ export const BODY_RATE_WINDOW_MS = 5_000;
  */
 export const BODY_BYTES_PER_WINDOW_MIN = 1 * KIB;
 /**
- * Open connections from one client address. A browser opens 6 per origin; several tabs or a
- * few users behind one NAT stay well under 32, and one host cannot hold every connection the
- * server has. Past it, the new connection gets 503 and is closed.
+ * Open connections from one client address. A browser opens 6 per origin; an office behind one
+ * NAT, or a proxy in front of the frontends, carries many users on one address, so the cap is
+ * set for a few dozen of them. What it stops is one host holding open every descriptor the
+ * process has (a slow-body flood of thousands). Past it, the new connection gets 503 and is
+ * closed.
  */
-export const CONNECTIONS_PER_CLIENT_MAX = 32;
+export const CONNECTIONS_PER_CLIENT_MAX = 128;
 
 /**
  * Bytes of an unread request body the server reads and drops after the response, to keep the

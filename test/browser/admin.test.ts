@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { cleanupTempDirs, killAllRoles, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess } from '../support/roles.js';
-import { openBrowser, screenshot, signUpInApp } from './browser-cloud.js';
+import { cleanupTempDirs, killAllRoles, runPenncloud, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess } from '../support/roles.js';
+import { openBrowser, screenshot, signInInApp, signUpInApp } from './browser-cloud.js';
 
 /** Longest wait for a node's state to change on the console (restart includes recovery). */
 const STATE_CHANGE_WAIT_MS = 90_000;
@@ -21,6 +21,9 @@ describe('browser: the admin console (a whole cloud under penncloud up)', functi
     const conf = JSON.parse(readFileSync(file, 'utf8')) as { dispatcher: { host: string; port: number } };
     dispatcherUrl = `http://${conf.dispatcher.host}:${conf.dispatcher.port}`;
     up = await startRole(['up', '--conf', file, '--data', join(dir, 'data')]);
+    // Admin names are reserved from public sign-up: the operator's account is made by the CLI.
+    const added = await runPenncloud(['admin', 'add', 'operator', '--conf', file, '--data', join(dir, 'data')], 'correct horse\n');
+    expect(added.code, added.stderr).to.equal(0);
     ({ context, page } = await openBrowser());
   });
 
@@ -35,7 +38,7 @@ describe('browser: the admin console (a whole cloud under penncloud up)', functi
   const stateOf = (name: string) => nodeRow(name).getByTestId('node-state');
 
   it('shows live node states, disables and restarts a storage node, and pages through raw data', async () => {
-    await signUpInApp(page, dispatcherUrl, 'operator', 'correct horse');
+    await signInInApp(page, dispatcherUrl, 'operator', 'correct horse');
     // Some rows to page through: folders, each a few cells.
     await page.evaluate(`Promise.all(Array.from({ length: 8 }, (_, i) =>
       fetch('/api/folders/box-' + i, { method: 'POST', headers: { 'X-PennCloud-Request': '1' } })))`);

@@ -83,6 +83,16 @@ export async function settled(page: Page): Promise<void> {
   await page.locator('.spinner').first().waitFor({ state: 'detached' });
 }
 
+/** Signs in through the app's own screens (an account made beforehand) and lands on the drive. */
+export async function signInInApp(page: Page, dispatcherUrl: string, username: string, password: string): Promise<void> {
+  await page.goto(`${dispatcherUrl}/signin`);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Your drive is empty').waitFor();
+}
+
 /** Signs up through the app's own screens and lands on the (empty) drive. */
 export async function signUpInApp(page: Page, dispatcherUrl: string, username: string, password: string): Promise<void> {
   await page.goto(`${dispatcherUrl}/signup`);
