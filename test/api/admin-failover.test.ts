@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
-import { cleanupTempDirs, clusterSecretOf, freePort, killAllRoles, startRole, stopRole, tempDir, writeTestConfig } from '../support/roles.js';
+import { cleanupTempDirs, clusterSecretOf, runPenncloud, freePort, killAllRoles, startRole, stopRole, tempDir, writeTestConfig } from '../support/roles.js';
 import { ApiClient, MARK } from './cloud.js';
 
 /** Bound on each wait for the cluster to reach a state (views change within seconds). */
@@ -33,7 +33,10 @@ describe('admin: disabling the primary while a client writes (a whole cloud unde
     const file = await writeTestConfig(dir, { frontends: 1, patch: (c) => { c.admins = ['operator']; } });
     const conf = JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
     const up = await startRole(['up', '--conf', file, '--data', data]);
-    const operator = await new ApiClient(`http://127.0.0.1:${conf.frontends[0].port}`).signUpAndLogIn('operator');
+    const added = await runPenncloud(['admin', 'add', 'operator', '--conf', file, '--data', data], 'correct horse\n');
+    expect(added.code, added.stderr).to.equal(0);
+    const operator = new ApiClient(`http://127.0.0.1:${conf.frontends[0].port}`);
+    expect((await operator.logIn('operator', 'correct horse')).status).to.equal(200);
     const storage = async (): Promise<StorageRow[]> => (await operator.request('GET', '/api/admin/nodes')).json().storage;
     const full = await until('the group has a primary and two secondaries', async () => {
       const rows = await storage();

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { KvClient } from '../../lib/kvclient/kv-client.js';
 import { cleanupTempDirs, clusterSecretOf, killAllRoles, runPenncloud, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess, isListening } from '../support/roles.js';
@@ -50,6 +51,25 @@ describe('api: the admin API (a whole cloud under penncloud up)', function () {
     // The session says who may open the console, so the browser app needs no trial request.
     expect((await ann.request('GET', '/api/session')).json().user.admin).to.equal(false);
     expect((await operator.request('GET', '/api/session')).json().user.admin).to.equal(true);
+  });
+
+  it('the supervisor\'s control port refuses a stranger\'s "stop frontend-2" and logs it; frontend-2 keeps serving', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: conf.supervisor.port });
+      const got: Buffer[] = [];
+      const timer = setTimeout(() => reject(new Error(`the control port did not close; read ${Buffer.concat(got).toString()}`)), 15_000);
+      socket.on('connect', () => socket.write('{"id":1,"type":"stop","name":"frontend-2"}\n'));
+      socket.on('data', (d: Buffer) => got.push(d));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(got).toString());
+      });
+    });
+    expect(answer).to.match(/^PENNCLOUD-AUTH 1 [0-9a-f]{32}\nDENIED /);
+    expect(answer).not.to.contain('"ok"');
+    expect(await isListening(conf.frontends[1]!.port), 'frontend-2 still serves').to.equal(true);
+    expect(up.stderr()).to.match(/control port: refused an unauthenticated peer/);
   });
 
   it('lists every frontend and storage node, with the figures each node reports', async () => {

@@ -14,7 +14,7 @@ interface Run {
 }
 
 async function kvCli(cluster: TestCluster, args: string[], stdin?: Buffer): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, 'kv', ...args, '--conf', cluster.confFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'kv', ...args, '--conf', cluster.confFile, '--data', cluster.dataDir], { stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => out.push(b));
