@@ -49,6 +49,21 @@ describe('services: reading MIME messages', () => {
     expect(parsed.attachments).to.deep.equal([]);
   });
 
+  it('decodes an RFC 2231 file name once: "Ã©.bin" stays "Ã©.bin" (twice made it "é.bin")', async () => {
+    const message = (name: string): Buffer => Buffer.from([
+      'From: x@y', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '', '--b',
+      'Content-Type: text/plain', '', 'hi', '--b',
+      `Content-Type: application/octet-stream`, `Content-Disposition: attachment; ${name}`, 'Content-Transfer-Encoding: base64', '', 'AAEC', '--b--', '',
+    ].join('\r\n'), 'latin1');
+    expect(parseMessage(message("filename*=utf-8''%C3%83%C2%A9.bin")).attachments.map((a) => a.filename)).to.deep.equal(['Ã©.bin']);
+    expect(parseMessage(message("filename*=utf-8''Gr%C3%B6%C3%9Fe-%E3%83%87%E3%83%BC%E3%82%BF.bin")).attachments.map((a) => a.filename)).to.deep.equal(['Größe-データ.bin']);
+    // A plain name in RFC 2047 words, as many mail programs write it, is still decoded.
+    expect(parseMessage(message('filename="=?utf-8?B?w4PCqS5iaW4=?="')).attachments.map((a) => a.filename)).to.deep.equal(['Ã©.bin']);
+    // What nodemailer writes for a non-ASCII name reads back as it was.
+    const built = await compose({ from: 'x@y', to: 'z@w', text: 'hi', attachments: [{ filename: 'Ã©-Größe.bin', content: Buffer.from([1, 2]) }] });
+    expect(parseMessage(built).attachments.map((a) => a.filename)).to.deep.equal(['Ã©-Größe.bin']);
+  });
+
   it('decodes quoted-printable with soft breaks and latin-1 text', () => {
     const raw = Buffer.from([
       'Subject: =?ISO-8859-1?Q?caf=E9?= =?ISO-8859-1?Q?_cr=E8me?=',

@@ -88,11 +88,24 @@ export interface StructuredValue {
   value: string;
   /** Parameters by lower-cased name, decoded (RFC 2231 continuations joined). */
   params: Map<string, string>;
+  /** Names of the parameters written in RFC 2231 form: already decoded, never to be decoded again. */
+  extended: Set<string>;
+}
+
+/**
+ * A parameter's text for display: an RFC 2231 value as parseStructured decoded it; a plain one
+ * with RFC 2047 words decoded (mail programs write `filename="=?utf-8?...?="`, RFC 2047 §5 aside).
+ * Decoding an RFC 2231 value a second time would turn a name such as "Ã©" into "é".
+ */
+export function displayParam(field: StructuredValue, name: string): string | undefined {
+  const value = field.params.get(name);
+  if (value === undefined) return undefined;
+  return field.extended.has(name) ? value : decodeWords(value);
 }
 
 /** Parses `type/subtype; a=b; c="d e"` with RFC 2231 `name*0*=utf-8''...` forms. */
 export function parseStructured(field: string | undefined): StructuredValue {
-  if (field === undefined) return { value: '', params: new Map() };
+  if (field === undefined) return { value: '', params: new Map(), extended: new Set() };
   const parts = splitParams(field);
   const value = (parts.shift() ?? '').trim().toLowerCase();
   const simple = new Map<string, string>();
@@ -132,7 +145,7 @@ export function parseStructured(field: string | undefined): StructuredValue {
     });
     params.set(name, decodeCharset(Buffer.concat(bytes), charset));
   }
-  return { value, params };
+  return { value, params, extended: new Set(extended.keys()) };
 }
 
 /** Splits at ";" outside double quotes. */

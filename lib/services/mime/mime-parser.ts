@@ -4,7 +4,7 @@
  * nesting or part limits the rest is kept as one opaque attachment rather than parsed.
  */
 import { parseAddressList, type MailAddress } from './address-list.js';
-import { decodeCharset, decodeWords, parseHeaderFields, parseStructured, splitHeadAndBody, type HeaderField } from './header-fields.js';
+import { decodeCharset, decodeWords, displayParam, parseHeaderFields, parseStructured, splitHeadAndBody, type HeaderField } from './header-fields.js';
 import { decodeTransfer } from './transfer-decoding.js';
 
 /** Deepest multipart nesting parsed (mail clients produce 3 or 4). */
@@ -80,7 +80,7 @@ function walkPart(headers: HeaderField[], body: Buffer, out: ParsedMessage, dept
     }
   }
   const content = decodeTransfer(body, field('content-transfer-encoding'));
-  const filename = decodeWords(disposition.params.get('filename') ?? type.params.get('name') ?? '');
+  const filename = displayParam(disposition, 'filename') ?? displayParam(type, 'name') ?? '';
   const isAttachment = disposition.value === 'attachment' || filename !== '';
   if (!isAttachment && mediaType === 'text/plain' && out.text === null) {
     out.text = decodeCharset(content, type.params.get('charset'));
