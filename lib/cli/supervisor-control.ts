@@ -42,6 +42,9 @@ async function answer(supervisor: Supervisor, request: SupervisorRequest): Promi
       case 'start':
         await supervisor.startByAdmin(request.name);
         return { id: request.id, type: 'ok' };
+      case 'restart':
+        await supervisor.restartByAdmin(request.name);
+        return { id: request.id, type: 'ok' };
       default:
         return { id: (request as { id: number }).id, type: 'error', message: 'unknown request type' };
     }

@@ -1,7 +1,8 @@
 /**
  * Runs PennCloud roles as child processes of one `penncloud` parent: prefixes each child's log
- * lines with its name, waits for its `READY` line (bounded), and stops children gracefully
- * (SIGTERM, then SIGKILL after a bound).
+ * lines with its name, waits for its `READY` line (bounded), restarts a role that dies on its own
+ * (after a doubling delay; a role that keeps dying is left down and reported as a crash loop),
+ * and stops children gracefully (SIGTERM, then SIGKILL after a bound).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -13,6 +14,33 @@ import { roleNodeFlags } from './role-node-flags.js';
 export const READY_TIMEOUT_MS = 60_000;
 /** How long a role may take to stop after SIGTERM before it is killed. */
 export const STOP_TIMEOUT_MS = 15_000;
+
+/** First wait before a role that died is started again; it doubles with each death in the window. */
+export const RESTART_BACKOFF_MIN_MS = 500;
+/** Longest wait before a restart. */
+export const RESTART_BACKOFF_MAX_MS = 30_000;
+/** Deaths counted together: a role that stays up this long starts its count afresh. */
+export const CRASH_WINDOW_MS = 120_000;
+/** Deaths in one window past which the role is left down (a crash loop), not spun. */
+export const CRASHES_PER_WINDOW_MAX = 5;
+
+/** How the supervisor brings dead roles back; tests shorten the waits. */
+export interface RestartPolicy {
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  crashWindowMs: number;
+  crashesPerWindowMax: number;
+}
+
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  backoffMinMs: RESTART_BACKOFF_MIN_MS,
+  backoffMaxMs: RESTART_BACKOFF_MAX_MS,
+  crashWindowMs: CRASH_WINDOW_MS,
+  crashesPerWindowMax: CRASHES_PER_WINDOW_MAX,
+};
+
+/** What became of a role that died on its own. */
+export type DeathOutcome = { restartInMs: number } | { crashLoop: true; deaths: number };
 
 export interface RoleSpec {
   /** Name used as the log prefix, e.g. "frontend-1". */
@@ -35,14 +63,23 @@ export class Supervisor {
   private readonly known = new Map<string, RoleSpec>();
   /** Roles the admin stopped: they stay stopped until the admin starts them. */
   private readonly adminStopped = new Set<string>();
+  /** When each role died on its own, within the crash window. */
+  private readonly deaths = new Map<string, number[]>();
+  /** Roles left down after too many deaths, until the admin starts them. */
+  private readonly crashLooping = new Set<string>();
+  /** Restarts waiting for their delay. */
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private shuttingDown = false;
 
   /**
    * @param entry the penncloud entry script (dist/bin/penncloud.js)
-   * @param onUnexpectedExit called when a child exits without being asked to
+   * @param onUnexpectedExit called when a child exits without being asked to (or fails to
+   *   start again), with what happens next
    */
   constructor(
     private readonly entry: string,
-    private readonly onUnexpectedExit: (name: string, code: number | null) => void,
+    private readonly onUnexpectedExit: (name: string, code: number | null, next: DeathOutcome) => void,
+    private readonly policy: RestartPolicy = DEFAULT_RESTART_POLICY,
   ) {}
 
   /** Starts a role and resolves with the detail of its READY line. */
@@ -79,9 +116,39 @@ export class Supervisor {
         clearTimeout(timer);
         if (this.running.get(spec.name) === entry) this.running.delete(spec.name);
         if (!ready) reject(new Error(`${spec.name} exited with code ${code} before it was ready`));
-        else if (!entry.stopping) this.onUnexpectedExit(spec.name, code);
+        else if (!entry.stopping) this.died(spec, code);
       });
     });
+  }
+
+  /** A role died on its own: start it again after a delay, unless it keeps dying. */
+  private died(spec: RoleSpec, code: number | null): void {
+    if (this.shuttingDown || this.adminStopped.has(spec.name)) return;
+    const nowMs = Date.now();
+    const recent = (this.deaths.get(spec.name) ?? []).filter((t) => nowMs - t < this.policy.crashWindowMs);
+    recent.push(nowMs);
+    this.deaths.set(spec.name, recent);
+    if (recent.length > this.policy.crashesPerWindowMax) {
+      this.crashLooping.add(spec.name);
+      this.onUnexpectedExit(spec.name, code, { crashLoop: true, deaths: recent.length });
+      return;
+    }
+    const delayMs = Math.min(this.policy.backoffMaxMs, this.policy.backoffMinMs * 2 ** (recent.length - 1));
+    this.onUnexpectedExit(spec.name, code, { restartInMs: delayMs });
+    this.restartTimers.set(spec.name, setTimeout(() => {
+      this.restartTimers.delete(spec.name);
+      if (this.shuttingDown || this.adminStopped.has(spec.name) || this.running.has(spec.name)) return;
+      // A start that fails (exits before READY, or never says it) is one more death.
+      this.start(spec).catch(() => {
+        this.stop(spec.name).then(() => this.died(spec, null), () => this.died(spec, null));
+      });
+    }, delayMs));
+  }
+
+  private cancelRestart(name: string): void {
+    const timer = this.restartTimers.get(name);
+    if (timer !== undefined) clearTimeout(timer);
+    this.restartTimers.delete(name);
   }
 
   /** Names of the children running now. */
@@ -95,7 +162,7 @@ export class Supervisor {
       const entry = this.running.get(name);
       return {
         name,
-        state: entry !== undefined ? 'running' : this.adminStopped.has(name) ? 'stopped' : 'exited',
+        state: entry !== undefined ? 'running' : this.adminStopped.has(name) ? 'stopped' : this.crashLooping.has(name) ? 'crash-loop' : 'exited',
         pid: entry?.child.pid ?? null,
         stoppedByAdmin: this.adminStopped.has(name),
       };
@@ -106,6 +173,7 @@ export class Supervisor {
   async stopByAdmin(name: string): Promise<void> {
     if (!this.known.has(name)) throw new Error(`no process named ${name}`);
     this.adminStopped.add(name);
+    this.cancelRestart(name);
     await this.stop(name);
   }
 
@@ -114,8 +182,20 @@ export class Supervisor {
     const spec = this.known.get(name);
     if (spec === undefined) throw new Error(`no process named ${name}`);
     this.adminStopped.delete(name);
-    if (this.running.has(name)) return;
+    this.crashLooping.delete(name);
+    this.deaths.delete(name);
+    this.cancelRestart(name);
+    if (this.running.has(name) && !this.running.get(name)!.stopping) return;
+    // A role still on its way down (a graceful stop under way) is started once it is gone.
+    await this.stop(name);
     await this.start(spec);
+  }
+
+  /** The admin restarts a role: a running one is stopped and started anew (a new process). */
+  async restartByAdmin(name: string): Promise<void> {
+    if (!this.known.has(name)) throw new Error(`no process named ${name}`);
+    await this.stop(name);
+    await this.startByAdmin(name);
   }
 
   /** Stops one child: SIGTERM, then SIGKILL after `timeoutMs`. Resolves when it has exited. */
@@ -131,6 +211,8 @@ export class Supervisor {
 
   /** Stops children in the reverse of the order given (dependents first). */
   async stopAll(order: string[] = this.names()): Promise<void> {
+    this.shuttingDown = true;
+    for (const name of [...this.restartTimers.keys()]) this.cancelRestart(name);
     for (const name of [...order].reverse()) await this.stop(name);
     await Promise.all(this.names().map((n) => this.stop(n)));
   }

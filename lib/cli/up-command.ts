@@ -33,8 +33,11 @@ export const upCommand: Command = {
     ];
     const roles = tiers.flat();
     let stopping = false;
-    const supervisor = new Supervisor(ENTRY, (name, code) => {
-      if (!stopping) process.stderr.write(`[up] ${name} exited unexpectedly (code ${code})\n`);
+    const supervisor = new Supervisor(ENTRY, (name, code, next) => {
+      if (stopping) return;
+      process.stderr.write('restartInMs' in next
+        ? `[up] ${name} exited unexpectedly (code ${code}); starting it again in ${next.restartInMs} ms\n`
+        : `[up] ${name} exited unexpectedly (code ${code}), ${next.deaths} times in a short while: a crash loop; left down until an admin starts it\n`);
     });
     let control: Server | null = null;
     const stop = async (): Promise<void> => {

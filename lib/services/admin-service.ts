@@ -74,11 +74,14 @@ export class AdminService {
     else if (target.kind === 'frontend') throw new PennError('UNAVAILABLE', 'frontends can be stopped only when the cloud runs under `penncloud up`');
   }
 
-  /** Starts a disabled node again; a storage node recovers from its disk and catches up. */
+  /**
+   * Starts a node again: a disabled or dead one comes up, a running one is stopped and started
+   * anew; a storage node recovers from its disk and catches up.
+   */
   async restart(name: string): Promise<void> {
     const target = this.parse(name);
     if (target.kind === 'kvnode') await this.options.coordinator.request({ type: 'enable', nodeId: target.id });
-    if (this.options.supervisor !== null) await this.options.supervisor.request({ type: 'start', name });
+    if (this.options.supervisor !== null) await this.options.supervisor.request({ type: 'restart', name });
     else if (target.kind === 'frontend') throw new PennError('UNAVAILABLE', 'frontends can be started only when the cloud runs under `penncloud up`');
   }
 

@@ -112,6 +112,16 @@ describe('api: the admin API (a whole cloud under penncloud up)', function () {
     expect(nodes.storage[2]!.state).to.not.equal('DISABLED');
   });
 
+  it('restart of a running storage node starts a new process of it, which serves again', async () => {
+    const pidOf = async (): Promise<number | undefined> => ((await operator.request('GET', '/api/admin/nodes')).json() as { storage: Array<{ process: { pid?: number } | null }> }).storage[1]!.process?.pid;
+    const before = await pidOf();
+    expect(before).to.be.a('number');
+    expect((await operator.request('POST', '/api/admin/nodes/kvnode-1/restart', { headers: MARK })).status).to.equal(200);
+    const after = await pidOf();
+    expect(after, 'a new process').to.be.a('number').and.not.equal(before);
+    expect(await isListening(conf.kv.nodes[1]!.port)).to.equal(true);
+  });
+
   it('shows the tablet map with each group\'s view', async () => {
     const map = (await operator.request('GET', '/api/admin/tablets')).json();
     expect(map.tablets).to.deep.equal([{ start: '', group: 0 }]);
