@@ -87,7 +87,7 @@ export class CoordinatorCore {
   private tablets: TabletRange[];
   private readonly disabled: Set<number>;
   /** Before this time no one is deposed: the coordinator is still learning who is alive. */
-  private readonly graceUntilMs: number;
+  private graceUntilMs: number;
 
   /**
    * @param members node ids per group, from conf/
@@ -125,6 +125,15 @@ export class CoordinatorCore {
     const effects = this.evaluate(node.group, nowMs);
     if (this.disabled.has(node.id)) effects.push({ kind: 'disable', nodeId: node.id });
     return effects;
+  }
+
+  /**
+   * The coordinator itself did not run for a while (stopped, or starved of CPU): the silence it
+   * sees is its own. Heartbeats that waited meanwhile are still to be read, so no one is judged
+   * until it has listened for a full failure timeout again, as after a start.
+   */
+  resumedAfterPause(nowMs: number): void {
+    this.graceUntilMs = Math.max(this.graceUntilMs, nowMs + this.failureTimeoutMs);
   }
 
   /** The passing of time: finds silent nodes and replaces them. */

@@ -29,6 +29,12 @@ export interface CoordinatorOptions {
   logger: Logger;
 }
 
+/**
+ * A gap between ticks longer than this fraction of the failure timeout means the coordinator
+ * itself was paused; ticks are due every quarter heartbeat, far more often.
+ */
+export const PAUSE_GAP_FRACTION = 0.5;
+
 /** Connections served at once (nodes, frontends, admin tools); more are closed on accept. */
 export const COORDINATOR_CONNECTIONS_MAX = 1024;
 
@@ -72,7 +78,18 @@ export class CoordinatorServer {
       this.server.listen(this.options.port, this.options.host, () => resolve());
     });
     // A quarter of the heartbeat interval: a silent node is noticed soon after its timeout.
-    this.ticker = setInterval(() => this.run(this.core.tick(Date.now())), Math.max(10, Math.floor(this.options.heartbeatIntervalMs / 4)));
+    const tickMs = Math.max(10, Math.floor(this.options.heartbeatIntervalMs / 4));
+    let lastTickMs = Date.now();
+    this.ticker = setInterval(() => {
+      const nowMs = Date.now();
+      // A tick far later than due: this process was not running (SIGSTOP, a stalled host).
+      if (nowMs - lastTickMs > this.options.failureTimeoutMs * PAUSE_GAP_FRACTION) {
+        this.options.logger.warn('the coordinator was paused; listening again before judging anyone silent', { pausedMs: nowMs - lastTickMs });
+        this.core.resumedAfterPause(nowMs);
+      }
+      lastTickMs = nowMs;
+      this.run(this.core.tick(nowMs));
+    }, tickMs);
     const address = this.server.address() as { address: string; port: number };
     return { host: address.address, port: address.port };
   }

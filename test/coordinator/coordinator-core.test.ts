@@ -28,6 +28,22 @@ function formedGroup(primary = 0): { core: CoordinatorCore; now: number } {
 }
 
 describe('coordinator: views, failover and joins (deterministic core)', () => {
+  it('after a pause of its own it listens a full failure timeout before judging anyone silent', () => {
+    const { core, now } = formedGroup(0);
+    const before = core.views()[0]!;
+    expect(before.secondaries).to.deep.equal([1, 2]);
+    // Stopped for ten failure timeouts: every node looks silent, though only the coordinator was.
+    const resumed = now + 10 * FAILURE_MS;
+    core.resumedAfterPause(resumed);
+    expect(announced(core.tick(resumed))).to.deep.equal([]);
+    for (const id of [0, 1]) core.heartbeat(report(id, 'serving'), resumed + 5);
+    expect(announced(core.tick(resumed + FAILURE_MS - 1))).to.deep.equal([]);
+    expect(core.views()[0]).to.deep.equal(before);
+    // Past the grace, the one node that stayed silent is judged as usual.
+    for (const id of [0, 1]) core.heartbeat(report(id, 'serving'), resumed + FAILURE_MS - 2);
+    expect(announced(core.tick(resumed + FAILURE_MS + 10))).to.deep.equal([{ group: 0, view: before.view + 1, primary: 0, secondaries: [1] }]);
+  });
+
   it('forms no view during the start-up grace, then makes the first ready node primary', () => {
     const core = new CoordinatorCore(MEMBERS, { tablets: TABLETS }, FAILURE_MS, 0);
     expect(announced(core.heartbeat(report(1, 'standby'), 10))).to.deep.equal([]);
