@@ -83,6 +83,10 @@ export class Dispatcher {
       if (configured.publicUrl !== beat.url) throw new Error(`frontend ${beat.id} claimed ${beat.url}, not its configured ${configured.publicUrl}`);
       if (beat.sentAtMs <= (this.lastSentAtMs.get(beat.id) ?? 0)) throw new Error(`frontend ${beat.id}: a heartbeat no later than the last one (replayed?)`);
       this.lastSentAtMs.set(beat.id, beat.sentAtMs);
+      if (beat.stopping === true) {
+        if (this.registry.forget(beat.id)) this.options.logger.info('frontend stopping', { id: beat.id });
+        return;
+      }
       const known = this.registry.alive(Date.now()).some((e) => e.id === beat.id);
       this.registry.heartbeat(beat.id, beat.url, beat.connections, Date.now());
       if (!known) this.options.logger.info('frontend alive', { id: beat.id, url: beat.url });

@@ -40,6 +40,11 @@ export class FrontendRegistry {
     entry.lastHeartbeatMs = Math.max(entry.lastHeartbeatMs, nowMs);
   }
 
+  /** Drops a frontend at once (it said it is stopping); true when it was known. */
+  forget(id: number): boolean {
+    return this.entries.delete(id);
+  }
+
   /** Frontends heard from within the timeout, by id. */
   alive(nowMs: number): FrontendEntry[] {
     return [...this.entries.values()]

@@ -18,7 +18,10 @@ export interface HeartbeatSenderOptions {
   logger: Logger;
 }
 
-/** Starts sending at once and then every interval; returns a function that stops it. */
+/**
+ * Starts sending at once and then every interval; returns a function that stops it, after one
+ * last beat that says the frontend is stopping (so the dispatcher sends no one there meanwhile).
+ */
 export function startHeartbeats(options: HeartbeatSenderOptions): () => void {
   const socket = createSocket(options.dispatcherHost.includes(':') ? 'udp6' : 'udp4');
   socket.on('error', (err) => options.logger.debug('heartbeat not sent', { err }));
@@ -27,9 +30,12 @@ export function startHeartbeats(options: HeartbeatSenderOptions): () => void {
   // Strictly rising, even within one millisecond or when the clock steps back: the dispatcher
   // drops a beat no later than the last it took.
   let lastSentAtMs = 0;
-  const beat = (): void => {
+  const datagram = (stopping: boolean): Buffer => {
     lastSentAtMs = Math.max(Date.now(), lastSentAtMs + 1);
-    socket.send(encodeHeartbeat({ ...options.current(), sentAtMs: lastSentAtMs }, options.secret), options.dispatcherPort, options.dispatcherHost, (err) => {
+    return encodeHeartbeat({ ...options.current(), sentAtMs: lastSentAtMs, ...(stopping ? { stopping: true as const } : {}) }, options.secret);
+  };
+  const beat = (): void => {
+    socket.send(datagram(false), options.dispatcherPort, options.dispatcherHost, (err) => {
       // UDP to a host that is up but has no dispatcher yet is not an error worth more than debug.
       if (err && ++failures === 1) options.logger.debug('heartbeat send failed', { err });
       if (!err) failures = 0;
@@ -40,6 +46,6 @@ export function startHeartbeats(options: HeartbeatSenderOptions): () => void {
   timer.unref();
   return () => {
     clearInterval(timer);
-    socket.close();
+    socket.send(datagram(true), options.dispatcherPort, options.dispatcherHost, () => socket.close());
   };
 }

@@ -5,7 +5,8 @@
  * number), where `<mac>` is HMAC-SHA256(cluster secret, "penncloud heartbeat\0" || the JSON
  * bytes), in hex. The dispatcher takes only datagrams whose mac matches, whose `sentAtMs` is
  * within HEARTBEAT_CLOCK_SKEW_MS_MAX of its clock and later than the last one it took from that
- * frontend (so a recorded datagram cannot be played again). A lost datagram costs nothing: the
+ * frontend (so a recorded datagram cannot be played again). A frontend that stops gracefully
+ * sends a last beat with `"stopping":true`, and is dropped at once. A lost datagram costs nothing: the
  * next one follows a heartbeat interval later, and a frontend is dropped only after several are
  * missed.
  */
@@ -32,6 +33,8 @@ export interface FrontendHeartbeat {
   connections: number;
   /** When it was sent, by the frontend's clock (ms since the epoch); rises with every beat. */
   sentAtMs: number;
+  /** Set on the last beat of a frontend that is stopping: send no one there any more. */
+  stopping?: true;
 }
 
 function heartbeatMac(secret: Buffer, json: Buffer): Buffer {
@@ -87,5 +90,8 @@ function parseHeartbeat(json: Buffer): FrontendHeartbeat {
     throw new PennError('BAD_REQUEST', 'heartbeat url must be "http(s)://host:port" with no path');
   }
   if (!Number.isSafeInteger(o.sentAtMs) || (o.sentAtMs as number) < 0) throw new PennError('BAD_REQUEST', 'heartbeat sentAtMs must be a non-negative integer');
-  return { id: o.id as number, url: o.url, connections: o.connections as number, sentAtMs: o.sentAtMs as number };
+  if (o.stopping !== undefined && o.stopping !== true) throw new PennError('BAD_REQUEST', 'heartbeat stopping must be true when present');
+  const beat: FrontendHeartbeat = { id: o.id as number, url: o.url, connections: o.connections as number, sentAtMs: o.sentAtMs as number };
+  if (o.stopping === true) beat.stopping = true;
+  return beat;
 }

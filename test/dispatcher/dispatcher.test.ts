@@ -15,12 +15,12 @@ interface Cloud {
   frontends: RoleProcess[];
 }
 
-async function startCloud(policy: 'random' | 'least-load'): Promise<Cloud> {
+async function startCloud(policy: 'random' | 'least-load', frontendTimeoutMs = 1_000): Promise<Cloud> {
   const dir = tempDir();
   const conf = await writeTestConfig(dir, {
     frontends: 2,
     patch: (c) => {
-      c.dispatcher = { ...c.dispatcher, policy, heartbeatIntervalMs: 200, frontendTimeoutMs: 1_000 };
+      c.dispatcher = { ...c.dispatcher, policy, heartbeatIntervalMs: 200, frontendTimeoutMs };
       // Connections the least-load test holds open must outlive a slow run.
       c.http = { headTimeoutMs: 120_000, idleTimeoutMs: 120_000 };
     },
@@ -90,6 +90,17 @@ describe('dispatcher: redirects over live frontends (real processes)', () => {
     expect(page.status).to.equal(503);
     expect(page.headers.get('retry-after')).to.equal('1');
     expect(await page.text()).to.contain('No frontend is running right now');
+  });
+
+  it('sends no one to a frontend that stopped gracefully, long before its heartbeats would be missed', async () => {
+    // A minute of silence before a dead frontend is dropped: only its own word can drop it sooner.
+    const cloud = await startCloud('random', 60_000);
+    await eventually('frontend 1 is offered', async () => (await ask(cloud.dispatcherUrl)).location === `${cloud.frontendUrls[0]}/`);
+    await stopRole(cloud.frontends[0]!, 'SIGTERM');
+    await eventually('frontend 1 is no longer offered', async () => {
+      for (let i = 0; i < 20; i++) if ((await ask(cloud.dispatcherUrl)).location !== `${cloud.frontendUrls[1]}/`) return false;
+      return true;
+    }, 10_000);
   });
 
   it('takes a restarted frontend back', async () => {
