@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
+import { RefusalLog } from '../protocol/log.js';
 import { acceptPeer } from '../protocol/peer-auth.js';
 import type { SupervisorReply, SupervisorRequest } from '../protocol/supervisor-wire.js';
 import type { Supervisor } from './supervisor.js';
@@ -14,6 +15,7 @@ import type { Supervisor } from './supervisor.js';
 export const SUPERVISOR_CONNECTIONS_MAX = 64;
 
 export function startSupervisorControl(supervisor: Supervisor, host: string, port: number, secret: Buffer): Promise<Server> {
+  const refusals = new RefusalLog((message, fields) => process.stderr.write(`[up] control port: ${message} ${JSON.stringify(fields ?? {})}\n`));
   const server = createServer((socket) => {
     socket.on('error', () => socket.destroy());
     acceptPeer(socket, secret, () => {
@@ -22,7 +24,7 @@ export function startSupervisorControl(supervisor: Supervisor, host: string, por
           if (!socket.destroyed) socket.write(encodeJsonLine(reply));
         });
       });
-    }, (reason) => process.stderr.write(`[up] control port: refused an unauthenticated peer from ${socket.remoteAddress ?? '?'}: ${reason}\n`));
+    }, (reason) => refusals.warn('refused an unauthenticated peer', { remote: socket.remoteAddress ?? '?', reason }));
   });
   server.maxConnections = SUPERVISOR_CONNECTIONS_MAX;
   return new Promise((resolve, reject) => {

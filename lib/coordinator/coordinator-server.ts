@@ -10,7 +10,7 @@ import type {
 } from '../protocol/coordinator-wire.js';
 import { isPennError } from '../protocol/errors.js';
 import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
-import type { Logger } from '../protocol/log.js';
+import { RefusalLog, type Logger } from '../protocol/log.js';
 import { acceptPeer } from '../protocol/peer-auth.js';
 import { CoordinatorCore, type CoordinatorEffect, type TabletRange } from './coordinator-core.js';
 import { StateFile } from './state-file.js';
@@ -59,16 +59,17 @@ export class CoordinatorServer {
     this.core = new CoordinatorCore(options.groups, saved ?? { tablets: options.tablets }, options.failureTimeoutMs, Date.now());
     options.groups.forEach((ids, g) => ids.forEach((id) => this.groupOf.set(id, g)));
     if (saved === null) this.run([{ kind: 'persist', state: this.core.persisted() }]);
+    const refusals = new RefusalLog((m, f) => options.logger.warn(m, f));
     this.server = createServer((socket) => {
       if (this.sockets.size >= COORDINATOR_CONNECTIONS_MAX) {
-        options.logger.warn('connection refused: too many connections', { max: COORDINATOR_CONNECTIONS_MAX });
+        refusals.warn('connection refused: too many connections', { max: COORDINATOR_CONNECTIONS_MAX });
         socket.destroy();
         return;
       }
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       acceptPeer(socket, options.secret, (peer) => this.accept(peer),
-        (reason) => options.logger.warn('refused an unauthenticated peer', { remote: socket.remoteAddress, reason }));
+        (reason) => refusals.warn('refused an unauthenticated peer', { remote: socket.remoteAddress, reason }));
     });
   }
 

@@ -9,7 +9,7 @@ import type { HttpLimitsConfig } from '../../conf/config.js';
 import { HttpServer, type ListenAddress } from '../http/server.js';
 import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { decodeHeartbeat } from '../protocol/frontend-heartbeat.js';
-import type { Logger } from '../protocol/log.js';
+import { RefusalLog, type Logger } from '../protocol/log.js';
 import { FrontendRegistry, type DispatchPolicy, type FrontendEntry } from './frontend-registry.js';
 
 export interface DispatcherOptions {
@@ -41,10 +41,13 @@ export class Dispatcher {
   private readonly random01: () => number;
   /** The send time of the last heartbeat taken from each frontend: an older one is a replay. */
   private readonly lastSentAtMs = new Map<number, number>();
+  /** Bad heartbeats cost a stranger nothing to send: their warnings are capped. */
+  private readonly refusals: RefusalLog;
 
   constructor(private readonly options: DispatcherOptions) {
     this.registry = new FrontendRegistry(options.frontendTimeoutMs);
     this.random01 = options.random01 ?? Math.random;
+    this.refusals = new RefusalLog((m, f) => options.logger.warn(m, f));
     this.http = new HttpServer({
       name: 'dispatcher',
       handler: (req, res) => this.handle(req, res),
@@ -91,7 +94,7 @@ export class Dispatcher {
       this.registry.heartbeat(beat.id, beat.url, beat.connections, Date.now());
       if (!known) this.options.logger.info('frontend alive', { id: beat.id, url: beat.url });
     } catch (err) {
-      this.options.logger.warn('ignored a bad heartbeat', { from, problem: (err as Error).message });
+      this.refusals.warn('ignored a bad heartbeat', { from, problem: (err as Error).message });
     }
   }
 

@@ -8,7 +8,7 @@
 import { unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { kvFrameBytesMax } from '../protocol/kv-wire.js';
-import type { Logger } from '../protocol/log.js';
+import { RefusalLog, type Logger } from '../protocol/log.js';
 import { acceptPeer } from '../protocol/peer-auth.js';
 import { KvConnection, type KvRequestHandler } from './kv-connection.js';
 import type { KvStore } from './kv-store.js';
@@ -28,21 +28,22 @@ export class KvServer {
    * `secret` is the cluster secret peers must prove; `handler` stands in front of the store
    * (replication); by default requests go to the store.
    */
-  constructor(private readonly store: KvStore, private readonly log: Logger, secret: Buffer, handler?: KvRequestHandler) {
+  constructor(private readonly store: KvStore, log: Logger, secret: Buffer, handler?: KvRequestHandler) {
     const target: KvRequestHandler = handler ?? {
       execute: (body, origin) => store.execute(body, origin),
       peerMessage: () => undefined,
     };
     const frameBytesMax = kvFrameBytesMax(store.options.valueBytesMax);
+    const refusals = new RefusalLog((m, f) => log.warn(m, f));
     const accept = (socket: Socket): void => {
       if (this.sockets.size >= CONNECTIONS_MAX) {
-        this.log.warn('connection refused: too many connections', { max: CONNECTIONS_MAX });
+        refusals.warn('connection refused: too many connections', { max: CONNECTIONS_MAX });
         socket.destroy();
         return;
       }
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
-      acceptPeer(socket, secret, () => new KvConnection(socket, target, frameBytesMax, log), (reason) => this.log.warn('refused an unauthenticated peer', { remote: socket.remoteAddress ?? 'local socket', reason }));
+      acceptPeer(socket, secret, () => new KvConnection(socket, target, frameBytesMax, log), (reason) => refusals.warn('refused an unauthenticated peer', { remote: socket.remoteAddress ?? 'local socket', reason }));
     };
     this.server = createServer(accept);
     this.local = createServer(accept);

@@ -60,3 +60,46 @@ function safeJson(value: LogFields): string {
     return '{"unserializable":true}';
   }
 }
+
+/**
+ * Lines of one kind a `RefusalLog` writes per window; the rest are counted and reported in one
+ * line when the next window opens. Refusals are what an outsider controls (a datagram or a
+ * connection costs them nothing), so without a cap a flood of them fills the operator's disk;
+ * ten lines show who is knocking, and the count shows how hard.
+ */
+export const REFUSAL_LINES_PER_WINDOW_MAX = 10;
+/** Length of a `RefusalLog` window. */
+export const REFUSAL_LOG_WINDOW_MS = 10_000;
+
+/**
+ * Warnings about refused strangers, at most REFUSAL_LINES_PER_WINDOW_MAX per window; the ones
+ * held back are counted and summed up in a single line ("N more like this were not logged").
+ */
+export class RefusalLog {
+  private windowStartMs = -Infinity;
+  private written = 0;
+  private suppressed = 0;
+
+  constructor(
+    private readonly write: (message: string, fields?: LogFields) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  warn(message: string, fields?: LogFields): void {
+    const nowMs = this.now();
+    if (nowMs - this.windowStartMs >= REFUSAL_LOG_WINDOW_MS) {
+      if (this.suppressed > 0) {
+        this.write('more refusals were not logged', { count: this.suppressed, windowMs: REFUSAL_LOG_WINDOW_MS });
+      }
+      this.windowStartMs = nowMs;
+      this.written = 0;
+      this.suppressed = 0;
+    }
+    if (this.written < REFUSAL_LINES_PER_WINDOW_MAX) {
+      this.written += 1;
+      this.write(message, fields);
+    } else {
+      this.suppressed += 1;
+    }
+  }
+}
