@@ -24,7 +24,8 @@ export function Shell({ user, onSignOut, children }: { user: User; onSignOut: ()
     { href: '/drive', label: 'Drive', icon: 'drive' },
     { href: '/mail/inbox', label: 'Mail', icon: 'mail' },
   ];
-  if (admin || path.startsWith('/admin')) sections.push({ href: '/admin', label: 'Admin', icon: 'admin' });
+  // Only an administrator sees the tab; anyone else who types /admin gets the refusal page, no tab.
+  if (admin) sections.push({ href: '/admin', label: 'Admin', icon: 'admin' });
   const active = (href: string) => path.split('/')[1] === href.split('/')[1];
   return (
     <div class="shell">

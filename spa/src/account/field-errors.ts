@@ -39,6 +39,13 @@ function humanize(text: string): string {
   return text
     .replace(/\bNewPassword\b|\bnewPassword\b/g, (m) => (m[0] === 'N' ? 'The new password' : 'the new password'))
     .replace(/\bOldPassword\b|\boldPassword\b/g, (m) => (m[0] === 'O' ? 'The current password' : 'the current password'))
+    .replace(/try again in (\d+) s\b/, (_m, s: string) => `try again in ${inMinutes(Number(s))}`)
     .replace(/^Password\b/, 'The password')
     .replace(/^Username\b/, 'The username');
+}
+
+/** A lock-out's wait as people say it: "15 minutes", "1 minute" (rounded up: never too early). */
+export function inMinutes(seconds: number): string {
+  const minutes = Math.max(1, Math.ceil(seconds / 60));
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
 }

@@ -20,6 +20,13 @@ export function SignUpPage({ onSignedIn }: { onSignedIn: (user: User) => void })
 
   const submit = async (e: Event) => {
     e.preventDefault();
+    const missing: typeof errors = {};
+    if (username.trim() === '') missing.username = 'Choose a username.';
+    if (password === '') missing.password = 'Choose a password.';
+    if (Object.keys(missing).length > 0) {
+      setErrors(missing);
+      return;
+    }
     if (password !== confirm) {
       setErrors({ confirm: 'The two passwords are not the same.' });
       return;

@@ -8,6 +8,8 @@ import { Loading } from '../ui/states';
 export function RawData({ tablets }: { tablets: TabletStatus[] }) {
   const [tablet, setTablet] = useState<string | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
+  // The cursors of the pages before this one, so Previous steps back one page (the API pages forward only).
+  const [before, setBefore] = useState<(string | null)[]>([]);
   const [page, setPage] = useState<CellPage | null>(null);
   const [error, setError] = useState<string | null>(null);
   const chosen = tablet ?? tablets[0]?.start ?? null;
@@ -27,7 +29,7 @@ export function RawData({ tablets }: { tablets: TabletStatus[] }) {
         <h2 id="data-title">Raw data</h2>
         <label class="inline-field">
           <span>Tablet</span>
-          <select class="select" value={chosen ?? ''} onChange={(e) => { setTablet((e.currentTarget as HTMLSelectElement).value); setCursor(null); }}>
+          <select class="select" value={chosen ?? ''} onChange={(e) => { setTablet((e.currentTarget as HTMLSelectElement).value); setCursor(null); setBefore([]); }}>
             {tablets.map((t) => <option key={t.id} value={t.start}>{t.start === '' ? '(start)' : t.start} · group {t.group}</option>)}
           </select>
         </label>
@@ -52,10 +54,10 @@ export function RawData({ tablets }: { tablets: TabletStatus[] }) {
         </div>
       ))}
       <div class="pager">
-        <button type="button" class="button button-small" disabled={page?.prevCursor == null && cursor === null}
-          onClick={() => setCursor(page?.prevCursor ?? null)}>Previous</button>
+        <button type="button" class="button button-small" disabled={before.length === 0}
+          onClick={() => { setCursor(before[before.length - 1] ?? null); setBefore(before.slice(0, -1)); }}>Previous</button>
         <button type="button" class="button button-small" disabled={page?.nextCursor == null}
-          onClick={() => setCursor(page!.nextCursor)}>Next</button>
+          onClick={() => { setBefore([...before, cursor]); setCursor(page!.nextCursor); }}>Next</button>
       </div>
     </section>
   );

@@ -42,7 +42,6 @@ export interface Cell {
 export interface CellPage {
   cells: Cell[];
   nextCursor: string | null;
-  prevCursor: string | null;
 }
 
 /** Cells per page of the raw data view. */
@@ -118,7 +117,6 @@ export async function readCells(tablet: string, cursor: string | null, signal?: 
       truncated: c.truncated === true,
     })),
     nextCursor: str(reply.nextCursor ?? reply.next),
-    prevCursor: str(reply.previous ?? reply.prevCursor ?? reply.previousCursor ?? reply.prev),
   };
 }
 

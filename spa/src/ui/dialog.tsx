@@ -4,6 +4,7 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
+import { ToastRegion } from './toasts';
 
 export interface DialogProps {
   title: string;
@@ -43,6 +44,9 @@ export function Dialog({ title, onClose, children, size = 'small', class: extra 
         </button>
       </header>
       <div class="dialog-body">{children}</div>
+      {/* A modal dialog covers the page and makes it inert, toasts included: the dialog shows them
+          too, so an error about what was just done here is read above it and can be dismissed. */}
+      <ToastRegion />
     </dialog>
   );
 }

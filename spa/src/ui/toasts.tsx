@@ -35,6 +35,7 @@ function dismiss(id: number): void {
   toasts.set(toasts.get().filter((t) => t.id !== id));
 }
 
+/** The toasts; the app shows them at the bottom of the page, and each open dialog above itself. */
 export function ToastRegion() {
   const list = useStore(toasts);
   return (
