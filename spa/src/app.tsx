@@ -20,6 +20,7 @@ import { navigate, useLocation } from './ui/router';
 import { ErrorState, Loading } from './ui/states';
 import { useStore } from './ui/store';
 import { clearToasts, ToastRegion } from './ui/toasts';
+import { inboxUnread } from './mail/unread-store';
 
 const AUTH_PATHS = new Set(['/signin', '/signup']);
 
@@ -46,9 +47,10 @@ export function App() {
     if (user && resume) void runResumeAction(resume).finally(() => setResume(null));
   }, [user, resume]);
 
+  const unread = useStore(inboxUnread);
   useEffect(() => {
-    document.title = titleFor(path);
-  }, [path]);
+    document.title = titleFor(path, unread);
+  }, [path, unread]);
 
   const onSignedIn = useCallback((signedIn: User) => {
     sessionEnded.set(false);
@@ -62,6 +64,7 @@ export function App() {
       await signOut();
     } finally {
       clearToasts();
+      inboxUnread.set(null);
       setUser(null);
       navigate('/signin', { replace: true });
     }
@@ -106,10 +109,12 @@ function SignedInScreen({ user, path }: { user: User; path: string }) {
   );
 }
 
-function titleFor(path: string): string {
+/** The tab's title: the section, and in Mail the Inbox's unread count, as mail apps show it. */
+function titleFor(path: string, unread: number | null): string {
   const section = path.split('/')[1] ?? '';
   const names: Record<string, string> = {
     drive: 'Drive', mail: 'Mail', admin: 'Admin console', account: 'Account', signin: 'Sign in', signup: 'Create account',
   };
+  if (section === 'mail' && unread !== null && unread > 0) return `Mail (${unread}) · PennCloud`;
   return names[section] ? `${names[section]} · PennCloud` : 'PennCloud';
 }

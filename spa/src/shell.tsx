@@ -5,6 +5,7 @@ import { adminFlag, type User } from './api/account-api';
 import { mayAdminister } from './api/admin-api';
 import { Icon, type IconName } from './ui/icons';
 import { Link, useLocation } from './ui/router';
+import { KeyboardHelp } from './ui/keyboard-help';
 
 interface Section {
   href: string;
@@ -53,6 +54,7 @@ export function Shell({ user, onSignOut, children }: { user: User; onSignOut: ()
         </div>
       </header>
       {children}
+      <KeyboardHelp />
     </div>
   );
 }

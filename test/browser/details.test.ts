@@ -1,13 +1,18 @@
 /**
  * The small things people notice: a sign-up with nothing filled in names both fields, a lock-out
  * says its wait in minutes, only an administrator sees the Admin tab, a toast shown while a
- * dialog is open is read above the dialog, and dark mode follows the system's setting.
+ * dialog is open is read above the dialog, dark mode follows the system's setting, the tab's
+ * title counts unread mail, and the keyboard shortcuts of mail apps work.
  */
 import { expect } from 'chai';
 import type { BrowserContext, Page } from 'playwright-core';
 import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
 /** The page's own globals, inside page.evaluate (this project's tests compile without the DOM library). */
-declare const document: { elementFromPoint(x: number, y: number): { closest(s: string): { textContent: string | null } | null } | null; documentElement: unknown };
+declare const document: {
+  elementFromPoint(x: number, y: number): { closest(s: string): { textContent: string | null } | null } | null;
+  documentElement: unknown;
+  activeElement: { textContent: string | null } | null;
+};
 declare function getComputedStyle(element: unknown): { backgroundColor: string };
 import { openBrowser, screenshot, signUpInApp, startBrowserCloud, type BrowserCloud } from './browser-cloud.js';
 
@@ -123,5 +128,58 @@ describe('browser: the small things people notice', function () {
     await screenshot(page, 'sign-in-dark');
     await page.emulateMedia({ colorScheme: 'light' });
     expect(await background()).to.equal('rgb(245, 246, 248)');
+  });
+
+  it('counts unread mail in the tab title, and answers ?, c, j, k and Enter from the keyboard', async () => {
+    const api = cloud.frontendUrls[0]!;
+    const json = (body: unknown, cookie?: string) => ({
+      method: 'POST', headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) }, body: JSON.stringify(body),
+    });
+    for (const name of ['sam', 'val']) expect((await fetch(`${api}/api/users`, json({ username: name, password: 'correct horse' }))).status).to.equal(201);
+    const session = await fetch(`${api}/api/session`, json({ username: 'sam', password: 'correct horse' }));
+    await session.arrayBuffer();
+    const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
+    for (const subject of ['First note', 'Second note', 'Third note']) {
+      const sent = await fetch(`${api}/api/mail/send`, json({ to: ['val@localhost'], subject, text: `${subject}, in words.` }, cookie));
+      expect(sent.status, await sent.clone().text()).to.equal(201);
+    }
+    await page.goto(`${cloud.dispatcherUrl}/signin`);
+    await page.getByLabel('Username').fill('val');
+    await page.getByLabel('Password').fill('correct horse');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Mail' }).click();
+    await page.getByText('Third note').waitFor();
+    await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === 'Mail (3) · PennCloud');
+
+    const focused = () => page.evaluate(() => document.activeElement?.textContent ?? '');
+    await page.keyboard.press('j');
+    expect(await focused()).to.contain('Third note');
+    await page.keyboard.press('j');
+    expect(await focused()).to.contain('Second note');
+    await page.keyboard.press('k');
+    expect(await focused()).to.contain('Third note');
+
+    await page.keyboard.press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await help.waitFor();
+    expect(await help.textContent()).to.contain('Compose a message');
+    await screenshot(page, 'keyboard-shortcuts');
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'detached' });
+
+    // Focus went back to the message that had it when the help opened.
+    expect(await focused()).to.contain('Third note');
+    await page.keyboard.press('Enter');
+    await page.getByText('Third note, in words.').waitFor();
+    await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === 'Mail (2) · PennCloud');
+
+    await page.keyboard.press('c');
+    const composer = page.getByRole('dialog', { name: 'New message' });
+    await composer.waitFor();
+    // Typed letters belong to the field, not to the shortcuts: no second composer, no help.
+    await composer.getByLabel('Subject').fill('');
+    await composer.getByLabel('Subject').pressSequentially('c?jk');
+    expect(await composer.getByLabel('Subject').inputValue()).to.equal('c?jk');
+    expect(await page.getByRole('dialog').count()).to.equal(1);
   });
 });

@@ -10,12 +10,14 @@ import { Icon, type IconName } from '../ui/icons';
 import { Link } from '../ui/router';
 import { EmptyState, ErrorState, Loading } from '../ui/states';
 import { useStore } from '../ui/store';
+import { moveFocus, useShortcut } from '../ui/shortcuts';
 import { toast } from '../ui/toasts';
 import { ComposeDialog, type ComposeSeed } from './compose-dialog';
 import { newMessageSeed } from './compose-seeds';
 import { pendingDraft } from './draft-store';
 import { MessageList } from './message-list';
 import { MessageView } from './message-view';
+import { inboxUnread } from './unread-store';
 
 /** How often the open folder and the unread counts refresh by themselves. */
 export const MAIL_REFRESH_MS = 15_000;
@@ -52,6 +54,12 @@ export function MailPage({ path, user }: { path: string; user: User }) {
   }, []);
   const onMissing = useCallback(() => setMissing(true), []);
   const closeCompose = useCallback(() => setCompose(null), []);
+  useShortcut('c', useCallback(() => setCompose(newMessageSeed()), []));
+  useShortcut('j', useCallback(() => moveFocus('.message-link', 1), []));
+  useShortcut('k', useCallback(() => moveFocus('.message-link', -1), []));
+  useEffect(() => {
+    if (counts !== null) inboxUnread.set(counts.inbox ?? 0);
+  }, [counts]);
 
   if (missing) {
     return (

@@ -19,9 +19,13 @@ export function Dialog({ title, onClose, children, size = 'small', class: extra 
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   // Focus goes back to what opened the dialog (a row's button), so keyboard users keep their place.
+  // The dialog is closed first: while it is still open and modal the page behind it is inert,
+  // and focus() on an inert element does nothing.
   useEffect(() => {
     const opener = document.activeElement as HTMLElement | null;
+    const dialog = ref.current;
     return () => {
+      if (dialog?.open) dialog.close();
       if (opener && opener.isConnected) opener.focus();
     };
   }, []);
