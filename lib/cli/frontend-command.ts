@@ -11,6 +11,7 @@ import { DriveController } from '../controllers/drive-controller.js';
 import { MailController } from '../controllers/mail-controller.js';
 import { AutoconfigController } from '../controllers/autoconfig-controller.js';
 import { AdminController } from '../controllers/admin-controller.js';
+import { TokenController } from '../controllers/token-controller.js';
 import { startHeartbeats } from '../dispatcher/heartbeat-sender.js';
 import { intOption, UsageError, type Command } from './command.js';
 import { announceReady, loadRoleContext, onShutdownSignal } from './role-context.js';
@@ -33,17 +34,19 @@ export const frontendCommand: Command = {
     const logger = createLogger('frontend', { frontend: id });
 
     // Connections open on first use: a frontend starts (and serves /healthz) before the store.
-    const { kv, users, sessions, storage, mail, admin } = createServices(config, secret);
+    const { kv, users, sessions, tokens, storage, mail, admin } = createServices(config, secret);
+    const auth = { sessions, tokens };
 
     const router = new Router(logger);
     // Ready when every tablet's serving node answers a one-row listing.
     router.mount('/', new HealthController(async () => {
       await Promise.all(kv.clusterMap().tablets.map((t) => kv.listRows(t.start, { limit: 1 })));
     }));
-    router.mount('/api/users', new UserController(users, sessions));
-    router.mount('/api/session', new SessionController(users, sessions, config.admins));
-    router.mount('/api/mail', new MailController(mail, sessions));
-    router.mount('/api/admin', new AdminController(admin, sessions, config.admins));
+    router.mount('/api/users', new UserController(users, auth));
+    router.mount('/api/session', new SessionController(users, auth, config.admins));
+    router.mount('/api/mail', new MailController(mail, auth));
+    router.mount('/api/admin', new AdminController(admin, auth, config.admins));
+    router.mount('/api/tokens', new TokenController(auth));
     const autoconfig = new AutoconfigController({
       domain: config.mail.domain,
       pop3: { host: config.pop3.host, port: config.pop3.port, starttls: config.pop3.tls !== null },
@@ -51,7 +54,7 @@ export const frontendCommand: Command = {
     });
     router.mount('/.well-known/autoconfig/mail', autoconfig);
     router.mount('/mail', autoconfig);
-    router.mount('/api', new DriveController(storage, sessions, { quotaBytes: config.drive.quotaBytes }));
+    router.mount('/api', new DriveController(storage, auth, { quotaBytes: config.drive.quotaBytes }));
     router.fallback(new StaticController(SPA_ROOT, { pageMeta: appPageMeta(config.dispatcher) }).serve);
 
     const server = new HttpServer({ name, handler: router.handle, limits: config.http, logger });

@@ -10,6 +10,7 @@ import { isPennError } from '../protocol/errors.js';
 import { LoginThrottle } from '../services/login-throttle.js';
 import { MailService } from '../services/mail-service.js';
 import { SessionService } from '../services/session-service.js';
+import { TokenService } from '../services/token-service.js';
 import { StorageService } from '../services/storage-service.js';
 import { UserService } from '../services/user-service.js';
 import { SUPERVISED_ENV } from './role-context.js';
@@ -18,6 +19,7 @@ export interface Services {
   kv: KvClient;
   users: UserService;
   sessions: SessionService;
+  tokens: TokenService;
   storage: StorageService;
   mail: MailService;
   admin: AdminService;
@@ -56,6 +58,7 @@ export function createServices(config: PennConfig, secret: Buffer): Services {
   });
   const users = new UserService(kv, new LoginThrottle(kv), Date.now, config.admins);
   const sessions = new SessionService(kv, users, config.sessions);
+  const tokens = new TokenService(kv);
   const storage = new StorageService(kv, { chunkBytes: config.drive.chunkBytes, uploadStaleMs: config.drive.uploadStaleMs });
   const mail = new MailService(kv, storage, { exists: async (name) => (await users.find(name)) !== null }, config.mail);
   const admin = new AdminService({
@@ -69,7 +72,7 @@ export function createServices(config: PennConfig, secret: Buffer): Services {
     probe: probeHealth,
   });
   return {
-    kv, users, sessions, storage, mail, admin,
+    kv, users, sessions, tokens, storage, mail, admin,
     async checkPassword(username, password, remoteAddress) {
       try {
         await users.logIn(username, password, remoteAddress);

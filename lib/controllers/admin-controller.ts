@@ -10,17 +10,16 @@ import { PennError } from '../protocol/errors.js';
 import type { RequestContext } from '../router/context.js';
 import { Controller, type Middleware, type RouteTable } from '../router/router.js';
 import type { AdminService } from '../services/admin-service.js';
-import type { SessionService } from '../services/session-service.js';
-import { requireSameSite, requireSession, sessionOf } from './request-guards.js';
+import { requireSameSite, requireSession, sessionOf, type Authenticator } from './request-guards.js';
 
 export class AdminController extends Controller {
-  constructor(private readonly admin: AdminService, sessions: SessionService, admins: readonly string[]) {
+  constructor(private readonly admin: AdminService, auth: Authenticator, admins: readonly string[]) {
     super();
     const requireAdmin: Middleware = async (ctx, next) => {
       if (!admins.includes(sessionOf(ctx).username)) throw new PennError('FORBIDDEN', 'the admin console is for administrators only', { reason: 'NOT_ADMIN' });
       await next();
     };
-    this.middleware.push(requireSameSite, requireSession(sessions), requireAdmin);
+    this.middleware.push(requireSameSite, requireSession(auth), requireAdmin);
   }
 
   routes(table: RouteTable): void {

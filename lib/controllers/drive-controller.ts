@@ -14,11 +14,10 @@ import { PennError } from '../protocol/errors.js';
 import { contentRange, parseRange, unsatisfiedRange } from '../router/byte-range.js';
 import type { RequestContext } from '../router/context.js';
 import { Controller, type RouteTable } from '../router/router.js';
-import type { SessionService } from '../services/session-service.js';
 import { LIST_PAGE_ENTRIES_MAX, type StorageService, type Volume } from '../services/storage-service.js';
 import { contentDisposition } from './content-disposition.js';
 import { receiveMultipart } from './multipart-upload.js';
-import { requireSameSite, requireSession, sessionOf } from './request-guards.js';
+import { requireSameSite, requireSession, sessionOf, type Authenticator } from './request-guards.js';
 
 /** Largest JSON body of /api/move: two paths. */
 export const MOVE_BODY_BYTES_MAX = 64 * 1024;
@@ -40,9 +39,9 @@ export interface DriveOptions {
 
 /** The drive routes, each behind the cross-site check and a session. */
 export class DriveController extends Controller {
-  constructor(private readonly storage: StorageService, sessions: SessionService, private readonly options: DriveOptions) {
+  constructor(private readonly storage: StorageService, auth: Authenticator, private readonly options: DriveOptions) {
     super();
-    this.middleware.push(requireSameSite, requireSession(sessions));
+    this.middleware.push(requireSameSite, requireSession(auth));
   }
 
   routes(table: RouteTable): void {

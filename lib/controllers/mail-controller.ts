@@ -15,18 +15,17 @@ import type { RequestContext } from '../router/context.js';
 import { Controller, type RouteTable } from '../router/router.js';
 import { MAIL_PAGE_DEFAULT, MAIL_PAGE_MAX } from '../services/mail-index.js';
 import type { MailService, SendRequest } from '../services/mail-service.js';
-import type { SessionService } from '../services/session-service.js';
 import { contentDisposition } from './content-disposition.js';
 import { readMailForm, splitAddresses } from './mail-form.js';
-import { requireSameSite, requireSession, sessionOf } from './request-guards.js';
+import { requireSameSite, requireSession, sessionOf, type Authenticator } from './request-guards.js';
 
 /** Largest JSON send request: text plus addresses; attachments come as multipart. */
 const SEND_JSON_BYTES_MAX = 4 * 1024 * 1024;
 
 export class MailController extends Controller {
-  constructor(private readonly mail: MailService, sessions: SessionService) {
+  constructor(private readonly mail: MailService, auth: Authenticator) {
     super();
-    this.middleware.push(requireSameSite, requireSession(sessions));
+    this.middleware.push(requireSameSite, requireSession(auth));
   }
 
   routes(table: RouteTable): void {

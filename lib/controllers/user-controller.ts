@@ -4,14 +4,13 @@
  */
 import { Controller, type RouteTable } from '../router/router.js';
 import type { RequestContext } from '../router/context.js';
-import type { SessionService } from '../services/session-service.js';
 import { view, type UserService } from '../services/user-service.js';
-import { requireSameSite, requireSession, sessionOf, setSessionCookie } from './request-guards.js';
+import { refuseTokens, requireSameSite, requireSession, sessionOf, setSessionCookie, type Authenticator } from './request-guards.js';
 import { CREDENTIALS_BODY_BYTES_MAX } from './session-controller.js';
 
 /** Sign-up and password change. */
 export class UserController extends Controller {
-  constructor(private readonly users: UserService, private readonly sessions: SessionService) {
+  constructor(private readonly users: UserService, private readonly auth: Authenticator) {
     super();
     this.middleware.push(requireSameSite);
   }
@@ -32,14 +31,14 @@ export class UserController extends Controller {
    * a fresh session cookie so the browser that changed the password stays signed in.
    */
   private async changePassword(ctx: RequestContext): Promise<void> {
-    await requireSession(this.sessions)(ctx, async () => {
+    await requireSession(this.auth)(ctx, async () => refuseTokens(ctx, async () => {
       const body = await ctx.readJson(CREDENTIALS_BODY_BYTES_MAX) as { oldPassword?: unknown; newPassword?: unknown } | null;
       const { username } = sessionOf(ctx);
       const account = await this.users.changePassword(username, body?.oldPassword, body?.newPassword, ctx.req.remoteAddress);
-      const session = await this.sessions.create(account);
-      setSessionCookie(ctx, session, this.sessions.cookieMaxAgeSeconds);
+      const session = await this.auth.sessions.create(account);
+      setSessionCookie(ctx, session, this.auth.sessions.cookieMaxAgeSeconds);
       ctx.res.setHeader('cache-control', 'no-store');
       ctx.json(200, { user: view(account), session: { expiresMs: session.expiresMs } });
-    });
+    }));
   }
 }

@@ -1,10 +1,11 @@
-/** The account screen: who is signed in, and changing the password (other sessions end). */
+/** The account screen: who is signed in, changing the password (other sessions end), API tokens. */
 import { useState } from 'preact/hooks';
 import { changePassword, type User } from '../api/account-api';
 import { Field } from '../ui/field';
 import { formatFullTime } from '../ui/format';
 import { toast } from '../ui/toasts';
 import { placeError, type AccountField } from './field-errors';
+import { TokensPanel } from './tokens-panel';
 
 const FIELDS: AccountField[] = ['oldPassword', 'newPassword'];
 
@@ -64,6 +65,7 @@ export function AccountPage({ user }: { user: User }) {
           <button type="submit" class="button button-primary" disabled={busy}>{busy ? 'Changing…' : 'Change password'}</button>
         </form>
       </section>
+      <TokensPanel />
     </main>
   );
 }
