@@ -114,6 +114,8 @@ export interface DriveConfig {
   quotaBytes: number;
   /** An upload not heard from this long counts as dead: its space and chunks are reclaimed. */
   uploadStaleMs: number;
+  /** Days a deleted file or folder stays in the trash before it is deleted for good. */
+  trashRetentionDays: number;
 }
 
 /** Session lifetimes. */
@@ -184,7 +186,7 @@ export function parseConfig(raw: unknown, file = '(config)'): PennConfig {
     dispatcher: readDispatcher(f, root.dispatcher),
     coordinator: readCoordinator(f, root.coordinator),
     kv: readKv(f, root.kv),
-    drive: { chunkBytes: 0, quotaBytes: 0, uploadStaleMs: 0 },
+    drive: { chunkBytes: 0, quotaBytes: 0, uploadStaleMs: 0, trashRetentionDays: 0 },
     mail: undefined as unknown as MailConfig,
     smtp: undefined as unknown as SmtpConfig,
     pop3: undefined as unknown as Pop3Config,
@@ -405,7 +407,7 @@ function readPop3(f: FieldReader, value: unknown): Pop3Config {
 
 function readDrive(f: FieldReader, value: unknown, kv: KvConfig): DriveConfig {
   const o = f.object(value ?? {}, 'drive');
-  f.rejectUnknown(o, 'drive', ['chunkBytes', 'quotaBytes', 'uploadStaleMs']);
+  f.rejectUnknown(o, 'drive', ['chunkBytes', 'quotaBytes', 'uploadStaleMs', 'trashRetentionDays']);
   const chunkBytes = f.int(o.chunkBytes ?? MIB, 'drive.chunkBytes', 4096, 256 * MIB);
   // One chunk is one KV value: a bigger chunk could never be stored.
   if (chunkBytes > kv.valueBytesMax) {
@@ -417,7 +419,8 @@ function readDrive(f: FieldReader, value: unknown, kv: KvConfig): DriveConfig {
   if (uploadStaleMs < 2 * kv.requestTimeoutMs) {
     throw new ConfigError(f.file, 'drive.uploadStaleMs', `must be at least 2 x kv.requestTimeoutMs (${kv.requestTimeoutMs} ms)`);
   }
-  return { chunkBytes, quotaBytes, uploadStaleMs };
+  const trashRetentionDays = f.int(o.trashRetentionDays ?? 30, 'drive.trashRetentionDays', 1, 3650);
+  return { chunkBytes, quotaBytes, uploadStaleMs, trashRetentionDays };
 }
 
 function readSessions(f: FieldReader, value: unknown): SessionsConfig {

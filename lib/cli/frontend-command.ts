@@ -54,7 +54,7 @@ export const frontendCommand: Command = {
     });
     router.mount('/.well-known/autoconfig/mail', autoconfig);
     router.mount('/mail', autoconfig);
-    router.mount('/api', new DriveController(storage, auth, { quotaBytes: config.drive.quotaBytes }));
+    router.mount('/api', new DriveController(storage, auth, { quotaBytes: config.drive.quotaBytes, trashRetentionDays: config.drive.trashRetentionDays }));
     router.fallback(new StaticController(SPA_ROOT, { pageMeta: appPageMeta(config.dispatcher) }).serve);
 
     const server = new HttpServer({ name, handler: router.handle, limits: config.http, logger });

@@ -11,6 +11,7 @@ import { LoginThrottle } from '../services/login-throttle.js';
 import { MailService } from '../services/mail-service.js';
 import { SessionService } from '../services/session-service.js';
 import { TokenService } from '../services/token-service.js';
+import { trashRetentionMs } from '../services/trash-bin.js';
 import { StorageService } from '../services/storage-service.js';
 import { UserService } from '../services/user-service.js';
 import { SUPERVISED_ENV } from './role-context.js';
@@ -59,7 +60,9 @@ export function createServices(config: PennConfig, secret: Buffer): Services {
   const users = new UserService(kv, new LoginThrottle(kv), Date.now, config.admins);
   const sessions = new SessionService(kv, users, config.sessions);
   const tokens = new TokenService(kv);
-  const storage = new StorageService(kv, { chunkBytes: config.drive.chunkBytes, uploadStaleMs: config.drive.uploadStaleMs });
+  const storage = new StorageService(kv, {
+    chunkBytes: config.drive.chunkBytes, uploadStaleMs: config.drive.uploadStaleMs, trashRetentionMs: trashRetentionMs(config.drive.trashRetentionDays),
+  });
   const mail = new MailService(kv, storage, { exists: async (name) => (await users.find(name)) !== null }, config.mail);
   const admin = new AdminService({
     store: kv,

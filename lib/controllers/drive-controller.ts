@@ -3,9 +3,13 @@
  *   PUT    /api/files/<path>      the raw body creates or replaces a file (`curl -T` works)
  *   POST   /api/files/<folder>    multipart/form-data: one or more files into a folder
  *   GET    /api/files/<path>      a file's bytes (Range: one byte range), or a folder as JSON
- *   DELETE /api/files/<path>      deletes (a folder with entries needs ?recursive=1)
+ *   DELETE /api/files/<path>      moves to the trash (a folder with entries needs ?recursive=1;
+ *                                 ?permanent=1 deletes for good at once)
  *   POST   /api/folders/<path>    creates a folder (?parents=1 makes missing parents)
  *   POST   /api/move {from, to}   renames or moves
+ *   GET    /api/trash             the trash, oldest deletion first (?cursor=&limit=)
+ *   POST   /api/trash/<id>/restore  puts an entry back where it was
+ *   DELETE /api/trash/<id>        deletes an entry for good; DELETE /api/trash empties it
  * Each user has one volume, "drive:<username>": paths are always inside the caller's own
  * tree, so there is no way to name another user's file.
  */
@@ -35,6 +39,8 @@ const INLINE_TYPES = /^(image\/(png|jpeg|gif|webp|avif|bmp)|audio\/|video\/|text
 export interface DriveOptions {
   /** Bytes each user may store. */
   quotaBytes: number;
+  /** Days an entry stays in the trash (shown to users). */
+  trashRetentionDays: number;
 }
 
 /** The drive routes, each behind the cross-site check and a session. */
@@ -51,6 +57,10 @@ export class DriveController extends Controller {
     table.delete('/files/*path', (ctx) => this.remove(ctx));
     table.post('/folders/*path', (ctx) => this.createFolder(ctx));
     table.post('/move', (ctx) => this.move(ctx));
+    table.get('/trash', (ctx) => this.listTrash(ctx));
+    table.post('/trash/:id/restore', (ctx) => this.restore(ctx));
+    table.delete('/trash/:id', (ctx) => this.removeFromTrash(ctx));
+    table.delete('/trash', (ctx) => this.emptyTrash(ctx));
   }
 
   private volume(ctx: RequestContext): Volume {
@@ -116,8 +126,40 @@ export class DriveController extends Controller {
   }
 
   private async remove(ctx: RequestContext): Promise<void> {
-    await this.volume(ctx).remove(ctx.params.path!, { recursive: flag(ctx, 'recursive') });
+    const volume = this.volume(ctx);
+    const recursive = flag(ctx, 'recursive');
+    if (flag(ctx, 'permanent')) {
+      await volume.remove(ctx.params.path!, { recursive });
+      ctx.empty(204);
+      return;
+    }
+    const trashed = await volume.trash.put(ctx.params.path!, { recursive });
+    ctx.json(200, { trashed, usage: await volume.usage() });
+  }
+
+  private async listTrash(ctx: RequestContext): Promise<void> {
+    const volume = this.volume(ctx);
+    const limit = intQuery(ctx, 'limit', LIST_PAGE_ENTRIES_MAX, 1, LIST_PAGE_ENTRIES_MAX);
+    const page = await volume.trash.list(ctx.query.get('cursor'), limit);
+    ctx.res.setHeader('cache-control', 'private, no-cache');
+    ctx.json(200, { entries: page.entries, nextCursor: page.nextCursor, retentionDays: this.options.trashRetentionDays, usage: await volume.usage() });
+  }
+
+  private async restore(ctx: RequestContext): Promise<void> {
+    const volume = this.volume(ctx);
+    const { path } = await volume.trash.restore(ctx.params.id!);
+    ctx.json(200, { node: await volume.stat(path) });
+  }
+
+  private async removeFromTrash(ctx: RequestContext): Promise<void> {
+    await this.volume(ctx).trash.remove(ctx.params.id!);
     ctx.empty(204);
+  }
+
+  private async emptyTrash(ctx: RequestContext): Promise<void> {
+    const volume = this.volume(ctx);
+    const removed = await volume.trash.empty();
+    ctx.json(200, { removed, usage: await volume.usage() });
   }
 
   private async createFolder(ctx: RequestContext): Promise<void> {

@@ -34,6 +34,15 @@ export interface NodeRecord {
   contentId: string;
   /** Files: the chunk size the content was written with. */
   chunkBytes: number;
+  /** Set while the node is in the volume's trash (directly: not on nodes inside a trashed folder). */
+  trashed?: TrashMark;
+}
+
+/** Where a node in the trash came from, and when it was put there. */
+export interface TrashMark {
+  /** Its path when it was deleted. */
+  path: string;
+  deletedMs: number;
 }
 
 /** What a deleted node's cell holds until the deleter removes it. */
@@ -67,6 +76,19 @@ export function rootId(volume: string): string {
 /** A fresh node id: a hash of where it is created, made unique by a random nonce. */
 export function newNodeId(volume: string, path: string): string {
   return createHash('sha256').update(volume).update('\0').update(path).update('\0').update(randomBytes(16)).digest('hex').slice(0, 32);
+}
+
+/**
+ * The id of a volume's trash: a second root, not reachable by any path, whose entries are the
+ * nodes deleted to the trash (named by deletion time, so they list oldest first).
+ */
+export function trashId(volume: string): string {
+  return createHash('sha256').update(volume).update('\0trash').digest('hex').slice(0, 32);
+}
+
+/** The synthetic record of a volume's trash folder. */
+export function trashRecord(volume: string): NodeRecord {
+  return { id: trashId(volume), type: 'folder', name: '', parentId: null, createdMs: 0, modifiedMs: 0, size: 0, contentId: '', chunkBytes: 0 };
 }
 
 /** The synthetic record of a root folder. */

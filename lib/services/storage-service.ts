@@ -18,8 +18,10 @@ import {
 } from './fs-records.js';
 import type { KvTable } from './kv-table.js';
 import { removeNode } from './node-removal.js';
+import { nameBusy, relinkNode } from './node-relink.js';
 import { QuotaLedger } from './quota-ledger.js';
 import { TRANSFER_BUDGET_BYTES, TransferBudget } from './transfer-budget.js';
+import { TrashBin, trashRetentionMs, TRASH_RETENTION_DAYS_DEFAULT } from './trash-bin.js';
 import { VolumeTree } from './volume-tree.js';
 
 export { LIST_PAGE_ENTRIES_MAX, type FolderPage } from './folder-listing.js';
@@ -39,6 +41,8 @@ export interface StorageOptions {
   chunkBytes: number;
   /** Silence after which an upload is reclaimed (conf drive.uploadStaleMs; default UPLOAD_STALE_MS). */
   uploadStaleMs?: number;
+  /** How long a deleted node stays in the trash (conf drive.trashRetentionDays; default 30 days). */
+  trashRetentionMs?: number;
   /** Chunk bytes all transfers together hold past one chunk each (default TRANSFER_BUDGET_BYTES). */
   transferBudgetBytes?: number;
   now?: () => number;
@@ -66,7 +70,7 @@ export class StorageService {
 
   /** The volume `name` (created on first write), limited to `quotaBytes`. */
   volume(name: string, quotaBytes: number): Volume {
-    return new Volume(new VolumeTree({
+    return new Volume(this.options.trashRetentionMs ?? trashRetentionMs(TRASH_RETENTION_DAYS_DEFAULT), new VolumeTree({
       kv: this.kv,
       volume: name,
       ledger: new QuotaLedger(this.kv, name, quotaBytes),
@@ -80,7 +84,14 @@ export class StorageService {
 
 /** One tree: every operation takes paths inside it and nothing can name a path outside. */
 export class Volume {
-  constructor(private readonly tree: VolumeTree) {}
+  /** Deleted nodes, until restored or deleted for good (trash-bin.ts). */
+  readonly trash: TrashBin;
+
+  constructor(trashRetentionMs: number, private readonly tree: VolumeTree) {
+    this.trash = new TrashBin(tree, trashRetentionMs, async (names) => {
+      await this.createFolder(formatPath(names), { parents: true });
+    });
+  }
 
   /** The node at `path`. */
   async stat(path: string): Promise<NodeInfo> {
@@ -201,44 +212,8 @@ export class Volume {
     if (node.type === 'folder' && (await this.tree.ancestry(folder.id)).includes(node.id)) {
       throw new PennError('CONFLICT', `cannot move ${formatPath(source)} into itself or a folder under it`, { reason: 'MOVE_INTO_ITSELF' });
     }
-    const claim = await this.tree.claim(folder.id, name, { id: node.id, type: node.type });
-    if (!claim.ok) throw new PennError('CONFLICT', `${formatPath(target)} already exists`, { reason: 'NAME_TAKEN' });
-    const { kv, volume, now } = this.tree.ctx;
-    const moved = await casUpdate<{ before: NodeRecord; after: NodeRecord } | null>(kv, nodeRow(volume, node.id), META_COLUMN, (current) => {
-      const before = current === null ? null : decodeLive(current);
-      if (before === null) return { skip: true, result: null };
-      const after: NodeRecord = { ...before, parentId: folder.id, name, modifiedMs: now() };
-      return { next: encodeNode(after), result: { before, after } };
-    });
-    if (moved === null) {
-      await this.tree.unlink(folder.id, name, node.id);
-      throw new PennError('NOT_FOUND', `${formatPath(source)} was deleted meanwhile`, { reason: 'NO_SUCH_PATH' });
-    }
-    if (!await this.tree.holds(folder.id, name, node.id)) {
-      // The new entry was taken over as a leftover while this move stalled: step back.
-      await this.undoMove(moved.after, moved.before);
-      throw nameBusy(target);
-    }
-    const cycle = node.type === 'folder' && await this.tree.ancestry(folder.id).then(
-      (ids) => ids.includes(node.id),
-      async (err: unknown) => {
-        await this.undoMove(moved.after, moved.before);
-        throw err;
-      },
-    );
-    if (cycle) {
-      // A racing move made the target a descendant after the check above (A into B while B
-      // into A). This check reads after our own update, so of two such moves the later one
-      // always sees both and steps back; the tree stays a tree.
-      await this.undoMove(moved.after, moved.before);
-      throw new PennError('CONFLICT', `cannot move ${formatPath(source)} into itself or a folder under it`, { reason: 'MOVE_INTO_ITSELF' });
-    }
-    await this.tree.unlink(moved.before.parentId!, moved.before.name, node.id);
-    if (!await this.tree.folderLives(folder.id)) {
-      await removeNode(this.tree, node.id, folder.id);
-      throw parentGone(target);
-    }
-    return info(moved.after, target);
+    const after = await relinkNode(this.tree, node, { folder, name, sourceLabel: formatPath(source), targetLabel: formatPath(target) });
+    return info(after, target);
   }
 
   /** Deletes a file, or a folder (one with entries only with `recursive`). */
@@ -257,17 +232,6 @@ export class Volume {
     }
   }
 
-  /** Puts a moved node back where it was (its old entry is still in place) and drops the new entry. */
-  private async undoMove(after: NodeRecord, before: NodeRecord): Promise<void> {
-    const { kv, volume } = this.tree.ctx;
-    await casUpdate(kv, nodeRow(volume, after.id), META_COLUMN, (current) => {
-      const node = current === null ? null : decodeNode(current);
-      if (node === null || node.parentId !== after.parentId || node.name !== after.name) return { skip: true, result: undefined };
-      return { next: encodeNode({ ...node, parentId: before.parentId, name: before.name }), result: undefined };
-    });
-    await this.tree.unlink(after.parentId!, after.name, after.id);
-  }
-
   /** Creates folder `names` in `parent`, or finds what holds the name. */
   private async makeFolder(parent: NodeRecord, names: string[]): Promise<{ node: NodeRecord; created: boolean }> {
     const { kv, volume, now } = this.tree.ctx;
@@ -284,7 +248,7 @@ export class Volume {
     const claim = await this.tree.claim(parent.id, name, { id: node.id, type: 'folder' });
     if (!claim.ok) {
       await kv.delete(row, META_COLUMN);
-      if (!claim.settled) throw nameBusy(names);
+      if (!claim.settled) throw nameBusyAt(names);
       return { node: claim.existing, created: false };
     }
     if (!await this.tree.folderLives(parent.id)) {
@@ -328,7 +292,7 @@ export class Volume {
         return { node, created: true, displaced: null };
       }
       await kv.delete(row, META_COLUMN);
-      if (!claim.settled) throw nameBusy(names);
+      if (!claim.settled) throw nameBusyAt(names);
     }
     throw new PennError('UNAVAILABLE', `${formatPath(names)} kept changing while the upload was committed`, { reason: 'CONTENTION' });
   }
@@ -353,6 +317,6 @@ function parentGone(names: readonly string[]): PennError {
   return new PennError('NOT_FOUND', `the folder of ${formatPath(names)} was deleted meanwhile`, { reason: 'NO_SUCH_PATH' });
 }
 
-function nameBusy(names: readonly string[]): PennError {
-  return new PennError('CONFLICT', `${formatPath(names)} is being moved or created right now; try again`, { reason: 'NAME_BUSY' });
+function nameBusyAt(names: readonly string[]): PennError {
+  return nameBusy(formatPath(names));
 }

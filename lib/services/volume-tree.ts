@@ -7,7 +7,7 @@
 import { PennError } from '../protocol/errors.js';
 import { formatPath, PATH_DEPTH_MAX } from './drive-path.js';
 import {
-  childColumn, decodeLink, decodeNode, encodeLink, META_COLUMN, nodeRow, rootId, rootRecord,
+  childColumn, decodeLink, decodeNode, encodeLink, META_COLUMN, nodeRow, rootId, rootRecord, trashRecord,
   type NodeRecord, type NodeType,
 } from './fs-records.js';
 import type { KvTable } from './kv-table.js';
@@ -51,14 +51,18 @@ export type ClaimResult = { ok: true } | { ok: false; existing: NodeRecord; sett
 /** Reads and links of one volume's tree; the building blocks of the Volume operations. */
 export class VolumeTree {
   readonly root: NodeRecord;
+  /** The folder of deleted nodes: a second root that no path reaches (see fs-records.ts). */
+  readonly trash: NodeRecord;
 
   constructor(readonly ctx: VolumeContext) {
     this.root = rootRecord(ctx.volume);
+    this.trash = trashRecord(ctx.volume);
   }
 
-  /** The live record of node `id` (the root's is synthetic), or null. */
+  /** The live record of node `id` (the root's and the trash's are synthetic), or null. */
   async node(id: string): Promise<NodeRecord | null> {
     if (id === this.root.id) return this.root;
+    if (id === this.trash.id) return this.trash;
     const bytes = await this.ctx.kv.get(nodeRow(this.ctx.volume, id), META_COLUMN);
     return bytes === null ? null : decodeNode(bytes);
   }
@@ -156,7 +160,7 @@ export class VolumeTree {
       if (ids.length > PATH_DEPTH_MAX + 1) throw new PennError('INTERNAL', 'folder ancestry is deeper than the path limit');
       if (ids.includes(current)) break;
       ids.push(current);
-      if (current === this.root.id) break;
+      if (current === this.root.id || current === this.trash.id) break;
       const node = await this.node(current);
       if (node === null) throw new PennError('NOT_FOUND', 'a folder on the path was deleted meanwhile', { reason: 'NO_SUCH_PATH' });
       current = node.parentId;

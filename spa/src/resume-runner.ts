@@ -33,7 +33,7 @@ export async function runResumeAction(action: ResumeAction): Promise<void> {
         } catch (err) {
           if (!isApiError(err, 'NOT_FOUND')) throw err;
         }
-        toast(`Reconnected. “${baseName(action.path)}” deleted.`);
+        toast(`Reconnected. “${baseName(action.path)}” moved to the trash.`);
         return;
       case 'notice':
         toast(`Reconnected. ${action.text}`, 'error');

@@ -72,7 +72,7 @@ describe('api: drive changes racing with uploads (real KV nodes and frontends)',
     const gate = new Promise<void>((r) => { open = r; });
     const { files, replies } = startUploads('/doomed', gate);
     await waitForUsage(ann, 4 + files.reduce((s, f) => s + f.data.length, 0));
-    expect((await ann.remove('/doomed', '?recursive=1')).status).to.equal(204);
+    expect((await ann.remove('/doomed', '?recursive=1&permanent=1')).status).to.equal(204);
     open();
     for (const reply of await replies) {
       expect(reply).to.have.property('status', 404);

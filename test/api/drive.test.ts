@@ -176,7 +176,7 @@ describe('api: the drive (real KV nodes and frontends)', function () {
       expect(errorOf(reply).message).to.match(/is not allowed$/);
     }
     expect(errorOf(await ann.put('/' + 'x'.repeat(256), 'x')).message).to.contain('longer than 255 bytes');
-    await ann.remove('/x');
+    await ann.remove('/x', '?permanent=1');
     await ann.mkdir('/box');
     const over = await ann.put('/box', 'x');
     expect(over.status).to.equal(409);
@@ -225,24 +225,25 @@ describe('api: the drive (real KV nodes and frontends)', function () {
     expect(await ann.names('/dst')).to.deep.equal(['src2', 'taken']);
   });
 
-  it('deletes files and folders: a non-empty folder needs ?recursive=1; every chunk is reclaimed', async () => {
+  it('deletes files and folders for good with ?permanent=1: a non-empty folder needs ?recursive=1; every chunk is reclaimed', async () => {
     await ann.mkdir('/tree/a/b', '?parents=1');
     await ann.put('/tree/a/one.bin', bytesFor(5, 2 * CHUNK + 7));
     await ann.put('/tree/a/b/two.bin', bytesFor(6, 3 * CHUNK));
     await ann.put('/keep.txt', 'keep me');
     expect((await ann.get('/')).json().usage.usedBytes).to.equal(5 * CHUNK + 7 + 7);
-    const refused = await ann.remove('/tree');
+    const refused = await ann.remove('/tree', '?permanent=1');
     expect(refused.status).to.equal(409);
     expect(errorOf(refused)).to.include({ reason: 'NOT_EMPTY' });
     expect(errorOf(refused).message).to.contain('recursive=1');
     expect(await ann.names('/tree/a')).to.deep.equal(['b', 'one.bin']);
-    expect((await ann.remove('/tree/a/one.bin')).status).to.equal(204);
+    expect((await ann.remove('/tree/a/one.bin', '?permanent=1')).status).to.equal(204);
     expect((await ann.get('/tree/a/one.bin')).status).to.equal(404);
-    expect((await ann.remove('/tree/a/one.bin')).status).to.equal(404);
-    expect((await ann.remove('/tree', '?recursive=1')).status).to.equal(204);
+    expect((await ann.remove('/tree/a/one.bin', '?permanent=1')).status).to.equal(404);
+    expect((await ann.remove('/tree', '?recursive=1&permanent=1')).status).to.equal(204);
     expect(await ann.names('/')).to.deep.equal(['keep.txt']);
     expect((await ann.get('/tree/a/b/two.bin')).status).to.equal(404);
     expect((await ann.remove('/')).status).to.equal(400);
+    expect((await ann.remove('/', '?permanent=1')).status).to.equal(400);
     expect((await ann.get('/')).json().usage.usedBytes).to.equal(7);
     const rows = await allRows(cloud.kvClient());
     expect(rows.filter((r) => r.includes(':chunk:'))).to.have.length(1);
@@ -303,7 +304,7 @@ describe('api: the drive (real KV nodes and frontends)', function () {
     // Bob's own tree may use the same names; it is a different tree.
     expect((await bob.mkdir('/secret')).status).to.equal(201);
     expect((await bob.put('/secret/plan.txt', 'bob plan')).status).to.equal(201);
-    expect((await bob.remove('/secret', '?recursive=1')).status).to.equal(204);
+    expect((await bob.remove('/secret', '?recursive=1&permanent=1')).status).to.equal(204);
     expect((await ann.get('/secret/plan.txt')).body.toString()).to.equal('ann only');
     expect(await ann.names('/secret')).to.deep.equal(['plan.txt']);
     expect((await ann.get('/')).json().usage.usedBytes).to.equal(8);
@@ -367,8 +368,8 @@ describe('api: the drive (real KV nodes and frontends)', function () {
     expect((await api.get('/last.bin')).body.equals(last)).to.equal(true);
     expect((await api.get('/')).json().usage.usedBytes).to.equal(10 * CHUNK);
     // Freeing space makes room again.
-    expect((await api.remove('/fits.bin')).status).to.equal(204);
-    expect((await api.remove('/last.bin')).status).to.equal(204);
+    expect((await api.remove('/fits.bin', '?permanent=1')).status).to.equal(204);
+    expect((await api.remove('/last.bin', '?permanent=1')).status).to.equal(204);
     expect((await api.put('/big.bin', big)).status).to.equal(201);
   });
 });

@@ -155,11 +155,16 @@ describe('browser: accounts and the drive, through the dispatcher', function () 
     expect(await page.getByRole('navigation', { name: 'Folder path' }).textContent()).to.equal('My DriveArchive');
     await screenshot(page, 'drive-folder');
 
+    // Delete moves to the trash at once; the toast's Undo brings it back, a second delete stays.
     await row('Plans').getByRole('button', { name: 'Delete Plans' }).click();
-    const confirm = page.getByRole('dialog', { name: 'Delete this folder?' });
-    await confirm.getByText('with everything inside it').waitFor();
-    await screenshot(page, 'drive-delete-confirm');
-    await confirm.getByRole('button', { name: 'Delete' }).click();
+    const toastOf = page.locator('.toast', { hasText: 'Moved “Plans” to the trash.' });
+    await toastOf.waitFor();
+    await page.getByText('This folder is empty').waitFor();
+    await screenshot(page, 'drive-delete-undo');
+    await toastOf.getByRole('button', { name: 'Undo' }).click();
+    await page.locator('.toast', { hasText: 'Delete undone.' }).waitFor();
+    await row('Plans').waitFor();
+    await row('Plans').getByRole('button', { name: 'Delete Plans' }).click();
     await page.getByText('This folder is empty').waitFor();
 
     await page.getByRole('navigation', { name: 'Folder path' }).getByRole('link', { name: 'My Drive' }).click();

@@ -194,4 +194,27 @@ describe('services: the storage service on real KV nodes', function () {
       expect(rows.filter((r) => r.includes(':chunk:')), `tablet "${start}"`).to.deep.equal([]);
     }
   });
+
+  it('purges trash entries past the retention time, oldest first, and gives their bytes back', async () => {
+    const clock = new ManualClock();
+    const timed = new StorageService(kv, { chunkBytes: CHUNK, now: clock.now, trashRetentionMs: 10_000 });
+    const volume = timed.volume('drive:tess', 1 << 30);
+    await volume.writeFile('/old.bin', piecesOf(bytes(1, 3 * CHUNK)), null);
+    await volume.writeFile('/mid.bin', piecesOf(bytes(2, CHUNK)), null);
+    await volume.writeFile('/new.bin', piecesOf(bytes(3, 100)), null);
+    await volume.trash.put('/old.bin');
+    clock.advance(4_000);
+    await volume.trash.put('/mid.bin');
+    clock.advance(4_000);
+    await volume.trash.put('/new.bin');
+    expect((await volume.usage()).usedBytes).to.equal(4 * CHUNK + 100);
+    clock.advance(2_000);
+    // old.bin has been in the trash for exactly the retention time: it goes; the others stay.
+    expect((await volume.trash.list(null, 10)).entries.map((e) => e.name)).to.deep.equal(['mid.bin', 'new.bin']);
+    expect((await volume.usage()).usedBytes).to.equal(CHUNK + 100);
+    clock.advance(4_000);
+    expect((await volume.trash.list(null, 10)).entries.map((e) => e.name)).to.deep.equal(['new.bin']);
+    expect((await volume.usage()).usedBytes).to.equal(100);
+    expect((await chunkRows(kv)).length).to.equal(1);
+  });
 });

@@ -69,9 +69,58 @@ export async function moveNode(from: string, to: string): Promise<DriveEntry> {
   return (await requestJson<{ node: DriveEntry }>('POST', '/api/move', { json: { from, to }, resume: { kind: 'move', from, to } })).node;
 }
 
-/** Deletes a file, or a folder with everything in it. */
-export async function deleteNode(path: string, recursive: boolean): Promise<void> {
-  await send('DELETE', `/api/files${encodePath(path)}${recursive ? '?recursive=1' : ''}`, { resume: { kind: 'delete', path, recursive } });
+/** Moves a file, or a folder with everything in it, to the trash; its trash entry. */
+export async function deleteNode(path: string, recursive: boolean): Promise<TrashEntry> {
+  return (await requestJson<{ trashed: TrashEntry }>('DELETE', `/api/files${encodePath(path)}${recursive ? '?recursive=1' : ''}`,
+    { resume: { kind: 'delete', path, recursive } })).trashed;
+}
+
+/** Something in the trash. */
+export interface TrashEntry {
+  id: string;
+  type: 'file' | 'folder';
+  name: string;
+  originalPath: string;
+  size: number;
+  deletedMs: number;
+  purgeMs: number;
+}
+
+export interface TrashListing {
+  entries: TrashEntry[];
+  retentionDays: number;
+  usage: Usage;
+}
+
+/** The trash, oldest deletion first (all pages). */
+export async function listTrash(): Promise<TrashListing> {
+  const entries: TrashEntry[] = [];
+  let cursor: string | null = null;
+  let first: (TrashListing & { nextCursor: string | null }) | null = null;
+  for (let page = 0; page < LISTING_PAGES_MAX; page++) {
+    const query: string = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+    const reply: TrashListing & { nextCursor: string | null } = await requestJson('GET', `/api/trash${query}`);
+    first ??= reply;
+    entries.push(...reply.entries);
+    cursor = reply.nextCursor;
+    if (cursor === null) break;
+  }
+  return { entries, retentionDays: first!.retentionDays, usage: first!.usage };
+}
+
+/** Puts a trash entry back where it was; the restored node. */
+export async function restoreFromTrash(id: string): Promise<DriveEntry> {
+  return (await requestJson<{ node: DriveEntry }>('POST', `/api/trash/${encodeURIComponent(id)}/restore`)).node;
+}
+
+/** Deletes a trash entry for good. */
+export async function deleteForever(id: string): Promise<void> {
+  await send('DELETE', `/api/trash/${encodeURIComponent(id)}`);
+}
+
+/** Deletes everything in the trash for good; how many entries went. */
+export async function emptyTrash(): Promise<number> {
+  return (await requestJson<{ removed: number }>('DELETE', '/api/trash')).removed;
 }
 
 /** The first `bytesMax` bytes of a file as text (for previews). */

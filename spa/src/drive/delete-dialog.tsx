@@ -1,10 +1,15 @@
-/** Confirming a delete; a folder says that everything inside goes too. */
+/** Confirming a delete for good (from the trash); a folder says that everything inside goes too. */
 import { useState } from 'preact/hooks';
 import { describeError } from '../api/api-error';
-import type { DriveEntry } from '../api/drive-api';
 import { Dialog } from '../ui/dialog';
 
-export function DeleteDialog({ entry, onConfirm, onClose }: { entry: DriveEntry; onConfirm: () => Promise<void>; onClose: () => void }) {
+/** What is deleted: a file, a folder, or everything in the trash (`name` then says how much). */
+export interface DeleteTarget {
+  name: string;
+  type: 'file' | 'folder' | 'trash';
+}
+
+export function DeleteDialog({ entry, onConfirm, onClose }: { entry: DeleteTarget; onConfirm: () => Promise<void>; onClose: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const confirm = async () => {
@@ -17,9 +22,8 @@ export function DeleteDialog({ entry, onConfirm, onClose }: { entry: DriveEntry;
       setBusy(false);
     }
   };
-  const what = entry.type === 'folder' ? 'folder' : 'file';
   return (
-    <Dialog title={`Delete this ${what}?`} onClose={onClose}>
+    <Dialog title={entry.type === 'trash' ? 'Empty the trash?' : `Delete this ${entry.type} for good?`} onClose={onClose}>
       <p>
         <strong class="break">{entry.name}</strong> will be deleted for good
         {entry.type === 'folder' ? ', with everything inside it.' : '.'} This cannot be undone.
@@ -27,7 +31,7 @@ export function DeleteDialog({ entry, onConfirm, onClose }: { entry: DriveEntry;
       {error && <p class="form-error" role="alert">{error}</p>}
       <div class="dialog-actions">
         <button type="button" class="button" onClick={onClose} autoFocus>Cancel</button>
-        <button type="button" class="button button-danger" onClick={confirm} disabled={busy}>{busy ? 'Deleting…' : 'Delete'}</button>
+        <button type="button" class="button button-danger" onClick={confirm} disabled={busy}>{busy ? 'Deleting…' : entry.type === 'trash' ? 'Empty trash' : 'Delete for good'}</button>
       </div>
     </Dialog>
   );

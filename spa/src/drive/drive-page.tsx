@@ -1,10 +1,11 @@
 /**
  * The drive: one folder at a time, with its path, its entries, uploads (picker or drag and
- * drop) and the dialogs for new folder, rename, move, delete and preview.
+ * drop) and the dialogs for new folder, rename, move and preview. Deleting moves to the trash
+ * at once; the toast that says so, like the one of a move, carries Undo.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { describeError } from '../api/api-error';
-import { createFolder, deleteNode, listFolder, moveNode, type DriveEntry, type FolderListing } from '../api/drive-api';
+import { createFolder, deleteNode, listFolder, moveNode, restoreFromTrash, type DriveEntry, type FolderListing } from '../api/drive-api';
 import { baseName, childPath, parentPath } from '../api/drive-path';
 import { isApiError } from '../api/http';
 import { Icon } from '../ui/icons';
@@ -12,7 +13,6 @@ import { Link } from '../ui/router';
 import { EmptyState, ErrorState, Loading } from '../ui/states';
 import { toast } from '../ui/toasts';
 import { Breadcrumbs } from './breadcrumbs';
-import { DeleteDialog } from './delete-dialog';
 import { folderOfHref } from './drive-route';
 import { DropZone } from './drop-zone';
 import { FileList } from './file-list';
@@ -27,7 +27,7 @@ import { UsageMeter } from './usage-meter';
 
 type Open =
   | { kind: 'new-folder' }
-  | { kind: 'rename' | 'move' | 'delete' | 'preview'; entry: DriveEntry }
+  | { kind: 'rename' | 'move' | 'preview'; entry: DriveEntry }
   | { kind: 'replace'; files: File[]; existing: string[] }
   | null;
 
@@ -75,6 +75,21 @@ export function DrivePage({ path }: { path: string }) {
   };
 
   const close = useCallback(() => setOpen(null), []);
+
+  /** Runs an Undo: says how it went and shows the folder as it is now. */
+  const undo = (what: string, run: () => Promise<unknown>) => () => {
+    run().then(() => toast(`${what} undone.`), (err: unknown) => toast(`Could not undo: ${describeError(err)}`, 'error')).finally(() => void reload());
+  };
+
+  const remove = async (entry: DriveEntry) => {
+    try {
+      const trashed = await deleteNode(entry.path, entry.type === 'folder');
+      toast(`Moved “${entry.name}” to the trash.`, 'info', { label: 'Undo', run: undo('Delete', () => restoreFromTrash(trashed.id)) });
+    } catch (err) {
+      toast(`Could not delete “${entry.name}”: ${describeError(err)}`, 'error');
+    }
+    await reload();
+  };
   const entries = listing?.entries ?? [];
 
   return (
@@ -89,6 +104,7 @@ export function DrivePage({ path }: { path: string }) {
             <button type="button" class="button" onClick={() => setOpen({ kind: 'new-folder' })}>
               <Icon name="newFolder" /> New folder
             </button>
+            <Link class="button" href="/trash"><Icon name="trash" /> Trash</Link>
             <button type="button" class="button button-primary" onClick={() => picker.current?.click()}>
               <Icon name="upload" /> Upload files
             </button>
@@ -124,7 +140,7 @@ export function DrivePage({ path }: { path: string }) {
             onPreview={(entry) => setOpen({ kind: 'preview', entry })}
             onRename={(entry) => setOpen({ kind: 'rename', entry })}
             onMove={(entry) => setOpen({ kind: 'move', entry })}
-            onDelete={(entry) => setOpen({ kind: 'delete', entry })} />
+            onDelete={(entry) => void remove(entry)} />
         )}
         {listing?.usage && <UsageMeter usage={listing.usage} />}
       </main>
@@ -149,16 +165,10 @@ export function DrivePage({ path }: { path: string }) {
       {open?.kind === 'move' && (
         <MoveDialog entry={open.entry} onClose={close}
           onMove={async (target) => {
-            await moveNode(open.entry.path, target);
-            toast(`Moved “${open.entry.name}” to ${parentPath(target) === '/' ? 'My Drive' : `“${baseName(parentPath(target))}”`}.`);
-            await reload();
-          }} />
-      )}
-      {open?.kind === 'delete' && (
-        <DeleteDialog entry={open.entry} onClose={close}
-          onConfirm={async () => {
-            await deleteNode(open.entry.path, open.entry.type === 'folder');
-            toast(`Deleted “${open.entry.name}”.`);
+            const from = open.entry.path;
+            await moveNode(from, target);
+            toast(`Moved “${open.entry.name}” to ${parentPath(target) === '/' ? 'My Drive' : `“${baseName(parentPath(target))}”`}.`, 'info',
+              { label: 'Undo', run: undo('Move', () => moveNode(target, from)) });
             await reload();
           }} />
       )}
