@@ -12,6 +12,7 @@ import { MailController } from '../controllers/mail-controller.js';
 import { AutoconfigController } from '../controllers/autoconfig-controller.js';
 import { AdminController } from '../controllers/admin-controller.js';
 import { TokenController } from '../controllers/token-controller.js';
+import { PublicShareController, ShareController } from '../controllers/share-controller.js';
 import { startHeartbeats } from '../dispatcher/heartbeat-sender.js';
 import { intOption, UsageError, type Command } from './command.js';
 import { announceReady, loadRoleContext, onShutdownSignal } from './role-context.js';
@@ -34,7 +35,7 @@ export const frontendCommand: Command = {
     const logger = createLogger('frontend', { frontend: id });
 
     // Connections open on first use: a frontend starts (and serves /healthz) before the store.
-    const { kv, users, sessions, tokens, storage, mail, admin } = createServices(config, secret);
+    const { kv, users, sessions, tokens, shares, storage, mail, admin } = createServices(config, secret);
     const auth = { sessions, tokens };
 
     const router = new Router(logger);
@@ -47,6 +48,8 @@ export const frontendCommand: Command = {
     router.mount('/api/mail', new MailController(mail, auth));
     router.mount('/api/admin', new AdminController(admin, auth, config.admins));
     router.mount('/api/tokens', new TokenController(auth));
+    router.mount('/api/shares', new ShareController(shares, auth));
+    router.mount('/api/public/shares', new PublicShareController(shares));
     const autoconfig = new AutoconfigController({
       domain: config.mail.domain,
       pop3: { host: config.pop3.host, port: config.pop3.port, starttls: config.pop3.tls !== null },

@@ -12,6 +12,7 @@ import { MailService } from '../services/mail-service.js';
 import { SessionService } from '../services/session-service.js';
 import { TokenService } from '../services/token-service.js';
 import { trashRetentionMs } from '../services/trash-bin.js';
+import { ShareService, shareUnlockKey } from '../services/share-service.js';
 import { StorageService } from '../services/storage-service.js';
 import { UserService } from '../services/user-service.js';
 import { SUPERVISED_ENV } from './role-context.js';
@@ -21,6 +22,7 @@ export interface Services {
   users: UserService;
   sessions: SessionService;
   tokens: TokenService;
+  shares: ShareService;
   storage: StorageService;
   mail: MailService;
   admin: AdminService;
@@ -76,6 +78,7 @@ export function createServices(config: PennConfig, secret: Buffer): Services {
   });
   return {
     kv, users, sessions, tokens, storage, mail, admin,
+    shares: new ShareService(kv, (owner) => storage.volume(`drive:${owner}`, config.drive.quotaBytes), shareUnlockKey(secret)),
     async checkPassword(username, password, remoteAddress) {
       try {
         await users.logIn(username, password, remoteAddress);

@@ -13,13 +13,11 @@
  * Each user has one volume, "drive:<username>": paths are always inside the caller's own
  * tree, so there is no way to name another user's file.
  */
-import mime from 'mime-types';
 import { PennError } from '../protocol/errors.js';
-import { contentRange, parseRange, unsatisfiedRange } from '../router/byte-range.js';
 import type { RequestContext } from '../router/context.js';
 import { Controller, type RouteTable } from '../router/router.js';
 import { LIST_PAGE_ENTRIES_MAX, type StorageService, type Volume } from '../services/storage-service.js';
-import { contentDisposition } from './content-disposition.js';
+import { sendFile } from './file-download.js';
 import { receiveMultipart } from './multipart-upload.js';
 import { requireSameSite, requireSession, sessionOf, type Authenticator } from './request-guards.js';
 
@@ -31,9 +29,6 @@ export const MOVE_BODY_BYTES_MAX = 64 * 1024;
  * fields): the slack the early quota check of a folder upload allows.
  */
 export const MULTIPART_FRAMING_BYTES_MAX = 64 * 1024;
-
-/** Types a browser may show in place; anything else (HTML, SVG, scripts) is always a download. */
-const INLINE_TYPES = /^(image\/(png|jpeg|gif|webp|avif|bmp)|audio\/|video\/|text\/plain|application\/pdf)/;
 
 /** The drive's settings (conf `drive`) the controller applies. */
 export interface DriveOptions {
@@ -99,30 +94,7 @@ export class DriveController extends Controller {
   }
 
   private async download(ctx: RequestContext, volume: Volume, path: string): Promise<void> {
-    const { node, read } = await volume.openFile(path);
-    const { res } = ctx;
-    const type = mime.contentType(node.name) || 'application/octet-stream';
-    const inline = ctx.query.get('inline') === '1' && INLINE_TYPES.test(type);
-    res.setHeader('content-type', type);
-    res.setHeader('content-disposition', contentDisposition(inline ? 'inline' : 'attachment', node.name));
-    res.setHeader('x-content-type-options', 'nosniff');
-    // A user's file is served from the app's origin: never let it run as a page there.
-    res.setHeader('content-security-policy', "sandbox; default-src 'none'; img-src 'self'; media-src 'self'");
-    res.setHeader('accept-ranges', 'bytes');
-    res.setHeader('last-modified', new Date(node.modifiedMs).toUTCString());
-    const range = parseRange(ctx.req.headers.get('range'), node.size);
-    if (range.kind === 'unsatisfiable') {
-      res.setHeader('content-range', unsatisfiedRange(node.size));
-      throw new PennError('RANGE_NOT_SATISFIABLE', `the file has ${node.size} bytes; the range asks for bytes outside them`);
-    }
-    const { start, end } = range.kind === 'range' ? range.range : { start: 0, end: node.size - 1 };
-    if (range.kind === 'range') {
-      res.status = 206;
-      res.setHeader('content-range', contentRange(range.range, node.size));
-    } else {
-      res.status = 200;
-    }
-    await res.stream(read(start, end), Math.max(0, end - start + 1));
+    await sendFile(ctx, await volume.openFile(path));
   }
 
   private async remove(ctx: RequestContext): Promise<void> {

@@ -43,10 +43,15 @@ export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = {
 
 /** Failed log-in counters in the store, shared by every frontend. */
 export class LoginThrottle {
+  /**
+   * @param scope keeps these counters apart from others of the same names: '' for log-ins,
+   *   'share' for the passwords of share links (a visitor guessing those locks no account)
+   */
   constructor(
     private readonly kv: KvTable,
     private readonly limits: ThrottleLimits = DEFAULT_THROTTLE_LIMITS,
     private readonly now: () => number = Date.now,
+    private readonly scope: '' | 'share' = '',
   ) {}
 
   /**
@@ -57,12 +62,13 @@ export class LoginThrottle {
    * the limit get through in a window. Follow a successful check with `recordSuccess`.
    */
   async reserve(username: string, address: string): Promise<void> {
-    await this.claim(userRow(username), this.limits.perUserMax, `too many failed log-ins for "${username}"`, 'USER_LOCKED');
+    const what = this.scope === 'share' ? 'too many wrong passwords for this link' : `too many failed log-ins for "${username}"`;
+    await this.claim(userRow(this.scope, username), this.limits.perUserMax, what, 'USER_LOCKED');
     try {
-      await this.claim(addressRow(address), this.limits.perAddressMax, 'too many failed log-ins from this address', 'ADDRESS_LOCKED');
+      await this.claim(addressRow(this.scope, address), this.limits.perAddressMax, `too many failed ${this.scope === 'share' ? 'passwords' : 'log-ins'} from this address`, 'ADDRESS_LOCKED');
     } catch (err) {
       // The address refused: the name's reservation was for an attempt that never happens.
-      await this.release(userRow(username));
+      await this.release(userRow(this.scope, username));
       throw err;
     }
   }
@@ -72,7 +78,7 @@ export class LoginThrottle {
    * attempt `reserve` took from it, so signing in often from one address never locks it.
    */
   async recordSuccess(username: string, address: string): Promise<void> {
-    await Promise.all([this.kv.delete(userRow(username), COLUMN), this.release(addressRow(address))]);
+    await Promise.all([this.kv.delete(userRow(this.scope, username), COLUMN), this.release(addressRow(this.scope, address))]);
   }
 
   private live(window: FailureWindow | null, nowMs: number): number {
@@ -107,12 +113,12 @@ export class LoginThrottle {
   }
 }
 
-function userRow(username: string): string {
-  return rowKey('throttle', `user:${username}`);
+function userRow(scope: string, username: string): string {
+  return rowKey('throttle', `${scope === '' ? '' : `${scope}-`}user:${username}`);
 }
 
-function addressRow(address: string): string {
-  return rowKey('throttle', `address:${address}`);
+function addressRow(scope: string, address: string): string {
+  return rowKey('throttle', `${scope === '' ? '' : `${scope}-`}address:${address}`);
 }
 
 function decodeWindow(bytes: Buffer): FailureWindow {

@@ -11,7 +11,7 @@ import { casUpdate } from './cas-update.js';
 import { chunkCount, deleteChunks } from './chunk-rows.js';
 import { readContent } from './content-reader.js';
 import { UPLOAD_STALE_MS, writeContent, writtenChunks, type WrittenContent } from './content-writer.js';
-import { formatPath, parsePath } from './drive-path.js';
+import { formatPath, parsePath, PATH_DEPTH_MAX } from './drive-path.js';
 import { listFolder, LIST_PAGE_ENTRIES_MAX, type FolderPage } from './folder-listing.js';
 import {
   decodeNode, encodeNode, META_COLUMN, newNodeId, nodeRow, type NodeRecord,
@@ -95,17 +95,37 @@ export class Volume {
 
   /** The node at `path`. */
   async stat(path: string): Promise<NodeInfo> {
-    const names = parsePath(path);
-    const { node } = await this.tree.resolve(names);
-    return info(node, names);
+    return new ReadOnlyTree(this.tree, this.tree.root).stat(path);
   }
 
   /** A page of a folder's entries by name, after `cursor` (a name) if given. */
   async list(path: string, options: { cursor?: string | null; limit?: number } = {}): Promise<FolderPage<NodeInfo>> {
-    const names = parsePath(path);
-    const folder = await this.tree.resolveFolder(names);
-    const page = await listFolder(this.tree, folder, options.cursor ?? null, options.limit ?? LIST_PAGE_ENTRIES_MAX);
-    return { ...page, entries: page.entries.map((n) => info(n, [...names, n.name])) };
+    return new ReadOnlyTree(this.tree, this.tree.root).list(path, options);
+  }
+
+  /**
+   * Reading below node `id` (what a share link or a shared folder shows): paths are relative
+   * to it, and nothing outside it can be named. NOT_FOUND once it is gone or in the trash.
+   */
+  async below(id: string): Promise<ReadOnlyTree> {
+    const node = /^[0-9a-f]{32}$/.test(id) && id !== this.tree.root.id ? await this.tree.node(id) : null;
+    const lost = new PennError('NOT_FOUND', 'the shared file or folder was deleted', { reason: 'SHARE_TARGET_GONE' });
+    if (node === null) throw lost;
+    const ids = await this.tree.ancestry(node.parentId!).catch(() => null);
+    if (ids === null || ids[ids.length - 1] !== this.tree.root.id) throw lost;
+    return new ReadOnlyTree(this.tree, node);
+  }
+
+  /** The path of node `id` now (it follows renames and moves), or null when gone or in the trash. */
+  async pathOf(id: string): Promise<string | null> {
+    const names: string[] = [];
+    let current = await this.tree.node(id);
+    for (let depth = 0; current !== null && current.id !== this.tree.root.id; depth++) {
+      if (depth > PATH_DEPTH_MAX || current.parentId === null) return null;
+      names.unshift(current.name);
+      current = await this.tree.node(current.parentId);
+    }
+    return current === null ? null : formatPath(names);
   }
 
   /**
@@ -186,14 +206,8 @@ export class Volume {
    * (inclusive) as a stream of the content it had when opened. Callers check the range
    * against `node.size`.
    */
-  async openFile(path: string): Promise<{ node: NodeInfo; read: (start: number, end: number) => Readable }> {
-    const names = parsePath(path);
-    const { node } = await this.tree.resolve(names);
-    if (node.type !== 'file') throw isAFolder(names);
-    return {
-      node: info(node, names),
-      read: (start, end) => readContent(this.tree.ctx.kv, { contentId: node.contentId, size: node.size, chunkBytes: node.chunkBytes, start, end }, this.tree.ctx.transferBudget),
-    };
+  async openFile(path: string): Promise<OpenedFile> {
+    return new ReadOnlyTree(this.tree, this.tree.root).openFile(path);
   }
 
   /**
@@ -295,6 +309,47 @@ export class Volume {
       if (!claim.settled) throw nameBusyAt(names);
     }
     throw new PennError('UNAVAILABLE', `${formatPath(names)} kept changing while the upload was committed`, { reason: 'CONTENTION' });
+  }
+}
+
+/** A file opened for reading: its description, and its bytes `start`..`end` (inclusive). */
+export interface OpenedFile {
+  node: NodeInfo;
+  read: (start: number, end: number) => Readable;
+}
+
+/** Reads below one folder (or of one file) of a volume, by paths relative to it. */
+export class ReadOnlyTree {
+  constructor(private readonly tree: VolumeTree, readonly base: NodeRecord) {}
+
+  /** The node at `path` ("/" is the base itself, named as the base is). */
+  async stat(path: string): Promise<NodeInfo> {
+    const names = parsePath(path);
+    const { node } = await this.tree.resolve(names, this.base);
+    return info(node, names);
+  }
+
+  /** A page of a folder's entries by name, after `cursor` (a name) if given. */
+  async list(path: string, options: { cursor?: string | null; limit?: number } = {}): Promise<FolderPage<NodeInfo>> {
+    const names = parsePath(path);
+    const folder = await this.tree.resolveFolder(names, this.base);
+    const page = await listFolder(this.tree, folder, options.cursor ?? null, options.limit ?? LIST_PAGE_ENTRIES_MAX);
+    return { ...page, entries: page.entries.map((n) => info(n, [...names, n.name])) };
+  }
+
+  /**
+   * The file at `path`: its description, and `read(start, end)` giving its bytes `start`..`end`
+   * (inclusive) as a stream of the content it had when opened. Callers check the range
+   * against `node.size`.
+   */
+  async openFile(path: string): Promise<OpenedFile> {
+    const names = parsePath(path);
+    const { node } = await this.tree.resolve(names, this.base);
+    if (node.type !== 'file') throw isAFolder(names);
+    return {
+      node: info(node, names),
+      read: (start, end) => readContent(this.tree.ctx.kv, { contentId: node.contentId, size: node.size, chunkBytes: node.chunkBytes, start, end }, this.tree.ctx.transferBudget),
+    };
   }
 }
 

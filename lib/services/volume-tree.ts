@@ -78,9 +78,9 @@ export class VolumeTree {
     return node !== null && node.parentId === folderId && node.name === name ? node : null;
   }
 
-  /** Resolves a path; NOT_FOUND names the first part that does not exist. */
-  async resolve(names: readonly string[]): Promise<Resolved> {
-    let node = this.root;
+  /** Resolves a path (below `from`, the root unless given); NOT_FOUND names the first part that does not exist. */
+  async resolve(names: readonly string[], from: NodeRecord = this.root): Promise<Resolved> {
+    let node = from;
     let parent: NodeRecord | null = null;
     for (let i = 0; i < names.length; i++) {
       if (node.type !== 'folder') throw notAFolder(names.slice(0, i));
@@ -93,8 +93,8 @@ export class VolumeTree {
   }
 
   /** Resolves a path that must be a folder. */
-  async resolveFolder(names: readonly string[]): Promise<NodeRecord> {
-    const { node } = await this.resolve(names);
+  async resolveFolder(names: readonly string[], from: NodeRecord = this.root): Promise<NodeRecord> {
+    const { node } = await this.resolve(names, from);
     if (node.type !== 'folder') throw notAFolder(names);
     return node;
   }
