@@ -13,6 +13,7 @@ import { SignUpPage } from './account/sign-up-page';
 import { AdminPage } from './admin/admin-page';
 import { DrivePage } from './drive/drive-page';
 import { TrashPage } from './drive/trash-page';
+import { SharedPage } from './drive/shared-page';
 import { MailPage } from './mail/mail-page';
 import { runResumeAction } from './resume-runner';
 import { Shell } from './shell';
@@ -72,7 +73,11 @@ export function App() {
   }, []);
 
   let screen;
-  if (loadError !== null) {
+  const shared = /^\/s\/([A-Za-z0-9_-]+)$/.exec(path);
+  if (shared !== null) {
+    // A share link is for anyone, signed in or not.
+    screen = <SharedPage token={shared[1]!} />;
+  } else if (loadError !== null) {
     screen = <main class="page" id="main"><ErrorState title="PennCloud could not start" message={loadError} onRetry={load} /></main>;
   } else if (user === undefined || (user !== null && resume !== null)) {
     screen = <main class="page" id="main"><Loading /></main>;

@@ -20,6 +20,7 @@ import { MoveDialog } from './move-dialog';
 import { NameDialog } from './name-dialog';
 import { PreviewDialog } from './preview-dialog';
 import { ReplaceDialog } from './replace-dialog';
+import { ShareDialog } from './share-dialog';
 import { nextOrder, type SortOrder } from './sort';
 import { UploadPanel } from './upload-panel';
 import { UploadQueue } from './upload-queue';
@@ -27,7 +28,7 @@ import { UsageMeter } from './usage-meter';
 
 type Open =
   | { kind: 'new-folder' }
-  | { kind: 'rename' | 'move' | 'preview'; entry: DriveEntry }
+  | { kind: 'rename' | 'move' | 'preview' | 'share'; entry: DriveEntry }
   | { kind: 'replace'; files: File[]; existing: string[] }
   | null;
 
@@ -140,7 +141,8 @@ export function DrivePage({ path }: { path: string }) {
             onPreview={(entry) => setOpen({ kind: 'preview', entry })}
             onRename={(entry) => setOpen({ kind: 'rename', entry })}
             onMove={(entry) => setOpen({ kind: 'move', entry })}
-            onDelete={(entry) => void remove(entry)} />
+            onDelete={(entry) => void remove(entry)}
+            onShare={(entry) => setOpen({ kind: 'share', entry })} />
         )}
         {listing?.usage && <UsageMeter usage={listing.usage} />}
       </main>
@@ -173,6 +175,7 @@ export function DrivePage({ path }: { path: string }) {
           }} />
       )}
       {open?.kind === 'preview' && <PreviewDialog entry={open.entry} onClose={close} />}
+      {open?.kind === 'share' && <ShareDialog entry={open.entry} onClose={close} />}
       {open?.kind === 'replace' && (
         <ReplaceDialog existing={open.existing} onClose={close}
           onReplace={() => { queue.add(folder, open.files); close(); }}

@@ -19,6 +19,7 @@ export interface FileListProps {
   onRename: (entry: DriveEntry) => void;
   onMove: (entry: DriveEntry) => void;
   onDelete: (entry: DriveEntry) => void;
+  onShare: (entry: DriveEntry) => void;
 }
 
 const COLUMNS: { key: SortKey; label: string; class: string }[] = [
@@ -27,7 +28,7 @@ const COLUMNS: { key: SortKey; label: string; class: string }[] = [
   { key: 'modified', label: 'Modified', class: 'col-modified' },
 ];
 
-export function FileList({ entries, order, onSort, onPreview, onRename, onMove, onDelete }: FileListProps) {
+export function FileList({ entries, order, onSort, onPreview, onRename, onMove, onDelete, onShare }: FileListProps) {
   const sorted = sortEntries(entries, order);
   return (
     <table class="files">
@@ -61,6 +62,9 @@ export function FileList({ entries, order, onSort, onPreview, onRename, onMove, 
                     <Icon name="download" />
                   </a>
                 )}
+                <button type="button" class="icon-button" onClick={() => onShare(entry)} aria-label={`Share ${entry.name}`} title="Share a link">
+                  <Icon name="share" />
+                </button>
                 <button type="button" class="icon-button" onClick={() => onRename(entry)} aria-label={`Rename ${entry.name}`} title="Rename">
                   <Icon name="rename" />
                 </button>
