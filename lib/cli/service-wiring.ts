@@ -78,7 +78,7 @@ export function createServices(config: PennConfig, secret: Buffer): Services {
   });
   return {
     kv, users, sessions, tokens, storage, mail, admin,
-    shares: new ShareService(kv, (owner) => storage.volume(`drive:${owner}`, config.drive.quotaBytes), shareUnlockKey(secret)),
+    shares: new ShareService(kv, (owner) => storage.volume(`drive:${owner}`, config.drive.quotaBytes, { searchable: true }), shareUnlockKey(secret)),
     async checkPassword(username, password, remoteAddress) {
       try {
         await users.logIn(username, password, remoteAddress);

@@ -7,6 +7,7 @@
  *                                 ?permanent=1 deletes for good at once)
  *   POST   /api/folders/<path>    creates a folder (?parents=1 makes missing parents)
  *   POST   /api/move {from, to}   renames or moves
+ *   GET    /api/search?q=&type=   files and folders anywhere whose names have the words (?cursor=&limit=)
  *   GET    /api/trash             the trash, oldest deletion first (?cursor=&limit=)
  *   POST   /api/trash/<id>/restore  puts an entry back where it was
  *   DELETE /api/trash/<id>        deletes an entry for good; DELETE /api/trash empties it
@@ -17,6 +18,7 @@ import { PennError } from '../protocol/errors.js';
 import type { RequestContext } from '../router/context.js';
 import { Controller, type RouteTable } from '../router/router.js';
 import { LIST_PAGE_ENTRIES_MAX, type StorageService, type Volume } from '../services/storage-service.js';
+import { parseDriveQuery, SEARCH_PAGE_DEFAULT, SEARCH_PAGE_MAX } from '../services/drive-search.js';
 import { sendFile } from './file-download.js';
 import { receiveMultipart } from './multipart-upload.js';
 import { requireSameSite, requireSession, sessionOf, type Authenticator } from './request-guards.js';
@@ -52,6 +54,7 @@ export class DriveController extends Controller {
     table.delete('/files/*path', (ctx) => this.remove(ctx));
     table.post('/folders/*path', (ctx) => this.createFolder(ctx));
     table.post('/move', (ctx) => this.move(ctx));
+    table.get('/search', (ctx) => this.search(ctx));
     table.get('/trash', (ctx) => this.listTrash(ctx));
     table.post('/trash/:id/restore', (ctx) => this.restore(ctx));
     table.delete('/trash/:id', (ctx) => this.removeFromTrash(ctx));
@@ -59,7 +62,7 @@ export class DriveController extends Controller {
   }
 
   private volume(ctx: RequestContext): Volume {
-    return this.storage.volume(`drive:${sessionOf(ctx).username}`, this.options.quotaBytes);
+    return this.storage.volume(`drive:${sessionOf(ctx).username}`, this.options.quotaBytes, { searchable: true });
   }
 
   private async putFile(ctx: RequestContext): Promise<void> {
@@ -107,6 +110,14 @@ export class DriveController extends Controller {
     }
     const trashed = await volume.trash.put(ctx.params.path!, { recursive });
     ctx.json(200, { trashed, usage: await volume.usage() });
+  }
+
+  private async search(ctx: RequestContext): Promise<void> {
+    const query = parseDriveQuery(ctx.query.get('q') ?? undefined, ctx.query.get('type') ?? undefined);
+    const limit = intQuery(ctx, 'limit', SEARCH_PAGE_DEFAULT, 1, SEARCH_PAGE_MAX);
+    const page = await this.volume(ctx).search(query, ctx.query.get('cursor'), limit);
+    ctx.res.setHeader('cache-control', 'private, no-cache');
+    ctx.json(200, { entries: page.entries, nextCursor: page.nextCursor });
   }
 
   private async listTrash(ctx: RequestContext): Promise<void> {

@@ -22,6 +22,10 @@ import { nameBusy, relinkNode } from './node-relink.js';
 import { QuotaLedger } from './quota-ledger.js';
 import { TRANSFER_BUDGET_BYTES, TransferBudget } from './transfer-budget.js';
 import { TrashBin, trashRetentionMs, TRASH_RETENTION_DAYS_DEFAULT } from './trash-bin.js';
+import {
+  driveIndex, drivingTerm, nodeMatches, nodeTerms, SEARCH_PAGE_MAX, SEARCH_SCAN_PAGE_ENTRIES,
+  SEARCH_SCAN_ENTRIES_MAX, type DriveQuery,
+} from './drive-search.js';
 import { VolumeTree } from './volume-tree.js';
 
 export { LIST_PAGE_ENTRIES_MAX, type FolderPage } from './folder-listing.js';
@@ -68,8 +72,11 @@ export class StorageService {
     this.transferBudget = new TransferBudget(options.transferBudgetBytes ?? TRANSFER_BUDGET_BYTES);
   }
 
-  /** The volume `name` (created on first write), limited to `quotaBytes`. */
-  volume(name: string, quotaBytes: number): Volume {
+  /**
+   * The volume `name` (created on first write), limited to `quotaBytes`. A `searchable` volume
+   * (a drive) keeps its names in a term index for `Volume.search`; mail's volumes need none.
+   */
+  volume(name: string, quotaBytes: number, options: { searchable?: boolean } = {}): Volume {
     return new Volume(this.options.trashRetentionMs ?? trashRetentionMs(TRASH_RETENTION_DAYS_DEFAULT), new VolumeTree({
       kv: this.kv,
       volume: name,
@@ -77,6 +84,7 @@ export class StorageService {
       chunkBytes: this.options.chunkBytes,
       uploadStaleMs: this.options.uploadStaleMs ?? UPLOAD_STALE_MS,
       transferBudget: this.transferBudget,
+      names: options.searchable ? driveIndex(this.kv, name) : null,
       now: this.options.now ?? Date.now,
     }));
   }
@@ -114,6 +122,42 @@ export class Volume {
     const ids = await this.tree.ancestry(node.parentId!).catch(() => null);
     if (ids === null || ids[ids.length - 1] !== this.tree.root.id) throw lost;
     return new ReadOnlyTree(this.tree, node);
+  }
+
+  /**
+   * A page of the files and folders anywhere in the tree whose names have every word of
+   * `query` (as word prefixes) and its kind, after `cursor`. The page may hold fewer than
+   * `limit` with a cursor still set: the request read its share of the index and stopped.
+   */
+  async search(query: DriveQuery, cursor: string | null, limit: number): Promise<FolderPage<NodeInfo>> {
+    const names = this.tree.ctx.names;
+    if (names === null) throw new Error('search() on a volume made without searchable');
+    const term = drivingTerm(query);
+    const wanted = Math.max(1, Math.min(SEARCH_PAGE_MAX, limit));
+    const entries: NodeInfo[] = [];
+    let after = cursor;
+    for (let scanned = 0; scanned < SEARCH_SCAN_ENTRIES_MAX;) {
+      const { keys, more } = await names.keys(term, after, Math.min(SEARCH_SCAN_PAGE_ENTRIES, SEARCH_SCAN_ENTRIES_MAX - scanned));
+      scanned += keys.length;
+      const found = await Promise.all(keys.map(async (id) => {
+        const node = await this.tree.node(id);
+        if (node === null) {
+          await names.remove([term], id);
+          return null;
+        }
+        if (!nodeMatches(query, node)) return null;
+        const path = await this.pathOf(id);
+        return path === null ? null : { ...info(node, []), path };
+      }));
+      for (let i = 0; i < keys.length; i++) {
+        const hit = found[i];
+        if (hit) entries.push(hit);
+        if (entries.length === wanted) return { entries, nextCursor: i === keys.length - 1 && !more ? null : keys[i]! };
+      }
+      if (!more || keys.length === 0) return { entries, nextCursor: null };
+      after = keys[keys.length - 1]!;
+    }
+    return { entries, nextCursor: after };
   }
 
   /** The path of node `id` now (it follows renames and moves), or null when gone or in the trash. */
@@ -226,7 +270,12 @@ export class Volume {
     if (node.type === 'folder' && (await this.tree.ancestry(folder.id)).includes(node.id)) {
       throw new PennError('CONFLICT', `cannot move ${formatPath(source)} into itself or a folder under it`, { reason: 'MOVE_INTO_ITSELF' });
     }
+    // A new name is searchable before the node takes it; the old name's terms go after.
+    const renamed = node.name !== name;
+    const newTerms = nodeTerms({ type: node.type, name });
+    if (renamed) await this.tree.ctx.names?.add(newTerms, node.id);
     const after = await relinkNode(this.tree, node, { folder, name, sourceLabel: formatPath(source), targetLabel: formatPath(target) });
+    if (renamed) await this.tree.ctx.names?.remove([...nodeTerms(node)].filter((t) => !newTerms.has(t)), node.id);
     return info(after, target);
   }
 
@@ -258,6 +307,7 @@ export class Volume {
       createdMs: nowMs, modifiedMs: nowMs, size: 0, contentId: '', chunkBytes: 0,
     };
     const row = nodeRow(volume, node.id);
+    await this.tree.ctx.names?.add(nodeTerms(node), node.id);
     await kv.cput(row, META_COLUMN, null, encodeNode(node));
     const claim = await this.tree.claim(parent.id, name, { id: node.id, type: 'folder' });
     if (!claim.ok) {
@@ -296,6 +346,7 @@ export class Volume {
         createdMs: nowMs, modifiedMs: nowMs, size: content.size, contentId: content.contentId, chunkBytes: content.chunkBytes,
       };
       const row = nodeRow(volume, node.id);
+      await this.tree.ctx.names?.add(nodeTerms(node), node.id);
       await kv.cput(row, META_COLUMN, null, encodeNode(node));
       const claim = await this.tree.claim(parentId, name, { id: node.id, type: 'file' });
       if (claim.ok) {

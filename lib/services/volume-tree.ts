@@ -12,6 +12,7 @@ import {
 } from './fs-records.js';
 import type { KvTable } from './kv-table.js';
 import type { QuotaLedger } from './quota-ledger.js';
+import type { TermIndex } from './term-index.js';
 import type { TransferBudget } from './transfer-budget.js';
 
 /** Rounds of claiming a name when stale entries keep getting in the way. */
@@ -33,6 +34,8 @@ export interface VolumeContext {
   uploadStaleMs: number;
   /** The frontend's chunk bytes for transfers, shared by every volume. */
   transferBudget: TransferBudget;
+  /** The names of the volume's nodes, for search (drive-search.ts). */
+  names: TermIndex | null;
   now: () => number;
 }
 
