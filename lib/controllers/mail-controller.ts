@@ -2,6 +2,7 @@
  * The webmail under `/api/mail`:
  *   GET    /api/mail/folders                        folders with total and unread counts
  *   GET    /api/mail/folders/<folder>?cursor=&limit= a page of a folder, newest first
+ *   GET    /api/mail/search?q=&folder=&cursor=       messages matching words (from:, to:, subject:), newest first
  *   GET    /api/mail/messages/<id>                   the message parsed (marks it seen)
  *   GET    /api/mail/messages/<id>/raw               its RFC 5322 bytes
  *   GET    /api/mail/messages/<id>/attachments/<n>   attachment n (0-based)
@@ -14,6 +15,7 @@ import { PennError } from '../protocol/errors.js';
 import type { RequestContext } from '../router/context.js';
 import { Controller, type RouteTable } from '../router/router.js';
 import { MAIL_PAGE_DEFAULT, MAIL_PAGE_MAX } from '../services/mail-index.js';
+import { MAIL_SEARCH_PAGE_DEFAULT, MAIL_SEARCH_PAGE_MAX, parseMailQuery } from '../services/mail-search.js';
 import type { MailService, SendRequest } from '../services/mail-service.js';
 import { contentDisposition } from './content-disposition.js';
 import { readMailForm, splitAddresses } from './mail-form.js';
@@ -31,6 +33,7 @@ export class MailController extends Controller {
   routes(table: RouteTable): void {
     table.get('/folders', (ctx) => this.folders(ctx));
     table.get('/folders/:folder', (ctx) => this.list(ctx));
+    table.get('/search', (ctx) => this.search(ctx));
     table.get('/messages/:id', (ctx) => this.read(ctx));
     table.get('/messages/:id/raw', (ctx) => this.raw(ctx));
     table.get('/messages/:id/attachments/:n', (ctx) => this.attachment(ctx));
@@ -56,6 +59,18 @@ export class MailController extends Controller {
       throw new PennError('BAD_REQUEST', `limit must be a whole number from 1 to ${MAIL_PAGE_MAX}`);
     }
     const page = await this.mail.listFolder(this.user(ctx), ctx.params.folder!, ctx.query.get('cursor') || null, limit);
+    ctx.res.setHeader('cache-control', 'no-store');
+    ctx.json(200, page);
+  }
+
+  private async search(ctx: RequestContext): Promise<void> {
+    const query = parseMailQuery(ctx.query.get('q') ?? '', ctx.query.get('folder') ?? undefined);
+    const raw = ctx.query.get('limit');
+    const limit = raw === null ? MAIL_SEARCH_PAGE_DEFAULT : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAIL_SEARCH_PAGE_MAX) {
+      throw new PennError('BAD_REQUEST', `limit must be a whole number from 1 to ${MAIL_SEARCH_PAGE_MAX}`);
+    }
+    const page = await this.mail.search(this.user(ctx), query, ctx.query.get('cursor') || null, limit);
     ctx.res.setHeader('cache-control', 'no-store');
     ctx.json(200, page);
   }

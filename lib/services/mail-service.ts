@@ -15,6 +15,7 @@ import {
 } from './mail-records.js';
 import { parseAddressList, type MailAddress } from './mime/address-list.js';
 import { parseMessage, type ParsedMessage } from './mime/mime-parser.js';
+import { MailSearch, MAIL_SEARCH_PAGE_DEFAULT, type MailQuery, type MailSearchPage } from './mail-search.js';
 import { wireSize } from './mime/wire-size.js';
 import { rowKey } from './row-keys.js';
 import type { StorageService, Volume } from './storage-service.js';
@@ -106,6 +107,12 @@ export class MailService {
 
   async counts(user: string): Promise<Record<MailFolder, FolderCounts>> {
     return this.mailbox(user).counts();
+  }
+
+  /** A page of `user`'s messages matching `query` (mail-search.ts), newest first. */
+  async search(user: string, query: MailQuery, cursor: string | null, limit = MAIL_SEARCH_PAGE_DEFAULT): Promise<MailSearchPage> {
+    const mailbox = this.mailbox(user);
+    return new MailSearch(this.kv, mailbox).search(query, cursor, limit);
   }
 
   /** Reads and parses a message; `markSeen` flags it read (the webmail's view does). */
@@ -289,7 +296,9 @@ export class MailService {
       hasAttachments: parsed.attachments.some((a) => !a.inline || a.contentId === null),
       delivery: extra.delivery,
     };
-    await this.mailbox(user).add(folder, summary);
+    const mailbox = this.mailbox(user);
+    await new MailSearch(this.kv, mailbox).add(summary, parsed.text);
+    await mailbox.add(folder, summary);
     return summary;
   }
 
