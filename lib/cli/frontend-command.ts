@@ -33,7 +33,7 @@ export const frontendCommand: Command = {
     const logger = createLogger('frontend', { frontend: id });
 
     // Connections open on first use: a frontend starts (and serves /healthz) before the store.
-    const { kv, users, sessions, storage, mail, admin } = createServices(config, secret);
+    const { kv, users, sessions, storage, mail, admin } = createServices(config, secret, self.host);
 
     const router = new Router(logger);
     // Ready when every tablet's serving node answers a one-row listing.
@@ -59,6 +59,7 @@ export const frontendCommand: Command = {
     const stopHeartbeats = startHeartbeats({
       dispatcherHost: config.dispatcher.host,
       dispatcherPort: config.dispatcher.port,
+      sourceHost: self.host,
       intervalMs: config.dispatcher.heartbeatIntervalMs,
       current: () => ({ id, url: self.publicUrl, connections: server.connectionCount }),
       secret,

@@ -16,7 +16,7 @@ export const smtpCommand: Command = {
   async run(args) {
     const { config, secret } = loadRoleContext(args);
     const logger = createLogger('smtp');
-    const services = createServices(config, secret);
+    const services = createServices(config, secret, config.smtp.host);
     const tls = config.smtp.tls === null ? null : { key: readFileSync(config.smtp.tls.keyFile), cert: readFileSync(config.smtp.tls.certFile) };
     const inbound = new SmtpInbound({
       backend: {
