@@ -7,6 +7,8 @@
 #                                     start every role, wait until each says READY
 #   docs/deploy-netns.sh down [DIR]   stop the roles, remove every namespace, veth and the bridge
 #   docs/deploy-netns.sh status [DIR] list the hosts and whether each role runs
+#   docs/deploy-netns.sh cut HOST     take HOST's link down (a network partition), e.g. cut kv0
+#   docs/deploy-netns.sh heal HOST    bring HOST's link up again
 #
 # DIR defaults to ./netns-cloud. Needs root, iproute2 and a built tree (npm run build).
 # Environment:
@@ -15,10 +17,13 @@
 #   PENNCLOUD_NETNS_SUBNET  the first three octets of the /24 the hosts live on (default 10.77.0)
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-REPO=$(pwd)
 ACTION=${1:-}
-DIR=$(realpath -m "${2:-netns-cloud}")
+# DIR is taken from where the script is run; the roles run from the repository root.
+case "$ACTION" in
+  cut|heal) TARGET=${2:-} DIR="" ;;
+  *) TARGET="" DIR=$(realpath -m "${2:-netns-cloud}") ;;
+esac
+cd "$(dirname "$0")/.."
 PREFIX=${PENNCLOUD_NETNS_PREFIX:-pc}
 SUBNET=${PENNCLOUD_NETNS_SUBNET:-10.77.0}
 BRIDGE="${PREFIX}br0"
@@ -83,6 +88,7 @@ write_conf() {
     "groups": [[0, 1, 2], [3, 4, 5], [6, 7, 8]],
     "tablets": [{ "start": "", "group": 0 }, { "start": "h", "group": 1 }, { "start": "q", "group": 2 }]
   },
+  "admins": ["operator"],
   "mail": { "domain": "localhost" },
   "smtp": { "host": "$mail", "port": 2500 },
   "pop3": { "host": "$mail", "port": 11000 },
@@ -217,8 +223,14 @@ case "$ACTION" in
       fi
     done
     ;;
+  cut|heal)
+    address_of "$TARGET" >/dev/null
+    if [ "$ACTION" = cut ]; then state=down; else state=up; fi
+    ip link set "$(veth_of "$TARGET")" "$state"
+    echo "link of $TARGET ($(address_of "$TARGET")) $state"
+    ;;
   *)
-    echo "usage: $0 up|down|status [DIR]" >&2
+    echo "usage: $0 up|down|status [DIR] | cut|heal HOST" >&2
     exit 2
     ;;
 esac
