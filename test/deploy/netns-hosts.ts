@@ -115,10 +115,9 @@ export class NetnsHosts {
         if (!(await gone())) problems.push((err as Error).message);
       }
     };
-    const namespaces = await ip(['netns', 'list']);
     for (const host of this.hosts.values()) {
       // Deleting the namespace deletes its end of the pair and with it the pair.
-      await attempt(['netns', 'del', host.ns], async () => !(await ip(['netns', 'list'])).includes(host.ns) && !namespaces.includes(host.ns));
+      await attempt(['netns', 'del', host.ns], async () => !(await namespaceExists(host.ns)));
       await attempt(['link', 'del', host.veth], async () => !(await linkExists(host.veth)));
     }
     if (this.bridgeMade) await attempt(['link', 'del', this.bridge], async () => !(await linkExists(this.bridge)));
@@ -132,6 +131,11 @@ export class NetnsHosts {
     const names = `${await ip(['netns', 'list'])}\n${await ip(['-o', 'link', 'show'])}`;
     return [...new Set(names.match(new RegExp(`[\\w-]*${this.tag}[\\w-]*`, 'g')) ?? [])];
   }
+}
+
+async function namespaceExists(name: string): Promise<boolean> {
+  // `ip netns list` prints one namespace a line: its name, then maybe " (id: N)".
+  return (await ip(['netns', 'list'])).split('\n').some((line) => line.split(' ')[0] === name);
 }
 
 async function linkExists(name: string): Promise<boolean> {
