@@ -122,15 +122,17 @@ create_hosts() {
 
 start_roles() {
   mkdir -p "$DIR/logs" "$DIR/pids"
-  local spec host cmd name ns
+  local spec host cmd name ns flags
   for spec in "${ROLES[@]}"; do
     host=${spec%%|*} cmd=${spec#*|}
     name=$(role_name "$host" "$cmd")
     ns=$(ns_of "$host")
     mkdir -p "$DIR/hosts/$host"
-    # Word splitting of $cmd is wanted: it is the role's arguments.
+    # The runtime flags penncloud up gives each role (lib/cli/role-node-flags.ts).
+    if [ "${cmd%% *}" = frontend ]; then flags=""; else flags="--initial-old-space-size=64"; fi
+    # Word splitting of $flags and $cmd is wanted: they are the role's arguments.
     # shellcheck disable=SC2086
-    setsid ip netns exec "$ns" node dist/bin/penncloud.js $cmd --conf "$DIR/conf.json" \
+    setsid ip netns exec "$ns" node $flags dist/bin/penncloud.js $cmd --conf "$DIR/conf.json" \
       --data "$DIR/hosts/$host" --secret-file "$DIR/cluster.secret" \
       </dev/null >"$DIR/logs/$name.log" 2>&1 &
     echo $! >"$DIR/pids/$name.pid"
@@ -151,7 +153,7 @@ wait_ready() {
       exit 1
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "$name printed no READY line within $READY_TIMEOUT_S s; see $DIR/logs/$name.log" >&2
+      echo "$name printed no READY line within $READY_TIMEOUT_S s" >&2
       exit 1
     fi
     sleep 0.2
@@ -199,8 +201,11 @@ case "$ACTION" in
     chmod 700 "$DIR"
     write_secret
     write_conf
+    # A failed start leaves the hosts and logs for a look; `down` removes them.
+    trap '[ $? -eq 0 ] || echo "up failed: see $DIR/logs, then run $0 down $DIR" >&2' EXIT
     create_hosts
     start_roles
+    trap - EXIT
     echo "the cloud is up: http://$(address_of disp):9000/ (conf $DIR/conf.json, logs $DIR/logs)"
     ;;
   down)
