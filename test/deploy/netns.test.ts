@@ -12,8 +12,10 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fetchClusterMap } from '../../lib/kvclient/coordinator-map-source.js';
+import { KvClient } from '../../lib/kvclient/kv-client.js';
 import type { KvClusterMap } from '../../lib/kvclient/tablet-router.js';
 import { ApiClient, bytesFor, MARK } from '../api/cloud.js';
 import { python } from '../mail/mail-clients.js';
@@ -39,6 +41,8 @@ const WRITES_AFTER_FAILOVER_TIMEOUT_MS = 120_000;
 const WRITES_BEFORE_CUT = 5;
 /** How long a healed node may take to be a secondary of its group again. */
 const REJOIN_TIMEOUT_MS = 60_000;
+/** How long a connection to a cut-off host is given to open (it never does). */
+const REACHABLE_TIMEOUT_MS = 1_000;
 /** Bytes of each small file written during the partition. */
 const SMALL_FILE_BYTES = 2_000;
 
@@ -190,6 +194,8 @@ print(json.dumps(subjects))
 
     const cutAtMs = Date.now();
     await hosts.setLink(cutHost, false);
+    const cutNode = before.nodes.find((n) => n.id === oldPrimary)!;
+    expect(await reachable(cutNode.host, cutNode.port), `node ${oldPrimary} reachable with its link down`).to.equal(false);
     let failoverMs = -1;
     let newPrimary: number | null = null;
     const watcher = (async () => {
@@ -229,6 +235,18 @@ print(json.dumps(subjects))
       return map !== null && (map.secondaries?.[group] ?? []).includes(oldPrimary!);
     });
     const rejoinMs = Date.now() - healedAtMs;
+    // The healed node caught up: its log ends where the new primary's does.
+    const kv = new KvClient({ cluster: before, valueBytesMax: 1024 * 1024, requestTimeoutMs: 5_000, secret });
+    const nodeOf = (id: number): { id: number; host: string; port: number } => before.nodes.find((n) => n.id === id)!;
+    let seqs: number[] = [];
+    try {
+      await waitFor(`node ${oldPrimary} catching up with node ${newPrimary}`, REJOIN_TIMEOUT_MS, async () => {
+        seqs = await Promise.all([newPrimary!, oldPrimary!].map(async (id) => (await kv.status(nodeOf(id))).log.lastSeq));
+        return seqs[0]! > 0 && seqs[0] === seqs[1];
+      });
+    } finally {
+      kv.close();
+    }
 
     // Every acknowledged file reads back whole, through another frontend too.
     const readers = [dana, Object.assign(new ApiClient(await frontendVia(dispatcherUrl, frontendUrls, url)), { cookie: dana.cookie })];
@@ -242,7 +260,7 @@ print(json.dumps(subjects))
     console.log(`      failover: link of node ${oldPrimary} cut, node ${newPrimary} primary after ${failoverMs} ms; `
       + `first write acknowledged ${firstAckAfterCutMs} ms after the cut; `
       + `${acked.size} writes acknowledged (${WRITES_BEFORE_CUT} before, ${ackedDuringPartition} during the partition), `
-      + `${failedUploads.length} not; node ${oldPrimary} a secondary again ${rejoinMs} ms after the heal; `
+      + `${failedUploads.length} not; node ${oldPrimary} a secondary again ${rejoinMs} ms after the heal, its log at seq ${seqs[1]} as the primary's; `
       + `${acked.size - lost.length / readers.length} of ${acked.size} read back`);
     expect(lost).to.deep.equal([]);
   });
@@ -261,6 +279,20 @@ async function frontendVia(dispatcherUrl: string, frontendUrls: string[], not?: 
     return location !== not;
   });
   return found;
+}
+
+/** Whether a TCP connection to host:port opens within a second (a cut link never answers). */
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: REACHABLE_TIMEOUT_MS });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
 }
 
 function clusterMap(coordinator: { host: string; port: number }, secret: Buffer): Promise<KvClusterMap> {
