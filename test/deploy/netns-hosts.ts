@@ -38,6 +38,16 @@ export async function canMakeNamespaces(): Promise<string | null> {
   }
 }
 
+/** The first three octets of a 10.77.X.0/24 that no route of this machine covers yet. */
+export async function freeSubnet(): Promise<string> {
+  for (let draw = 0; draw < SUBNET_DRAWS_MAX; draw++) {
+    const candidate = `10.77.${10 + Math.floor(Math.random() * 240)}`;
+    const routes = await ip(['-4', 'route', 'show', 'match', `${candidate}.0/24`]);
+    if (!routes.split('\n').some((line) => line.startsWith(`${candidate}.`))) return candidate;
+  }
+  throw new Error(`no free 10.77.X.0/24 after ${SUBNET_DRAWS_MAX} draws`);
+}
+
 export interface NetnsHost {
   name: string;
   /** The namespace's name, for `ip netns exec`. */
@@ -62,12 +72,7 @@ export class NetnsHosts {
 
   /** Makes the bridge on a subnet 10.77.X.0/24 that no route of this machine covers yet. */
   async createBridge(): Promise<void> {
-    for (let draw = 0; draw < SUBNET_DRAWS_MAX && this.subnet === ''; draw++) {
-      const candidate = `10.77.${10 + Math.floor(Math.random() * 240)}`;
-      const routes = await ip(['-4', 'route', 'show', 'match', `${candidate}.0/24`]);
-      if (!routes.split('\n').some((line) => line.startsWith(`${candidate}.`))) this.subnet = candidate;
-    }
-    if (this.subnet === '') throw new Error(`no free 10.77.X.0/24 after ${SUBNET_DRAWS_MAX} draws`);
+    this.subnet = await freeSubnet();
     await ip(['link', 'add', this.bridge, 'type', 'bridge']);
     this.bridgeMade = true;
     await ip(['addr', 'add', `${this.rootAddress}/24`, 'dev', this.bridge]);
