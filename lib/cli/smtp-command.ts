@@ -29,7 +29,7 @@ export const smtpCommand: Command = {
     });
     const worker = new OutboundWorker({
       kv: services.kv, mail: services.mail, lookup: new MxLookup(config.mail.dnsServer), logger: logger.child({ part: 'outbound' }),
-      port: config.mail.outboundPort, retry: config.mail.retry, pollMs: config.mail.queuePollMs,
+      port: config.mail.outboundPort, sourceHost: config.smtp.host, retry: config.mail.retry, pollMs: config.mail.queuePollMs,
     });
     const address = await inbound.listen(config.smtp.port, config.smtp.host);
     worker.start();
