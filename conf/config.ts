@@ -4,6 +4,7 @@
  * (lib/cli) load it; the layers receive plain values.
  */
 import { readFileSync } from 'node:fs';
+import { isWildcardHost } from '../lib/protocol/source-address.js';
 
 /** HTTP limits that conf/ may override (defaults live in lib/http/limits.ts). */
 export interface HttpLimitsConfig {
@@ -202,7 +203,7 @@ export function parseConfig(raw: unknown, file = '(config)'): PennConfig {
   config.admins = readAdmins(f, root.admins);
   const sup = f.object(root.supervisor ?? {}, 'supervisor');
   f.rejectUnknown(sup, 'supervisor', ['host', 'port']);
-  config.supervisor = { host: f.host(sup.host ?? '127.0.0.1', 'supervisor.host'), port: f.port(sup.port ?? 9998, 'supervisor.port') };
+  config.supervisor = { host: f.peerHost(sup.host ?? '127.0.0.1', 'supervisor.host', 'frontends connect to it'), port: f.port(sup.port ?? 9998, 'supervisor.port') };
   f.rejectUnknown(root, '', ['http', 'frontends', 'dispatcher', 'coordinator', 'kv', 'drive', 'sessions', 'mail', 'smtp', 'pop3', 'admins', 'supervisor', 'secretFile']);
   checkPortsDistinct(f, config);
   return config;
@@ -238,7 +239,10 @@ function readFrontends(f: FieldReader, value: unknown): FrontendConfig[] {
     const id = f.int(o.id, `${path}.id`, 0, 1_000);
     if (ids.has(id)) throw new ConfigError(f.file, `${path}.id`, `duplicate frontend id ${id}`);
     ids.add(id);
-    const host = f.host(o.host, `${path}.host`);
+    // Without a publicUrl, the host is where the dispatcher sends browsers: it must be concrete.
+    const host = o.publicUrl === undefined
+      ? f.peerHost(o.host, `${path}.host`, `the dispatcher sends users to http://HOST:PORT (or set ${path}.publicUrl)`)
+      : f.host(o.host, `${path}.host`);
     const port = f.port(o.port, `${path}.port`);
     const publicUrl = o.publicUrl === undefined
       ? `http://${host.includes(':') ? `[${host}]` : host}:${port}`
@@ -259,7 +263,7 @@ function readDispatcher(f: FieldReader, value: unknown): DispatcherConfig {
       `must be more than twice dispatcher.heartbeatIntervalMs (${heartbeatIntervalMs}), or one late heartbeat drops a live frontend`);
   }
   return {
-    host: f.host(o.host ?? '127.0.0.1', 'dispatcher.host'),
+    host: f.peerHost(o.host ?? '127.0.0.1', 'dispatcher.host', 'frontends send their heartbeats to it and the app is sent back to it'),
     port: f.port(o.port ?? 9000, 'dispatcher.port'),
     policy, redirectStatus, heartbeatIntervalMs, frontendTimeoutMs,
   };
@@ -276,7 +280,7 @@ function readCoordinator(f: FieldReader, value: unknown): CoordinatorConfig {
       `must be more than 3 x coordinator.heartbeatIntervalMs (${heartbeatIntervalMs} ms)`);
   }
   return {
-    host: f.host(o.host ?? '127.0.0.1', 'coordinator.host'),
+    host: f.peerHost(o.host ?? '127.0.0.1', 'coordinator.host', 'storage nodes and clients connect to it'),
     port: f.port(o.port ?? 9999, 'coordinator.port'),
     heartbeatIntervalMs, failureTimeoutMs,
   };
@@ -294,7 +298,7 @@ function readKv(f: FieldReader, value: unknown): KvConfig {
     const id = f.int(n.id, `${path}.id`, 0, 10_000);
     if (nodeIds.has(id)) throw new ConfigError(f.file, `${path}.id`, `duplicate node id ${id}`);
     nodeIds.add(id);
-    return { id, host: f.host(n.host, `${path}.host`), port: f.port(n.port, `${path}.port`) };
+    return { id, host: f.peerHost(n.host, `${path}.host`, 'its peers and clients connect to it'), port: f.port(n.port, `${path}.port`) };
   });
   const inGroup = new Set<number>();
   const groups = f.array(o.groups, 'kv.groups', 1).map((item, g) => {
@@ -486,6 +490,18 @@ class FieldReader {
   host(value: unknown, field: string): string {
     const host = this.string(value, field);
     if (!/^[A-Za-z0-9.:-]+$/.test(host)) this.fail(field, `"${host}" is not a host name or address`);
+    return host;
+  }
+
+  /**
+   * The host of a role others connect to: the wildcard (0.0.0.0, ::) is refused, since it names
+   * no address a peer could reach. `who` says who connects there.
+   */
+  peerHost(value: unknown, field: string, who: string): string {
+    const host = this.host(value, field);
+    if (isWildcardHost(host)) {
+      this.fail(field, `"${host}" is the wildcard address, which no peer can connect to (${who}): name this host's own address`);
+    }
     return host;
   }
 

@@ -35,7 +35,7 @@ export const frontendCommand: Command = {
     const logger = createLogger('frontend', { frontend: id });
 
     // Connections open on first use: a frontend starts (and serves /healthz) before the store.
-    const { kv, users, sessions, tokens, shares, storage, mail, admin } = createServices(config, secret);
+    const { kv, users, sessions, tokens, shares, storage, mail, admin } = createServices(config, secret, self.host);
     const auth = { sessions, tokens };
 
     const router = new Router(logger);
@@ -65,6 +65,7 @@ export const frontendCommand: Command = {
     const stopHeartbeats = startHeartbeats({
       dispatcherHost: config.dispatcher.host,
       dispatcherPort: config.dispatcher.port,
+      sourceHost: self.host,
       intervalMs: config.dispatcher.heartbeatIntervalMs,
       current: () => ({ id, url: self.publicUrl, connections: server.connectionCount }),
       secret,

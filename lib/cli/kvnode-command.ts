@@ -39,7 +39,7 @@ export const kvnodeCommand: Command = {
     // The coordinator hears from the node from the start: "recovering" while it loads its data.
     const incarnation = randomBytes(8).toString('hex');
     const c = config.coordinator;
-    const link = new CoordinatorLink({ host: c.host, port: c.port, heartbeatIntervalMs: c.heartbeatIntervalMs, secret, log: log.child({ part: 'coordinator' }) },
+    const link = new CoordinatorLink({ host: c.host, port: c.port, sourceHost: node.host, heartbeatIntervalMs: c.heartbeatIntervalMs, secret, log: log.child({ part: 'coordinator' }) },
       recoveringHandler(id, incarnation));
     link.start();
     let store;

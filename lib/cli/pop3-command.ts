@@ -16,7 +16,7 @@ export const pop3Command: Command = {
   async run(args) {
     const { config, secret } = loadRoleContext(args);
     const logger = createLogger('pop3');
-    const services = createServices(config, secret);
+    const services = createServices(config, secret, config.pop3.host);
     const p = config.pop3;
     const tls = p.tls === null ? null : createSecureContext({ key: readFileSync(p.tls.keyFile), cert: readFileSync(p.tls.certFile) });
     const server = new Pop3Server({

@@ -49,11 +49,12 @@ async function probeHealth(url: string): Promise<boolean> {
 
 /**
  * Builds the services; connections to the store open on first use, each proving `secret`, the
- * cluster secret (as do those to the coordinator and the supervisor).
+ * cluster secret (as do those to the coordinator and the supervisor), and each leaving from
+ * `sourceHost`, the configured host of the role (lib/protocol/source-address.ts).
  */
-export function createServices(config: PennConfig, secret: Buffer): Services {
+export function createServices(config: PennConfig, secret: Buffer, sourceHost?: string): Services {
   const kv = new KvClient({
-    secret,
+    secret, sourceHost,
     cluster: config.kv, coordinator: config.coordinator, valueBytesMax: config.kv.valueBytesMax, requestTimeoutMs: config.kv.requestTimeoutMs,
     // A silent node has been replaced after one failure timeout: ask the map again after two.
     attemptTimeoutMs: 2 * config.coordinator.failureTimeoutMs,
@@ -68,10 +69,10 @@ export function createServices(config: PennConfig, secret: Buffer): Services {
   const mail = new MailService(kv, storage, { exists: async (name) => (await users.find(name)) !== null }, config.mail);
   const admin = new AdminService({
     store: kv,
-    coordinator: new JsonLineClient(config.coordinator.host, config.coordinator.port, CONTROL_TIMEOUT_MS, 'the coordinator', secret),
+    coordinator: new JsonLineClient(config.coordinator.host, config.coordinator.port, CONTROL_TIMEOUT_MS, 'the coordinator', secret, sourceHost),
     // Under `penncloud up` (which sets this), processes can be stopped and started.
     supervisor: process.env[SUPERVISED_ENV] === '1'
-      ? new JsonLineClient(config.supervisor.host, config.supervisor.port, SUPERVISOR_TIMEOUT_MS, 'the process supervisor', secret)
+      ? new JsonLineClient(config.supervisor.host, config.supervisor.port, SUPERVISOR_TIMEOUT_MS, 'the process supervisor', secret, sourceHost)
       : null,
     frontends: config.frontends,
     probe: probeHealth,

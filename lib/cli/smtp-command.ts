@@ -16,7 +16,7 @@ export const smtpCommand: Command = {
   async run(args) {
     const { config, secret } = loadRoleContext(args);
     const logger = createLogger('smtp');
-    const services = createServices(config, secret);
+    const services = createServices(config, secret, config.smtp.host);
     const tls = config.smtp.tls === null ? null : { key: readFileSync(config.smtp.tls.keyFile), cert: readFileSync(config.smtp.tls.certFile) };
     const inbound = new SmtpInbound({
       backend: {
@@ -29,7 +29,7 @@ export const smtpCommand: Command = {
     });
     const worker = new OutboundWorker({
       kv: services.kv, mail: services.mail, lookup: new MxLookup(config.mail.dnsServer), logger: logger.child({ part: 'outbound' }),
-      port: config.mail.outboundPort, retry: config.mail.retry, pollMs: config.mail.queuePollMs,
+      port: config.mail.outboundPort, sourceHost: config.smtp.host, retry: config.mail.retry, pollMs: config.mail.queuePollMs,
     });
     const address = await inbound.listen(config.smtp.port, config.smtp.host);
     worker.start();

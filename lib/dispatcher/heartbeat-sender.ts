@@ -6,10 +6,13 @@
 import { createSocket } from 'node:dgram';
 import { encodeHeartbeat, type FrontendHeartbeat } from '../protocol/frontend-heartbeat.js';
 import type { Logger } from '../protocol/log.js';
+import { sourceAddressFor } from '../protocol/source-address.js';
 
 export interface HeartbeatSenderOptions {
   dispatcherHost: string;
   dispatcherPort: number;
+  /** The frontend's configured host: beats leave from it (lib/protocol/source-address.ts). */
+  sourceHost?: string;
   intervalMs: number;
   /** Called at each beat for the current figures. */
   current: () => Omit<FrontendHeartbeat, 'sentAtMs'>;
@@ -26,6 +29,9 @@ export function startHeartbeats(options: HeartbeatSenderOptions): () => void {
   const socket = createSocket(options.dispatcherHost.includes(':') ? 'udp6' : 'udp4');
   socket.on('error', (err) => options.logger.debug('heartbeat not sent', { err }));
   socket.unref();
+  const source = sourceAddressFor(options.sourceHost, options.dispatcherHost);
+  // Datagrams sent before the bind completes wait for it (dgram queues them).
+  if (source !== undefined) socket.bind({ address: source, port: 0 });
   let failures = 0;
   // Strictly rising, even within one millisecond or when the clock steps back: the dispatcher
   // drops a beat no later than the last it took.

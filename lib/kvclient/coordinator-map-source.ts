@@ -12,9 +12,12 @@ import type { KvClusterMap } from './tablet-router.js';
 /** How long one ask for the map may take before the client keeps its cached map. */
 export const MAP_FETCH_TIMEOUT_MS = 2_000;
 
-/** Asks the coordinator at `address` for the cluster map, proving `secret`. Rejects with a PennError. */
-export async function fetchClusterMap(address: { host: string; port: number }, secret: Buffer, timeoutMs = MAP_FETCH_TIMEOUT_MS): Promise<KvClusterMap> {
-  const client = new JsonLineClient(address.host, address.port, timeoutMs, 'the coordinator', secret);
+/**
+ * Asks the coordinator at `address` for the cluster map, proving `secret`, from `sourceHost` when
+ * given (lib/protocol/source-address.ts). Rejects with a PennError.
+ */
+export async function fetchClusterMap(address: { host: string; port: number }, secret: Buffer, timeoutMs = MAP_FETCH_TIMEOUT_MS, sourceHost?: string): Promise<KvClusterMap> {
+  const client = new JsonLineClient(address.host, address.port, timeoutMs, 'the coordinator', secret, sourceHost);
   try {
     const reply = await client.request({ type: 'map' }) as CoordinatorReply;
     if (reply.type !== 'map') throw new PennError('UNAVAILABLE', `the coordinator answered a map request with ${reply.type}`);

@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { PennError } from '../protocol/errors.js';
 import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
 import { authenticateToPeer } from '../protocol/peer-auth.js';
+import { sourceAddressFor } from '../protocol/source-address.js';
 
 /** Requests waiting for a reply on one connection at most. */
 export const CONTROL_REQUESTS_IN_FLIGHT_MAX = 256;
@@ -31,6 +32,8 @@ export class JsonLineClient {
     private readonly timeoutMs: number,
     private readonly what: string,
     private readonly secret: Buffer,
+    /** The configured host of the role this client serves: connections leave from it. */
+    private readonly sourceHost?: string,
   ) {}
 
   /** Sends `message` with a fresh id; resolves with the reply (an `error` reply rejects). */
@@ -62,7 +65,8 @@ export class JsonLineClient {
   private connection(): Promise<Socket> {
     if (this.socket !== null && !this.socket.destroyed) return Promise.resolve(this.socket);
     this.connecting ??= new Promise<Socket>((resolve, reject) => {
-      const socket = connect(this.port, this.host);
+      const localAddress = sourceAddressFor(this.sourceHost, this.host);
+      const socket = connect({ port: this.port, host: this.host, ...(localAddress !== undefined ? { localAddress } : {}) });
       const timer = setTimeout(() => socket.destroy(new Error('connect timed out')), this.timeoutMs);
       socket.once('connect', () => {
         authenticateToPeer(socket, this.secret, this.timeoutMs).then(() => {

@@ -60,6 +60,11 @@ export interface KvClientOptions {
   pinnedNode?: NodeAddress;
   /** The cluster secret: every connection to a node or the coordinator proves it first. */
   secret: Buffer;
+  /**
+   * The configured host of the role this client serves (a frontend's, the mail servers'): every
+   * connection leaves from it (lib/protocol/source-address.ts). Default: the kernel chooses.
+   */
+  sourceHost?: string;
 }
 
 /** Requests one client may have in flight at once; past it requests fail fast. */
@@ -123,7 +128,7 @@ export class KvClient {
     const initial = options.cluster;
     const coordinator = options.coordinator;
     const source = options.refreshCluster
-      ?? (coordinator !== undefined ? () => fetchClusterMap(coordinator, options.secret) : () => Promise.resolve(initial));
+      ?? (coordinator !== undefined ? () => fetchClusterMap(coordinator, options.secret, undefined, options.sourceHost) : () => Promise.resolve(initial));
     this.router = new TabletRouter(initial, source);
     this.pinned = options.pinnedNode === undefined ? undefined : targetOf(options.pinnedNode);
   }
@@ -294,7 +299,7 @@ export class KvClient {
     for (const c of pool) if (best === undefined || c.inFlight < best.inFlight) best = c;
     const size = this.options.connectionsPerNode ?? DEFAULT_CONNECTIONS_PER_NODE;
     if (best === undefined || (best.inFlight > 0 && pool.length < size)) {
-      best = new NodeConnection(target, this.clientId, this.options.valueBytesMax, this.options.requestTimeoutMs, this.counter, this.options.secret);
+      best = new NodeConnection(target, this.clientId, this.options.valueBytesMax, this.options.requestTimeoutMs, this.counter, this.options.secret, this.options.sourceHost);
       pool.push(best);
     }
     return best;

@@ -14,6 +14,7 @@ import { AuthClientHandshake } from '../protocol/peer-auth.js';
 import { decodeReply } from '../protocol/kv-reply-codec.js';
 import { encodeRequest } from '../protocol/kv-request-codec.js';
 import { kvFrameBytesMax, type KvReply, type KvRequestBody } from '../protocol/kv-wire.js';
+import { sourceAddressFor } from '../protocol/source-address.js';
 
 /** Bytes one socket read takes at most. */
 export const CLIENT_READ_BUFFER_BYTES = 64 * 1024;
@@ -57,6 +58,8 @@ export class NodeConnection {
     private readonly counter: { inFlight: number },
     /** The cluster secret, proven to the node before the first request. */
     private readonly secret: Buffer,
+    /** The configured host of the role this client serves: connections leave from it. */
+    private readonly sourceHost?: string,
   ) {}
 
   get inFlight(): number {
@@ -128,9 +131,11 @@ export class NodeConnection {
         }
       };
       // Reads land in one buffer (CLIENT_READ_BUFFER) that each reply is copied out of once.
+      const localAddress = sourceAddressFor(this.sourceHost, this.address.host);
       const socket: Socket = connect({
         host: this.address.host,
         port: this.address.port,
+        ...(localAddress !== undefined ? { localAddress } : {}),
         onread: {
           buffer: CLIENT_READ_BUFFER,
           callback: (bytes: number, buffer: Uint8Array) => {

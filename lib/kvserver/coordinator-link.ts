@@ -12,6 +12,7 @@ import type {
 import { encodeJsonLine, readJsonLines } from '../protocol/json-lines.js';
 import type { Logger } from '../protocol/log.js';
 import { authenticateToPeer } from '../protocol/peer-auth.js';
+import { sourceAddressFor } from '../protocol/source-address.js';
 
 /** First wait before reconnecting; it doubles on every failure up to the maximum. */
 export const RECONNECT_BACKOFF_MIN_MS = 50;
@@ -28,6 +29,8 @@ export interface CoordinatorLinkOptions {
   host: string;
   port: number;
   heartbeatIntervalMs: number;
+  /** The node's configured host: the connection leaves from it (lib/protocol/source-address.ts). */
+  sourceHost?: string;
   /** The cluster secret the connection proves before its first heartbeat. */
   secret: Buffer;
   log: Logger;
@@ -110,7 +113,8 @@ export class CoordinatorLink {
 
   private connect(): void {
     if (this.stopped) return;
-    const socket = connect({ host: this.options.host, port: this.options.port });
+    const localAddress = sourceAddressFor(this.options.sourceHost, this.options.host);
+    const socket = connect({ host: this.options.host, port: this.options.port, ...(localAddress !== undefined ? { localAddress } : {}) });
     socket.setNoDelay(true);
     socket.once('connect', () => {
       authenticateToPeer(socket, this.options.secret).then(() => {

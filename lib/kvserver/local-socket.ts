@@ -11,13 +11,14 @@
  * one host started together share it); when that fails, over TCP. Clients keep to TCP.
  */
 import { join } from 'node:path';
+import { isLoopbackAddress } from '../protocol/source-address.js';
 
 /** Longest socket path used (the kernel's limit is 107 bytes); a longer one means TCP only. */
 const SOCKET_PATH_BYTES_MAX = 100;
 
 /** Whether `host` names this host's loopback interface. */
 export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  return isLoopbackAddress(host);
 }
 
 /**

@@ -12,6 +12,7 @@ import { encodePeerMessage, encodeReplicate, replicateRecordBytesMax, type Encod
 import { kvFrameBytesMax } from '../protocol/kv-wire.js';
 import type { Logger } from '../protocol/log.js';
 import { authenticateToPeer } from '../protocol/peer-auth.js';
+import { sourceAddressFor } from '../protocol/source-address.js';
 
 /** Bytes queued for one unreachable peer before messages are dropped. */
 export const PEER_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
@@ -68,6 +69,8 @@ class PeerLink {
     private readonly batchBytesMax: number,
     private readonly log: Logger,
     private readonly secret: Buffer,
+    /** Where TCP connections leave from: the node's own configured host (source-address.ts). */
+    private readonly localAddress: string | undefined,
   ) {
     this.tryLocal = (address.localPath ?? null) !== null;
   }
@@ -138,7 +141,8 @@ class PeerLink {
     // attempt there failed, the next one is over TCP, and the one after that there again.
     const path = this.tryLocal ? this.address.localPath! : null;
     this.tryLocal = path === null && (this.address.localPath ?? null) !== null;
-    const socket = path !== null ? connect({ path }) : connect({ host: this.address.host, port: this.address.port });
+    const socket = path !== null ? connect({ path })
+      : connect({ host: this.address.host, port: this.address.port, ...(this.localAddress !== undefined ? { localAddress: this.localAddress } : {}) });
     if (path === null) socket.setNoDelay(true);
     const timer = setTimeout(() => socket.destroy(), PEER_CONNECT_TIMEOUT_MS);
     socket.once('connect', () => {
@@ -200,13 +204,17 @@ export class PeerLinks {
   private readonly links = new Map<number, PeerLink>();
   private readonly batchBytesMax: number;
 
-  /** `valueBytesMax`: the group's kv.valueBytesMax, which sets the frame limit of every peer. */
+  /**
+   * `valueBytesMax`: the group's kv.valueBytesMax, which sets the frame limit of every peer.
+   * `selfHost`: this node's configured host, which its connections to peers leave from.
+   */
   constructor(
     private readonly selfId: number,
     private readonly peers: PeerAddress[],
     valueBytesMax: number,
     private readonly log: Logger,
     private readonly secret: Buffer,
+    private readonly selfHost?: string,
   ) {
     this.batchBytesMax = Math.min(REPLICATE_BATCH_BYTES_MAX, replicateRecordBytesMax(kvFrameBytesMax(valueBytesMax)));
   }
@@ -235,7 +243,7 @@ export class PeerLinks {
         this.log.warn('message for a node that is not a peer', { to });
         return undefined;
       }
-      link = new PeerLink(this.selfId, address, this.batchBytesMax, this.log, this.secret);
+      link = new PeerLink(this.selfId, address, this.batchBytesMax, this.log, this.secret, sourceAddressFor(this.selfHost, address.host));
       this.links.set(to, link);
     }
     return link;

@@ -91,7 +91,8 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
     const leaseMs = Math.floor(coordinator.failureTimeoutMs * 3 / 4);
     this.core = new ReplicaCore<EncodedLogRecord>(options.nodeId, leaseMs, { lastSeq: store.lastSeq, lastSeqView: store.lastSeqView });
     this.solo = options.members.length === 1;
-    this.peers = new PeerLinks(options.nodeId, options.members.filter((m) => m.id !== options.nodeId), store.options.valueBytesMax, options.log, options.secret);
+    this.peers = new PeerLinks(options.nodeId, options.members.filter((m) => m.id !== options.nodeId), store.options.valueBytesMax, options.log, options.secret,
+      options.members.find((m) => m.id === options.nodeId)?.host);
     this.snapshots = new SnapshotSender({
       store, peers: this.peers, log: options.log,
       primaryView: () => (this.core.role === 'primary' && !this.disabled && !this.stopped ? this.core.view!.view : null),

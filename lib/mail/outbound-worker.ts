@@ -8,6 +8,7 @@
 import nodemailer from 'nodemailer';
 import { PennError } from '../protocol/errors.js';
 import type { Logger } from '../protocol/log.js';
+import { sourceAddressFor } from '../protocol/source-address.js';
 import { encodeRecord } from '../services/json-record.js';
 import type { KvTable } from '../services/kv-table.js';
 import { composeMessage } from '../services/mail-compose.js';
@@ -30,6 +31,8 @@ export interface OutboundOptions {
   lookup: { hostsFor(domain: string): Promise<MailHost[]> };
   logger: Logger;
   port: number;
+  /** The SMTP server's configured host: deliveries leave from it (lib/protocol/source-address.ts). */
+  sourceHost?: string;
   retry: { delayMs: number; delayMaxMs: number; attemptsMax: number; expiryMs: number };
   pollMs: number;
   now?: () => number;
@@ -144,9 +147,11 @@ export class OutboundWorker {
   }
 
   private async sendTo(address: string, hostName: string, job: OutboundJob, raw: Buffer): Promise<Outcome> {
+    const localAddress = sourceAddressFor(this.options.sourceHost, address);
     const transport = nodemailer.createTransport({
       host: address,
       port: this.options.port,
+      ...(localAddress !== undefined ? { localAddress } : {}),
       secure: false,
       name: this.options.mail.domain,
       connectionTimeout: SMTP_CONNECT_TIMEOUT_MS,

@@ -74,6 +74,25 @@ describe('conf: the configuration loader', () => {
     expectFieldError((c) => { c.kv.nodes[4].port = 8001; }, 'kv.nodes[4].port', /already used by frontends\[1\]/);
   });
 
+  it('refuses the wildcard address for a role others connect to, naming the field', () => {
+    expectFieldError((c) => { c.kv.nodes[3].host = '0.0.0.0'; }, 'kv.nodes[3].host', /"0\.0\.0\.0" is the wildcard address.*name this host's own address/);
+    expectFieldError((c) => { c.coordinator.host = '::'; }, 'coordinator.host', /"::" is the wildcard address/);
+    expectFieldError((c) => { c.dispatcher.host = '0:0:0:0:0:0:0:0'; }, 'dispatcher.host', /wildcard/);
+    expectFieldError((c) => { c.supervisor = { host: '0.0.0.0', port: 9998 }; }, 'supervisor.host', /wildcard/);
+    expectFieldError((c) => { c.frontends[2].host = '0.0.0.0'; }, 'frontends[2].host', /wildcard.*publicUrl/);
+  });
+
+  it('lets a frontend with a publicUrl, and the mail servers, listen on every address', () => {
+    const c = localConfig();
+    c.frontends[0].host = '0.0.0.0';
+    c.frontends[0].publicUrl = 'http://mail.example.org:8000';
+    c.smtp.host = '::';
+    c.pop3.host = '0.0.0.0';
+    const config = parseConfig(c);
+    expect(config.frontends[0]!.host).to.equal('0.0.0.0');
+    expect(config.smtp.host).to.equal('::');
+  });
+
   it('checks HTTP limits relate', () => {
     expectFieldError((c) => { c.http = { requestLineBytesMax: 9000, headBytesMax: 8000 }; }, 'http.requestLineBytesMax', /headBytesMax/);
   });

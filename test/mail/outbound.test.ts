@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { createSocket } from 'node:dgram';
+import { readFileSync, writeFileSync } from 'node:fs';
 import DNS from 'dns2';
 import { SMTPServer } from 'smtp-server';
 import { cleanupTempDirs, freePort, killAllRoles, startRole } from '../support/roles.js';
@@ -20,7 +21,10 @@ const ZONE: Record<string, { mx?: Array<{ exchange: string; priority: number }>;
   'mx.refusing.test': { a: '127.0.0.4' },
 };
 
-interface Received { from: string; to: string[]; data: Buffer }
+interface Received { from: string; to: string[]; data: Buffer; remoteAddress: string }
+
+/** The SMTP server's configured host: not 127.0.0.1, so that where deliveries leave from shows. */
+const SMTP_HOST = '127.0.0.6';
 
 /** A real SMTP server standing for another domain's mail host. */
 function sink(host: string, port: number, behaviour: (attempt: number) => 'accept' | 451 | 550, received: Received[]): Promise<SMTPServer> {
@@ -33,7 +37,10 @@ function sink(host: string, port: number, behaviour: (attempt: number) => 'accep
       stream.on('end', () => {
         const verdict = behaviour(++attempts);
         if (verdict === 'accept') {
-          received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(chunks) });
+          received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address),
+            data: Buffer.concat(chunks), remoteAddress: session.remoteAddress,
+          });
           callback();
         } else {
           callback(Object.assign(new Error(verdict === 451 ? 'Greylisted, try again later' : 'No such mailbox here'), { responseCode: verdict }));
@@ -108,6 +115,9 @@ describe('mail transport: outbound delivery by MX lookup (dns2, real SMTP sinks)
         retry: { delayMs: 200, delayMaxMs: 1_000, attemptsMax: 5, expiryMs: 120_000 },
       },
     });
+    const conf = JSON.parse(readFileSync(cloud.conf, 'utf8'));
+    conf.smtp.host = SMTP_HOST;
+    writeFileSync(cloud.conf, JSON.stringify(conf, null, 2));
     await startRole(['smtp', '--conf', cloud.conf, '--data', cloud.dataDir]);
     ann = await new ApiClient(cloud.urls[0]!).signUpAndLogIn('ann');
   });
@@ -135,6 +145,13 @@ describe('mail transport: outbound delivery by MX lookup (dns2, real SMTP sinks)
       return m.delivery[0]!.state === 'delivered' ? m.delivery[0] : undefined;
     });
     expect(state.detail).to.contain('mx1.example.test');
+  });
+
+  it('delivers from the SMTP server\'s configured host, not from whichever address the kernel picks', async () => {
+    const sent = await ann.request('POST', '/api/mail/send', { json: { to: 'dave@example.test', subject: 'from where', text: 'Which address?' } });
+    expect(sent.status).to.equal(201);
+    const got = await eventually('the sink has the message', async () => received.good!.find((r) => r.to.includes('dave@example.test')));
+    expect(got.remoteAddress).to.equal(SMTP_HOST);
   });
 
   it('uses the domain\'s A record when it has no MX', async () => {

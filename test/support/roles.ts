@@ -104,9 +104,14 @@ export interface RoleProcess {
 
 const running = new Set<ChildProcess>();
 
-/** Spawns `penncloud ...args` and resolves once it prints its READY line. */
-export function startRole(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RoleProcess> {
-  const child = spawn(process.execPath, [...roleNodeFlags(args[0]), PENNCLOUD_BIN, ...args], {
+/**
+ * Spawns `penncloud ...args` and resolves once it prints its READY line. `launcher` is a command
+ * that runs node in turn and becomes it (such as `ip netns exec NS`), so the child is the role.
+ */
+export function startRole(args: string[], env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = []): Promise<RoleProcess> {
+  const nodeArgs = [...roleNodeFlags(args[0]), PENNCLOUD_BIN, ...args];
+  const [file, ...fileArgs] = launcher.length === 0 ? [process.execPath, ...nodeArgs] : [...launcher, process.execPath, ...nodeArgs];
+  const child = spawn(file!, fileArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PENNCLOUD_LOG: process.env.PENNCLOUD_LOG ?? 'warn', ...env },
   });
