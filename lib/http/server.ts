@@ -2,12 +2,18 @@
  * The HTTP/1.1 server (RFC 9112) on node:net: accepts connections, gives each a Connection,
  * and runs the one timer of the server, a sweep that enforces every connection's deadline
  * (head timeout, idle keep-alive timeout, lingering close) without a timer per request.
+ *
+ * With `tls` it listens with node:tls instead (HTTPS, RFC 9110 §4.2.2): the same connections,
+ * parser and limits on the decrypted stream; the TLS handshake must finish within the head
+ * timeout, and a client whose hello is bad is dropped with a debug line.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { HttpLimitsConfig } from '../../conf/config.js';
 import { createLogger, type Logger } from '../protocol/log.js';
 import { Connection, type ConnectionContext } from './connection.js';
+import { defaultFieldLines, prepareDefaultFields, type DefaultField } from './default-fields.js';
 import { LINGER_BYTES_MAX, LINGER_MS, resolveLimits, sweepIntervalMs, type HttpLimits } from './limits.js';
 import { finalErrorReply } from './socket-writer.js';
 import type { RequestHandler } from './types.js';
@@ -19,6 +25,13 @@ export interface HttpServerOptions {
   logger?: Logger;
   /** Shown in log lines and request ids ("frontend-1", "dispatcher"). */
   name?: string;
+  /**
+   * Header fields added to every response unless the handler set the same name
+   * (security policy); [name, value] pairs.
+   */
+  defaultFields?: readonly (readonly [string, string])[];
+  /** Serve HTTPS with this key and certificate chain (PEM); plain HTTP without. */
+  tls?: { key: Buffer; cert: Buffer };
 }
 
 /** Where a server listens. */
@@ -34,6 +47,10 @@ export class HttpServer implements ConnectionContext {
   readonly idPrefix: string;
   clockMs = Date.now();
   shuttingDown = false;
+  readonly defaultFields: readonly DefaultField[];
+  readonly defaultFieldLines: string;
+  /** Whether this server speaks HTTPS. */
+  readonly secure: boolean;
   private readonly name: string;
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
@@ -50,7 +67,23 @@ export class HttpServer implements ConnectionContext {
     this.name = options.name ?? 'http';
     this.logger = options.logger ?? createLogger('http', { server: this.name });
     this.idPrefix = `${randomBytes(3).toString('hex')}-`;
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.defaultFields = prepareDefaultFields(options.defaultFields ?? []);
+    this.defaultFieldLines = defaultFieldLines(this.defaultFields);
+    this.secure = options.tls !== undefined;
+    if (options.tls === undefined) {
+      this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    } else {
+      const server = createTlsServer({
+        key: options.tls.key, cert: options.tls.cert, allowHalfOpen: true, noDelay: true,
+        // A handshake is part of getting a request head in: it gets the head's time, not Node's 2 min.
+        handshakeTimeout: this.limits.headTimeoutMs,
+      }, (socket) => this.accept(socket));
+      server.on('tlsClientError', (err, socket) => {
+        this.logger.debug('tls handshake failed', { address: socket.remoteAddress, err: err.message });
+        socket.destroy();
+      });
+      this.server = server;
+    }
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -160,7 +193,7 @@ export class HttpServer implements ConnectionContext {
     socket.on('error', () => undefined);
     socket.on('end', () => socket.destroy());
     socket.on('close', () => clearTimeout(timer));
-    socket.end(finalErrorReply(503, 'UNAVAILABLE', 'Too many connections from this address'));
+    socket.end(finalErrorReply(503, 'UNAVAILABLE', 'Too many connections from this address', this.defaultFieldLines));
   }
 
   private startSweep(): void {
