@@ -100,6 +100,28 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }
 
+/**
+ * A pattern matching exactly `text`, for locator filters. (Waits go through locators: under
+ * the app's Content-Security-Policy, page.waitForFunction is eval and is refused.)
+ */
+export function exactText(text: string): RegExp {
+  return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+}
+
+/** Pause between looks at the tab title (which no locator sees) while waiting for it to change. */
+const TITLE_POLL_MS = 50;
+
+/** Waits, up to UI_TIMEOUT_MS, until the tab title is `title`. */
+export async function waitForTitle(page: Page, title: string): Promise<void> {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  let seen = await page.title();
+  while (seen !== title) {
+    if (Date.now() > deadline) throw new Error(`the tab title is still "${seen}", not "${title}", after ${UI_TIMEOUT_MS} ms`);
+    await page.waitForTimeout(TITLE_POLL_MS);
+    seen = await page.title();
+  }
+}
+
 /** Waits until no request of the page is in flight and the app shows no spinner. */
 export async function settled(page: Page): Promise<void> {
   await page.locator('.spinner').first().waitFor({ state: 'detached' });
