@@ -60,9 +60,13 @@ export const frontendCommand: Command = {
     const server = new HttpServer({
       name, handler: router.handle, limits: config.http, logger,
       tls: readHttpsFiles(config.https),
-      // The app loads one image from the dispatcher: the icon that tells it a way back is open.
+      // The app loads one image through the dispatcher, the icon that tells it a way back is
+      // open; the dispatcher redirects it to some frontend, and a policy checks every hop.
       defaultFields: appSecurityFields({
-        imageOrigins: [originSource(scheme, config.dispatcher.host, config.dispatcher.port)],
+        imageOrigins: [
+          originSource(scheme, config.dispatcher.host, config.dispatcher.port),
+          ...config.frontends.filter((f) => f.id !== id).map((f) => new URL(f.publicUrl).origin),
+        ],
         secure: config.https !== null,
       }),
     });

@@ -1,7 +1,7 @@
 /**
  * The protective header fields of PennCloud's web servers (docs/security.md, "Web hardening"):
  * a Content-Security-Policy that lets the app load only its own scripts, styles, images and
- * media (and the dispatcher's icon, which the app asks for to find a live frontend), refuses
+ * media (and the icon it asks of the dispatcher to find a live frontend), refuses
  * every framing of the app, and stops MIME sniffing and cross-origin referrers. Over HTTPS,
  * Strict-Transport-Security too. Handlers that serve other content (a user's file, a message's
  * HTML) set a policy of their own, which replaces these (see default-fields.ts).
@@ -23,8 +23,9 @@ function commonFields(secure: boolean): Array<[string, string]> {
 }
 
 /**
- * A frontend's fields. `imageOrigins` are the other origins the app loads images from (the
- * dispatcher's, see appImageOrigin).
+ * A frontend's fields. `imageOrigins` are the other origins the app loads images from: the
+ * dispatcher's and the other frontends' (the icon the app asks of the dispatcher, to find a
+ * live frontend, is redirected to one of them).
  */
 export function appSecurityFields(options: { imageOrigins: readonly string[]; secure: boolean }): Array<[string, string]> {
   const images = ["'self'", ...options.imageOrigins].join(' ');
