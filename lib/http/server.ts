@@ -3,13 +3,14 @@
  * and runs the one timer of the server, a sweep that enforces every connection's deadline
  * (head timeout, idle keep-alive timeout, lingering close) without a timer per request.
  *
- * With `tls` it listens with node:tls instead (HTTPS, RFC 9110 §4.2.2): the same connections,
- * parser and limits on the decrypted stream; the TLS handshake must finish within the head
- * timeout, and a client whose hello is bad is dropped with a debug line.
+ * With `tls` every accepted socket is wrapped in a node:tls server socket first (HTTPS, RFC 9110
+ * §4.2.2): the same connections, parser and limits on the decrypted stream. The handshake must
+ * finish within the head timeout; a client whose hello is bad is dropped with a debug line, and
+ * a graceful close cuts handshakes still under way (no request has begun on them).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { HttpLimitsConfig } from '../../conf/config.js';
 import { createLogger, type Logger } from '../protocol/log.js';
 import { Connection, type ConnectionContext } from './connection.js';
@@ -53,6 +54,9 @@ export class HttpServer implements ConnectionContext {
   readonly secure: boolean;
   private readonly name: string;
   private readonly server: Server;
+  private readonly secureContext: SecureContext | null;
+  /** TLS sockets whose handshake is under way (not yet connections). */
+  private readonly handshakes = new Set<TLSSocket>();
   private readonly connections = new Set<Connection>();
   /** Open connections per client address (connectionsPerClientMax). */
   private readonly connectionsByAddress = new Map<string, number>();
@@ -70,20 +74,45 @@ export class HttpServer implements ConnectionContext {
     this.defaultFields = prepareDefaultFields(options.defaultFields ?? []);
     this.defaultFieldLines = defaultFieldLines(this.defaultFields);
     this.secure = options.tls !== undefined;
-    if (options.tls === undefined) {
-      this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
-    } else {
-      const server = createTlsServer({
-        key: options.tls.key, cert: options.tls.cert, allowHalfOpen: true, noDelay: true,
-        // A handshake is part of getting a request head in: it gets the head's time, not Node's 2 min.
-        handshakeTimeout: this.limits.headTimeoutMs,
-      }, (socket) => this.accept(socket));
-      server.on('tlsClientError', (err, socket) => {
-        this.logger.debug('tls handshake failed', { address: socket.remoteAddress, err: err.message });
-        socket.destroy();
-      });
-      this.server = server;
+    this.secureContext = options.tls === undefined ? null : createSecureContext({ key: options.tls.key, cert: options.tls.cert });
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      if (this.secureContext === null) this.accept(socket);
+      else this.handshake(socket, this.secureContext);
+    });
+  }
+
+  /**
+   * Runs the server side of a TLS handshake on `socket`, then accepts the decrypted socket. A
+   * handshake is part of getting a request head in, so it gets the head timeout.
+   */
+  private handshake(socket: Socket, secureContext: SecureContext): void {
+    if (this.shuttingDown) {
+      socket.destroy();
+      return;
     }
+    const tls = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
+    this.handshakes.add(tls);
+    const timer = setTimeout(() => {
+      this.logger.debug('tls handshake timed out', { address: socket.remoteAddress });
+      tls.destroy();
+    }, this.limits.headTimeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      this.handshakes.delete(tls);
+      tls.off('error', failed);
+      tls.off('close', done);
+    };
+    const failed = (err: Error): void => {
+      this.logger.debug('tls handshake failed', { address: socket.remoteAddress, err: err.message });
+      done();
+      tls.destroy();
+    };
+    tls.once('error', failed);
+    tls.once('close', done);
+    tls.once('secure', () => {
+      done();
+      this.accept(tls);
+    });
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -141,6 +170,7 @@ export class HttpServer implements ConnectionContext {
           finish();
         });
       }
+      for (const handshake of this.handshakes) handshake.destroy();
       for (const connection of this.connections) connection.shutdown();
       finish();
     });

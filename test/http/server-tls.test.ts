@@ -81,6 +81,15 @@ describe('http server: HTTPS (node:tls)', () => {
     expect(Date.now() - started).to.be.at.least(250);
   });
 
+  it('a graceful close cuts a handshake under way instead of waiting out the head timeout', async () => {
+    const { server, port } = await startServer(echoSecure, { headTimeoutMs: 60_000 }, { tls: tls() });
+    const silent = await RawClient.connect(port);
+    const started = Date.now();
+    await server.close();
+    await silent.waitClosed();
+    expect(Date.now() - started).to.be.below(10_000);
+  });
+
   it('a client without the certificate\'s issuer refuses the server', async () => {
     const { port } = await startServer(echoSecure, {}, { tls: tls() });
     const error = await new Promise<Error>((resolve) => {
