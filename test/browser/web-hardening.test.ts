@@ -2,12 +2,14 @@
  * The app under its Content-Security-Policy (docs/security.md, "Web hardening"): a user signs
  * up, reads an HTML message, composes, uploads and previews an image and a video, and an
  * operator opens the admin console, with not one policy violation or script error on the way;
- * and another site's page that frames the app gets nothing.
+ * and another site's page that frames the app gets nothing. Over HTTPS (conf `https`) the same
+ * app works in a browser with a Secure session cookie.
  */
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { BrowserContext, Page } from 'playwright-core';
 import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
+import { makeSelfSignedCert } from '../support/self-signed-cert.js';
 import { openBrowser, screenshot, settled, signInInApp, signUpInApp, startBrowserCloud, UI_TIMEOUT_MS, type BrowserCloud } from './browser-cloud.js';
 
 /** A 1×1 PNG. */
@@ -197,5 +199,42 @@ describe('browser: the app under its Content-Security-Policy', function () {
     // The blocked frame shows the browser's error page: the app's sign-in never rendered.
     expect(await child.locator('text=Sign in').count()).to.equal(0);
     expect(child.url()).to.not.equal(appUrl);
+  });
+});
+
+describe('browser: the app over HTTPS (conf https, a self-signed certificate)', function () {
+  this.timeout(180_000);
+  let cloud: BrowserCloud;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeEach(async () => {
+    const cert = makeSelfSignedCert();
+    cloud = await startBrowserCloud({ frontends: 1, https: { keyFile: cert.keyFile, certFile: cert.certFile } });
+  });
+
+  afterEach(async () => {
+    await context?.close();
+    killAllRoles();
+    cleanupTempDirs();
+  });
+
+  it('signs up through the https dispatcher, holds a Secure cookie, and uploads with no violation', async () => {
+    ({ context, page } = await openBrowser(undefined, { ignoreHTTPSErrors: true }));
+    const problems = await watchForProblems(context, page);
+    expect(cloud.dispatcherUrl).to.match(/^https:/);
+    await signUpInApp(page, cloud.dispatcherUrl, 'hana', 'correct horse');
+    expect(page.url().startsWith(`${cloud.frontendUrls[0]!}/`), page.url()).to.equal(true);
+    const cookies = await context.cookies(cloud.frontendUrls[0]!);
+    const session = cookies.find((c) => c.name === 'penncloud_session');
+    expect(session, 'the session cookie').to.not.equal(undefined);
+    expect(session!.secure).to.equal(true);
+    expect(session!.httpOnly).to.equal(true);
+    const chooser = page.waitForEvent('filechooser');
+    await page.getByRole('button', { name: 'Upload files' }).click();
+    await (await chooser).setFiles([{ name: 'pixel.png', mimeType: 'image/png', buffer: Buffer.from(PIXEL_PNG_BASE64, 'base64') }]);
+    await page.locator('tr[data-entry-name="pixel.png"]').waitFor();
+    expect(problems.violations, 'policy violations').to.deep.equal([]);
+    expect(problems.errors, 'script errors').to.deep.equal([]);
   });
 });
