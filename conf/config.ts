@@ -89,7 +89,7 @@ export interface MailConfig {
   queuePollMs: number;
 }
 
-/** PEM files of a certificate and its key, for STARTTLS / STLS. */
+/** PEM files of a certificate and its key, for STARTTLS / STLS and HTTPS. */
 export interface TlsFilesConfig {
   keyFile: string;
   certFile: string;
@@ -147,6 +147,11 @@ export interface PennConfig {
    * (docs/security.md); relative paths from the working directory. Null: `<data dir>/cluster.secret`.
    */
   secretFile: string | null;
+  /**
+   * HTTPS for the frontends and the dispatcher (PEM key and certificate chain, relative paths
+   * from the working directory); null: plain HTTP. With it, publicUrls are https URLs.
+   */
+  https: TlsFilesConfig | null;
 }
 
 /** A configuration file that cannot be used; the message names the file and the field. */
@@ -181,9 +186,10 @@ export function loadConfig(file: string): PennConfig {
 export function parseConfig(raw: unknown, file = '(config)'): PennConfig {
   const f = new FieldReader(file);
   const root = f.object(raw, '');
+  const https = readTls(f, root.https, 'https');
   const config: PennConfig = {
     http: readHttp(f, root.http),
-    frontends: readFrontends(f, root.frontends),
+    frontends: readFrontends(f, root.frontends, https !== null),
     dispatcher: readDispatcher(f, root.dispatcher),
     coordinator: readCoordinator(f, root.coordinator),
     kv: readKv(f, root.kv),
@@ -195,6 +201,7 @@ export function parseConfig(raw: unknown, file = '(config)'): PennConfig {
     supervisor: undefined as unknown as Endpoint,
     sessions: readSessions(f, root.sessions),
     secretFile: root.secretFile === undefined ? null : f.string(root.secretFile, 'secretFile'),
+    https,
   };
   config.drive = readDrive(f, root.drive, config.kv);
   config.mail = readMail(f, root.mail);
@@ -204,7 +211,7 @@ export function parseConfig(raw: unknown, file = '(config)'): PennConfig {
   const sup = f.object(root.supervisor ?? {}, 'supervisor');
   f.rejectUnknown(sup, 'supervisor', ['host', 'port']);
   config.supervisor = { host: f.peerHost(sup.host ?? '127.0.0.1', 'supervisor.host', 'frontends connect to it'), port: f.port(sup.port ?? 9998, 'supervisor.port') };
-  f.rejectUnknown(root, '', ['http', 'frontends', 'dispatcher', 'coordinator', 'kv', 'drive', 'sessions', 'mail', 'smtp', 'pop3', 'admins', 'supervisor', 'secretFile']);
+  f.rejectUnknown(root, '', ['http', 'frontends', 'dispatcher', 'coordinator', 'kv', 'drive', 'sessions', 'mail', 'smtp', 'pop3', 'admins', 'supervisor', 'secretFile', 'https']);
   checkPortsDistinct(f, config);
   return config;
 }
@@ -229,7 +236,7 @@ function readHttp(f: FieldReader, value: unknown): HttpLimitsConfig {
   return out;
 }
 
-function readFrontends(f: FieldReader, value: unknown): FrontendConfig[] {
+function readFrontends(f: FieldReader, value: unknown, https: boolean): FrontendConfig[] {
   const list = f.array(value, 'frontends', 1);
   const ids = new Set<number>();
   return list.map((item, i) => {
@@ -244,9 +251,15 @@ function readFrontends(f: FieldReader, value: unknown): FrontendConfig[] {
       ? f.peerHost(o.host, `${path}.host`, `the dispatcher sends users to http://HOST:PORT (or set ${path}.publicUrl)`)
       : f.host(o.host, `${path}.host`);
     const port = f.port(o.port, `${path}.port`);
+    const scheme = https ? 'https' : 'http';
     const publicUrl = o.publicUrl === undefined
-      ? `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+      ? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`
       : f.url(o.publicUrl, `${path}.publicUrl`);
+    // Behind a TLS proxy a plain frontend may have an https publicUrl; the reverse would send
+    // users to plain HTTP past a server that speaks only HTTPS.
+    if (https && !publicUrl.startsWith('https:')) {
+      throw new ConfigError(f.file, `${path}.publicUrl`, 'must be an https URL when "https" is configured');
+    }
     return { id, host, port, publicUrl };
   });
 }

@@ -2,6 +2,7 @@
 import { createLogger } from '../protocol/log.js';
 import { Dispatcher } from '../dispatcher/dispatcher-server.js';
 import type { Command } from './command.js';
+import { readHttpsFiles } from './https-files.js';
 import { announceReady, loadRoleContext, onShutdownSignal } from './role-context.js';
 
 export const dispatcherCommand: Command = {
@@ -16,7 +17,7 @@ export const dispatcherCommand: Command = {
     const dispatcher = new Dispatcher({
       host: d.host, port: d.port, policy: d.policy, redirectStatus: d.redirectStatus,
       frontendTimeoutMs: d.frontendTimeoutMs, httpLimits: config.http, logger,
-      frontends: config.frontends, secret,
+      frontends: config.frontends, secret, tls: readHttpsFiles(config.https),
     });
     const address = await dispatcher.start();
     onShutdownSignal(async () => {
@@ -24,7 +25,7 @@ export const dispatcherCommand: Command = {
       await dispatcher.close();
     });
     logger.info('dispatching', { policy: d.policy, redirectStatus: d.redirectStatus });
-    announceReady('dispatcher', `http://${address.host}:${address.port}`);
+    announceReady('dispatcher', `${config.https === null ? 'http' : 'https'}://${address.host}:${address.port}`);
     return new Promise<number>(() => { /* serves until a signal */ });
   },
 };

@@ -1,6 +1,7 @@
 /** `penncloud frontend --id N`: a stateless web frontend serving the app and the REST API. */
 import { fileURLToPath } from 'node:url';
 import { HttpServer } from '../http/server.js';
+import { appSecurityFields, originSource } from '../http/security-fields.js';
 import { createLogger } from '../protocol/log.js';
 import { Router } from '../router/router.js';
 import { HealthController } from '../controllers/health-controller.js';
@@ -16,6 +17,7 @@ import { PublicShareController, ShareController } from '../controllers/share-con
 import { startHeartbeats } from '../dispatcher/heartbeat-sender.js';
 import { intOption, UsageError, type Command } from './command.js';
 import { announceReady, loadRoleContext, onShutdownSignal } from './role-context.js';
+import { readHttpsFiles } from './https-files.js';
 import { createServices } from './service-wiring.js';
 
 /** The built single-page app (`npm run build` writes it from spa/ into dist/spa). */
@@ -58,9 +60,22 @@ export const frontendCommand: Command = {
     router.mount('/.well-known/autoconfig/mail', autoconfig);
     router.mount('/mail', autoconfig);
     router.mount('/api', new DriveController(storage, auth, { quotaBytes: config.drive.quotaBytes, trashRetentionDays: config.drive.trashRetentionDays }));
-    router.fallback(new StaticController(SPA_ROOT, { pageMeta: appPageMeta(config.dispatcher) }).serve);
+    const scheme = config.https === null ? 'http' : 'https';
+    router.fallback(new StaticController(SPA_ROOT, { pageMeta: appPageMeta(config.dispatcher, scheme) }).serve);
 
-    const server = new HttpServer({ name, handler: router.handle, limits: config.http, logger });
+    const server = new HttpServer({
+      name, handler: router.handle, limits: config.http, logger,
+      tls: readHttpsFiles(config.https),
+      // The app loads one image through the dispatcher, the icon that tells it a way back is
+      // open; the dispatcher redirects it to some frontend, and a policy checks every hop.
+      defaultFields: appSecurityFields({
+        imageOrigins: [
+          originSource(scheme, config.dispatcher.host, config.dispatcher.port),
+          ...config.frontends.filter((f) => f.id !== id).map((f) => new URL(f.publicUrl).origin),
+        ],
+        secure: config.https !== null,
+      }),
+    });
     const address = await server.listen(self.port, self.host);
     const stopHeartbeats = startHeartbeats({
       dispatcherHost: config.dispatcher.host,
@@ -88,10 +103,10 @@ export const frontendCommand: Command = {
  * back through it when its frontend stops answering) and how long the dispatcher keeps a silent
  * frontend (so the app waits that long before trusting a redirect).
  */
-function appPageMeta(dispatcher: { host: string; port: number; frontendTimeoutMs: number }): Record<string, string> {
+function appPageMeta(dispatcher: { host: string; port: number; frontendTimeoutMs: number }, scheme: 'http' | 'https'): Record<string, string> {
   const host = dispatcher.host.includes(':') ? `[${dispatcher.host}]` : dispatcher.host;
   return {
-    dispatcher: `http://${host}:${dispatcher.port}`,
+    dispatcher: `${scheme}://${host}:${dispatcher.port}`,
     'frontend-timeout-ms': String(dispatcher.frontendTimeoutMs),
   };
 }

@@ -2,6 +2,9 @@
  * The services every process that serves users builds the same way from the configuration:
  * one KV client, accounts, sessions, the drive's storage and the webmail.
  */
+import { readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import type { PennConfig } from '../../conf/config.js';
 import { KvClient } from '../kvclient/kv-client.js';
 import { JsonLineClient } from '../kvclient/json-line-client.js';
@@ -37,7 +40,12 @@ const SUPERVISOR_TIMEOUT_MS = 90_000;
 /** How long a frontend's /healthz may take before it counts as down. */
 const HEALTH_PROBE_TIMEOUT_MS = 2_000;
 
-async function probeHealth(url: string): Promise<boolean> {
+/**
+ * True when the frontend at `url` answers /healthz with 200. Over HTTPS the frontends' own
+ * certificate is trusted besides the usual roots (it may be self-signed).
+ */
+async function probeHealth(url: string, extraCa: Buffer | null): Promise<boolean> {
+  if (url.startsWith('https:')) return probeHealthTls(url, extraCa);
   try {
     const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(HEALTH_PROBE_TIMEOUT_MS) });
     await res.arrayBuffer();
@@ -45,6 +53,19 @@ async function probeHealth(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+function probeHealthTls(url: string, extraCa: Buffer | null): Promise<boolean> {
+  return new Promise((resolve) => {
+    const ca = extraCa === null ? undefined : [...rootCertificates, extraCa.toString('latin1')];
+    const req = httpsGet(`${url}/healthz`, { ca, timeout: HEALTH_PROBE_TIMEOUT_MS }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', () => resolve(false));
+  });
 }
 
 /**
@@ -60,6 +81,7 @@ export function createServices(config: PennConfig, secret: Buffer, sourceHost?: 
     attemptTimeoutMs: 2 * config.coordinator.failureTimeoutMs,
     readFrom: config.kv.readFrom,
   });
+  const extraCa = config.https === null ? null : readFileSync(config.https.certFile);
   const users = new UserService(kv, new LoginThrottle(kv), Date.now, config.admins);
   const sessions = new SessionService(kv, users, config.sessions);
   const tokens = new TokenService(kv);
@@ -75,7 +97,7 @@ export function createServices(config: PennConfig, secret: Buffer, sourceHost?: 
       ? new JsonLineClient(config.supervisor.host, config.supervisor.port, SUPERVISOR_TIMEOUT_MS, 'the process supervisor', secret, sourceHost)
       : null,
     frontends: config.frontends,
-    probe: probeHealth,
+    probe: (url) => probeHealth(url, extraCa),
   });
   return {
     kv, users, sessions, tokens, storage, mail, admin,

@@ -60,7 +60,7 @@ export const upCommand: Command = {
       return 1;
     }
     const d = config.dispatcher;
-    process.stdout.write(`PennCloud is up (data in ${dataDir}):\n${urls.join('\n')}\n\nOpen http://${d.host}:${d.port}/ in a browser.\n`);
+    process.stdout.write(`PennCloud is up (data in ${dataDir}):\n${urls.join('\n')}\n\nOpen ${config.https === null ? 'http' : 'https'}://${d.host}:${d.port}/ in a browser.\n`);
     process.stdout.write('READY up all roles started\n');
     return new Promise<number>(() => { /* runs until a signal */ });
   },

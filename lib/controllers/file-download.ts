@@ -22,7 +22,9 @@ export async function sendFile(ctx: RequestContext, file: OpenedFile): Promise<v
   res.setHeader('content-disposition', contentDisposition(inline ? 'inline' : 'attachment', node.name));
   res.setHeader('x-content-type-options', 'nosniff');
   // A user's file is served from the app's origin: never let it run as a page there.
-  res.setHeader('content-security-policy', "sandbox; default-src 'none'; img-src 'self'; media-src 'self'");
+  // The app previews it in a frame (PDF), so the app's own origin may frame it; no one else.
+  res.setHeader('content-security-policy', "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'self'");
+  res.setHeader('x-frame-options', 'SAMEORIGIN');
   res.setHeader('accept-ranges', 'bytes');
   res.setHeader('last-modified', new Date(node.modifiedMs).toUTCString());
   const range = parseRange(ctx.req.headers.get('range'), node.size);

@@ -5,6 +5,7 @@
  *   GET    /api/mail/search?q=&folder=&cursor=       messages matching words (from:, to:, subject:), newest first
  *   GET    /api/mail/messages/<id>                   the message parsed (marks it seen)
  *   GET    /api/mail/messages/<id>/raw               its RFC 5322 bytes
+ *   GET    /api/mail/messages/<id>/html              its HTML as a sandboxed page, for a frame
  *   GET    /api/mail/messages/<id>/attachments/<n>   attachment n (0-based)
  *   POST   /api/mail/send                            JSON or multipart: to, cc, subject, text, ...
  *   DELETE /api/mail/messages/<id>                   to Trash; in Trash, for good
@@ -18,6 +19,7 @@ import { MAIL_PAGE_DEFAULT, MAIL_PAGE_MAX } from '../services/mail-index.js';
 import { MAIL_SEARCH_PAGE_DEFAULT, MAIL_SEARCH_PAGE_MAX, parseMailQuery } from '../services/mail-search.js';
 import type { MailService, SendRequest } from '../services/mail-service.js';
 import { contentDisposition } from './content-disposition.js';
+import { MAIL_HTML_FIELDS, mailHtmlPage } from './mail-html-page.js';
 import { readMailForm, splitAddresses } from './mail-form.js';
 import { requireSameSite, requireSession, sessionOf, type Authenticator } from './request-guards.js';
 
@@ -36,6 +38,7 @@ export class MailController extends Controller {
     table.get('/search', (ctx) => this.search(ctx));
     table.get('/messages/:id', (ctx) => this.read(ctx));
     table.get('/messages/:id/raw', (ctx) => this.raw(ctx));
+    table.get('/messages/:id/html', (ctx) => this.html(ctx));
     table.get('/messages/:id/attachments/:n', (ctx) => this.attachment(ctx));
     table.post('/send', (ctx) => this.send(ctx));
     table.delete('/messages/:id', (ctx) => this.remove(ctx));
@@ -101,6 +104,16 @@ export class MailController extends Controller {
     ctx.res.status = 200;
     ctx.res.setHeader('content-type', 'message/rfc822');
     ctx.res.end(bytes);
+  }
+
+  private async html(ctx: RequestContext): Promise<void> {
+    const { parsed } = await this.mail.read(this.user(ctx), ctx.params.id!, false);
+    if (parsed.html === null) {
+      throw new PennError('NOT_FOUND', `message ${ctx.params.id} has no HTML part`);
+    }
+    for (const [name, value] of MAIL_HTML_FIELDS) ctx.res.setHeader(name, value);
+    ctx.res.setHeader('cache-control', 'private, no-cache');
+    ctx.text(200, mailHtmlPage(parsed.html), 'text/html; charset=utf-8');
   }
 
   private async attachment(ctx: RequestContext): Promise<void> {

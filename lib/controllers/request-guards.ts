@@ -140,12 +140,15 @@ export function sessionOf(ctx: RequestContext): Session {
   return callerOf(ctx);
 }
 
-/** Sets the session cookie: HttpOnly, SameSite=Lax, Path=/, living as long as the session. */
+/**
+ * Sets the session cookie: HttpOnly, SameSite=Lax, Path=/, living as long as the session, and
+ * Secure over HTTPS (a browser then never sends it over plain HTTP).
+ */
 export function setSessionCookie(ctx: RequestContext, session: Session, maxAgeSeconds: number): void {
-  ctx.setCookie(SESSION_COOKIE, session.id, { httpOnly: true, sameSite: 'Lax', path: '/', maxAgeSeconds });
+  ctx.setCookie(SESSION_COOKIE, session.id, { httpOnly: true, sameSite: 'Lax', path: '/', maxAgeSeconds, secure: ctx.req.secure });
 }
 
 /** Tells the browser to forget the session cookie. */
 export function clearSessionCookie(ctx: RequestContext): void {
-  ctx.setCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'Lax', path: '/', maxAgeSeconds: 0 });
+  ctx.setCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'Lax', path: '/', maxAgeSeconds: 0, secure: ctx.req.secure });
 }

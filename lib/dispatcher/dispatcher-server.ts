@@ -6,6 +6,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { HttpLimitsConfig } from '../../conf/config.js';
+import { dispatcherSecurityFields } from '../http/security-fields.js';
 import { HttpServer, type ListenAddress } from '../http/server.js';
 import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { decodeHeartbeat } from '../protocol/frontend-heartbeat.js';
@@ -24,6 +25,8 @@ export interface DispatcherOptions {
   secret: Buffer;
   httpLimits: HttpLimitsConfig;
   logger: Logger;
+  /** Serve HTTPS with this key and certificate (PEM); plain HTTP without. */
+  tls?: { key: Buffer; cert: Buffer };
   /** Randomness for the random policy and tie-breaks; Math.random unless a test seeds it. */
   random01?: () => number;
 }
@@ -53,6 +56,8 @@ export class Dispatcher {
       handler: (req, res) => this.handle(req, res),
       limits: options.httpLimits,
       logger: options.logger,
+      defaultFields: dispatcherSecurityFields({ secure: options.tls !== undefined }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
     this.udp = createSocket(options.host.includes(':') ? 'udp6' : 'udp4');
     this.udp.on('message', (datagram, from) => this.onHeartbeat(datagram, `${from.address}:${from.port}`));

@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../protocol/log.js';
 import { PennError, type ErrorCode } from '../protocol/errors.js';
+import type { DefaultField } from './default-fields.js';
 import { callHandler, type HandlerHost } from './handler-call.js';
 import {
   LINGER_BYTES_MAX, LINGER_MS, PIPELINE_DEPTH_MAX, UNREAD_BODY_DRAIN_BYTES_MAX, type HttpLimits,
@@ -30,6 +31,12 @@ export interface ConnectionContext {
   /** A coarse clock (ms), refreshed by the sweep. */
   readonly clockMs: number;
   readonly shuttingDown: boolean;
+  /** The server speaks HTTPS. */
+  readonly secure: boolean;
+  /** Fields every response carries (see default-fields.ts). */
+  readonly defaultFields: readonly DefaultField[];
+  /** The same, as header lines, for the server's own refusals. */
+  readonly defaultFieldLines: string;
   nextRequestSeq(): number;
   onConnectionClosed(connection: Connection): void;
 }
@@ -95,6 +102,14 @@ export class Connection implements ParserSink, RequestHost, ResponseHost, Handle
     socket.on('end', () => this.onPeerEnd());
     socket.on('error', (err) => this.logger.debug('socket error', { err: err.message }));
     socket.on('close', () => this.onClose());
+  }
+
+  get secure(): boolean {
+    return this.ctx.secure;
+  }
+
+  get defaultFields(): readonly DefaultField[] {
+    return this.ctx.defaultFields;
   }
 
   /** True when no request is in progress or queued (close() may end it at once). */
@@ -349,7 +364,7 @@ export class Connection implements ParserSink, RequestHost, ResponseHost, Handle
 
   private writeFinalError(status: number, code: ErrorCode, message: string): void {
     if (this.phase === Phase.CLOSED) return;
-    this.socket.write(finalErrorReply(status, code, message), 'utf8');
+    this.socket.write(finalErrorReply(status, code, message, this.ctx.defaultFieldLines), 'utf8');
   }
 
   // ---- lifecycle ----

@@ -15,6 +15,8 @@ export interface RequestHost {
   onBodyWanted(request: ServerRequest): void;
   /** Prefix of request ids on this server. */
   readonly idPrefix: string;
+  /** The connection is TLS (HTTPS). */
+  readonly secure: boolean;
 }
 
 export class ServerRequest implements HttpRequest, BodySource {
@@ -59,6 +61,10 @@ export class ServerRequest implements HttpRequest, BodySource {
     // A body is pushed as it arrives, so its stream exists from the start; a request without
     // one gets its (ended) stream only if the handler asks.
     if (!this.bodyEnded) this.stream = new BodyStream(this);
+  }
+
+  get secure(): boolean {
+    return this.host.secure;
   }
 
   get id(): string {

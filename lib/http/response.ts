@@ -5,6 +5,7 @@
  * body (RFC 9110 §9.3.2); 204 and 304 never carry a body (RFC 9110 §15.3.5, §15.4.5).
  */
 import type { Readable } from 'node:stream';
+import type { DefaultField } from './default-fields.js';
 import type { ServerRequest } from './request.js';
 import {
   checkHeaderName, checkHeaderValue, dateHeaderLine, statusLine,
@@ -22,6 +23,8 @@ export interface ResponseHost extends PumpTarget {
   onResponseFinished(request: ServerRequest): void;
   /** The response cannot be completed: cut the connection. */
   abort(err: unknown): void;
+  /** Fields every response carries unless the handler set the same name. */
+  readonly defaultFields: readonly DefaultField[];
 }
 
 const enum Framing {
@@ -177,6 +180,7 @@ export class ServerResponse implements HttpResponse {
         for (const item of value) head += name + ': ' + item + '\r\n';
       }
     }
+    for (const field of this.host.defaultFields) if (this.indexOf(field.lower) < 0) head += field.line;
     if (framing === Framing.LENGTH) head += 'Content-Length: ' + contentLength + '\r\n';
     else if (framing === Framing.CHUNKED) head += 'Transfer-Encoding: chunked\r\n';
     this.closeAfter = this.host.closesAfter(this.request, askedClose);

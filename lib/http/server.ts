@@ -2,12 +2,19 @@
  * The HTTP/1.1 server (RFC 9112) on node:net: accepts connections, gives each a Connection,
  * and runs the one timer of the server, a sweep that enforces every connection's deadline
  * (head timeout, idle keep-alive timeout, lingering close) without a timer per request.
+ *
+ * With `tls` every accepted socket is wrapped in a node:tls server socket first (HTTPS, RFC 9110
+ * §4.2.2): the same connections, parser and limits on the decrypted stream. The handshake must
+ * finish within the head timeout; a client whose hello is bad is dropped with a debug line, and
+ * a graceful close cuts handshakes still under way (no request has begun on them).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { HttpLimitsConfig } from '../../conf/config.js';
 import { createLogger, type Logger } from '../protocol/log.js';
 import { Connection, type ConnectionContext } from './connection.js';
+import { defaultFieldLines, prepareDefaultFields, type DefaultField } from './default-fields.js';
 import { LINGER_BYTES_MAX, LINGER_MS, resolveLimits, sweepIntervalMs, type HttpLimits } from './limits.js';
 import { finalErrorReply } from './socket-writer.js';
 import type { RequestHandler } from './types.js';
@@ -19,6 +26,13 @@ export interface HttpServerOptions {
   logger?: Logger;
   /** Shown in log lines and request ids ("frontend-1", "dispatcher"). */
   name?: string;
+  /**
+   * Header fields added to every response unless the handler set the same name
+   * (security policy); [name, value] pairs.
+   */
+  defaultFields?: readonly (readonly [string, string])[];
+  /** Serve HTTPS with this key and certificate chain (PEM); plain HTTP without. */
+  tls?: { key: Buffer; cert: Buffer };
 }
 
 /** Where a server listens. */
@@ -34,8 +48,15 @@ export class HttpServer implements ConnectionContext {
   readonly idPrefix: string;
   clockMs = Date.now();
   shuttingDown = false;
+  readonly defaultFields: readonly DefaultField[];
+  readonly defaultFieldLines: string;
+  /** Whether this server speaks HTTPS. */
+  readonly secure: boolean;
   private readonly name: string;
   private readonly server: Server;
+  private readonly secureContext: SecureContext | null;
+  /** TLS sockets whose handshake is under way (not yet connections). */
+  private readonly handshakes = new Set<TLSSocket>();
   private readonly connections = new Set<Connection>();
   /** Open connections per client address (connectionsPerClientMax). */
   private readonly connectionsByAddress = new Map<string, number>();
@@ -50,7 +71,48 @@ export class HttpServer implements ConnectionContext {
     this.name = options.name ?? 'http';
     this.logger = options.logger ?? createLogger('http', { server: this.name });
     this.idPrefix = `${randomBytes(3).toString('hex')}-`;
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.defaultFields = prepareDefaultFields(options.defaultFields ?? []);
+    this.defaultFieldLines = defaultFieldLines(this.defaultFields);
+    this.secure = options.tls !== undefined;
+    this.secureContext = options.tls === undefined ? null : createSecureContext({ key: options.tls.key, cert: options.tls.cert });
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      if (this.secureContext === null) this.accept(socket);
+      else this.handshake(socket, this.secureContext);
+    });
+  }
+
+  /**
+   * Runs the server side of a TLS handshake on `socket`, then accepts the decrypted socket. A
+   * handshake is part of getting a request head in, so it gets the head timeout.
+   */
+  private handshake(socket: Socket, secureContext: SecureContext): void {
+    if (this.shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    const tls = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
+    this.handshakes.add(tls);
+    const timer = setTimeout(() => {
+      this.logger.debug('tls handshake timed out', { address: socket.remoteAddress });
+      tls.destroy();
+    }, this.limits.headTimeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      this.handshakes.delete(tls);
+      tls.off('error', failed);
+      tls.off('close', done);
+    };
+    const failed = (err: Error): void => {
+      this.logger.debug('tls handshake failed', { address: socket.remoteAddress, err: err.message });
+      done();
+      tls.destroy();
+    };
+    tls.once('error', failed);
+    tls.once('close', done);
+    tls.once('secure', () => {
+      done();
+      this.accept(tls);
+    });
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -108,6 +170,7 @@ export class HttpServer implements ConnectionContext {
           finish();
         });
       }
+      for (const handshake of this.handshakes) handshake.destroy();
       for (const connection of this.connections) connection.shutdown();
       finish();
     });
@@ -160,7 +223,7 @@ export class HttpServer implements ConnectionContext {
     socket.on('error', () => undefined);
     socket.on('end', () => socket.destroy());
     socket.on('close', () => clearTimeout(timer));
-    socket.end(finalErrorReply(503, 'UNAVAILABLE', 'Too many connections from this address'));
+    socket.end(finalErrorReply(503, 'UNAVAILABLE', 'Too many connections from this address', this.defaultFieldLines));
   }
 
   private startSweep(): void {

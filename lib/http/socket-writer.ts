@@ -32,9 +32,12 @@ export function writeHeadAndBody(
   }
 }
 
-/** A complete JSON error reply that closes the connection (RFC 9112 §9.6). */
-export function finalErrorReply(status: number, code: ErrorCode, message: string): string {
+/**
+ * A complete JSON error reply that closes the connection (RFC 9112 §9.6); `extraLines` are
+ * whole header lines (the server's default fields).
+ */
+export function finalErrorReply(status: number, code: ErrorCode, message: string, extraLines = ''): string {
   const body = errorBody(code, message);
-  return `${statusLine(status)}${dateHeaderLine()}Content-Type: application/json\r\n`
+  return `${statusLine(status)}${dateHeaderLine()}${extraLines}Content-Type: application/json\r\n`
     + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }

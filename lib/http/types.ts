@@ -28,6 +28,8 @@ export interface HttpRequest {
   readonly httpVersion: '1.0' | '1.1';
   readonly headers: HttpHeaders;
   readonly remoteAddress: string;
+  /** The request came over TLS (an HTTPS server). */
+  readonly secure: boolean;
   /**
    * Declared body length: the Content-Length, null for a chunked body, 0 when there is none.
    */

@@ -27,6 +27,10 @@ export interface CloudOptions {
   replicated?: boolean;
   /** Conf `admins`: names only `penncloud admin add` creates. */
   admins?: string[];
+  /** Conf `https`: the frontends and the dispatcher serve HTTPS with these files. */
+  https?: { keyFile: string; certFile: string };
+  /** Also start the dispatcher (its URL is `dispatcherUrl`). */
+  dispatcher?: boolean;
 }
 
 export interface Cloud {
@@ -36,6 +40,8 @@ export interface Cloud {
   frontends: RoleProcess[];
   /** Base URLs of the frontends, in id order. */
   urls: string[];
+  /** The dispatcher's base URL, when it was started (CloudOptions.dispatcher). */
+  dispatcherUrl: string | null;
   kvConfig: { nodes: { id: number; host: string; port: number }[]; groups: number[][]; tablets: { start: string; group: number }[] };
   /** Restarts frontend `index` (same configuration); its URL stays the same. */
   restartFrontend(index: number): Promise<void>;
@@ -75,6 +81,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
         if (options.sessions !== undefined) c.sessions = options.sessions;
         if (options.mail !== undefined) c.mail = options.mail;
         if (options.admins !== undefined) c.admins = options.admins;
+        if (options.https !== undefined) c.https = options.https;
         kvConfig = c.kv;
         coordinator = c.coordinator;
         ports = portsOf(c);
@@ -85,10 +92,13 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
   const kvArgs = (id: number): string[] => ['kvnode', '--id', String(id), '--conf', conf, '--data', dataDir];
   const kvNodes = await Promise.all([0, 1, 2].map((id) => startRole(kvArgs(id))));
   const frontendArgs = (i: number): string[] => ['frontend', '--id', String(i + 1), '--conf', conf, '--data', dataDir];
+  // The dispatcher first, so it hears the frontends' first heartbeats.
+  const dispatcher = options.dispatcher ? await startRole(['dispatcher', '--conf', conf, '--data', dataDir]) : null;
   const frontends = await Promise.all(Array.from({ length: options.frontends ?? 1 }, (_v, i) => startRole(frontendArgs(i))));
   const cloud: Cloud = {
     conf, dataDir, kvNodes, frontends, kvConfig: kvConfig!,
     urls: frontends.map((f) => f.ready),
+    dispatcherUrl: dispatcher === null ? null : dispatcher.ready,
     async restartFrontend(index) {
       await stopRole(cloud.frontends[index]!);
       cloud.frontends[index] = await startRole(frontendArgs(index));

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { cleanupTempDirs, killAllRoles, runPenncloud, startRole, stopRole, tempDir, writeTestConfig, type RoleProcess } from '../support/roles.js';
-import { openBrowser, screenshot, signInInApp, signUpInApp } from './browser-cloud.js';
+import { exactText, openBrowser, screenshot, signInInApp, signUpInApp } from './browser-cloud.js';
 
 /** Longest wait for a node's state to change on the console (restart includes recovery). */
 const STATE_CHANGE_WAIT_MS = 90_000;
@@ -46,8 +46,9 @@ describe('browser: the admin console (a whole cloud under penncloud up)', functi
     await page.getByRole('heading', { name: 'Admin console' }).waitFor();
     for (const name of ['frontend-1', 'frontend-2']) expect(await stateOf(name).textContent()).to.equal('ALIVE');
     for (const name of ['kvnode-0', 'kvnode-1', 'kvnode-2']) await nodeRow(name).waitFor();
-    await page.waitForFunction(`[...document.querySelectorAll('tr[data-node-id^="kvnode"] [data-testid="node-state"]')]
-      .every((b) => b.textContent === 'PRIMARY' || b.textContent === 'SECONDARY')`, undefined, { timeout: STATE_CHANGE_WAIT_MS });
+    for (const name of ['kvnode-0', 'kvnode-1', 'kvnode-2']) {
+      await stateOf(name).filter({ hasText: /^(PRIMARY|SECONDARY)$/ }).waitFor({ timeout: STATE_CHANGE_WAIT_MS });
+    }
 
     const tablets = page.getByRole('region', { name: 'Tablets' });
     await tablets.getByText('(start)').waitFor();
@@ -60,22 +61,19 @@ describe('browser: the admin console (a whole cloud under penncloud up)', functi
     expect(pageOne).to.have.length(10);
     await screenshot(page, 'admin');
     await data.getByRole('button', { name: 'Next' }).click();
-    await page.waitForFunction(`((first) => first !== undefined && first !== ${JSON.stringify(pageOne[0])})(
-      document.querySelector('[aria-labelledby="data-title"] tbody tr')?.textContent)`);
+    await data.locator('tbody tr').first().filter({ hasNotText: exactText(pageOne[0]!) }).waitFor();
     const pageTwo = await firstCells();
     expect(pageTwo.length).to.be.greaterThan(0);
     expect(pageTwo).to.not.deep.equal(pageOne);
     await data.getByRole('button', { name: 'Previous' }).click();
-    await page.waitForFunction(`document.querySelector('[aria-labelledby="data-title"] tbody tr')?.textContent === ${JSON.stringify(pageOne[0])}`);
+    await data.locator('tbody tr').first().filter({ hasText: exactText(pageOne[0]!) }).waitFor();
     expect(await firstCells()).to.deep.equal(pageOne);
 
     await nodeRow('kvnode-2').getByRole('button', { name: /^Disable/ }).click();
-    await page.waitForFunction(`document.querySelector('tr[data-node-id="kvnode-2"] [data-testid="node-state"]')?.textContent === 'DISABLED'`,
-      undefined, { timeout: STATE_CHANGE_WAIT_MS });
+    await stateOf('kvnode-2').filter({ hasText: /^DISABLED$/ }).waitFor({ timeout: STATE_CHANGE_WAIT_MS });
     await screenshot(page, 'admin-node-disabled');
     await nodeRow('kvnode-2').getByRole('button', { name: /^Restart/ }).click();
-    await page.waitForFunction(`['PRIMARY', 'SECONDARY'].includes(document.querySelector('tr[data-node-id="kvnode-2"] [data-testid="node-state"]')?.textContent)`,
-      undefined, { timeout: STATE_CHANGE_WAIT_MS });
+    await stateOf('kvnode-2').filter({ hasText: /^(PRIMARY|SECONDARY)$/ }).waitFor({ timeout: STATE_CHANGE_WAIT_MS });
   });
 
   it('tells anyone else the console is for admins only', async () => {

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { REPO_ROOT, startRole, tempDir, writeTestConfig, type RoleProcess } from '../support/roles.js';
+import { REPO_ROOT, runPenncloud, startRole, tempDir, writeTestConfig, type RoleProcess } from '../support/roles.js';
 
 /** Where the screenshots of each screen go, for a person to look at. */
 export const SCREENSHOT_DIR = join(REPO_ROOT, 'test-output', 'screenshots');
@@ -29,8 +29,20 @@ export interface BrowserCloud {
   dispatcher: RoleProcess;
 }
 
+export interface BrowserCloudOptions {
+  frontends?: number;
+  quotaBytes?: number;
+  /**
+   * Administrators, made with `penncloud admin add` (password "correct horse") once the store
+   * is up; the cloud then runs a coordinator too, so the admin console has node states to show.
+   */
+  admins?: string[];
+  /** Conf `https`: the frontends and the dispatcher serve HTTPS with these files. */
+  https?: { keyFile: string; certFile: string };
+}
+
 /** Starts the store, `frontends` frontends and the dispatcher; resolves when all are ready. */
-export async function startBrowserCloud(options: { frontends?: number; quotaBytes?: number } = {}): Promise<BrowserCloud> {
+export async function startBrowserCloud(options: BrowserCloudOptions = {}): Promise<BrowserCloud> {
   const dir = tempDir('penncloud-browser-');
   const dataDir = join(dir, 'data');
   const conf = await writeTestConfig(dir, {
@@ -43,12 +55,19 @@ export async function startBrowserCloud(options: { frontends?: number; quotaByte
       c.dispatcher.heartbeatIntervalMs = 250;
       c.dispatcher.frontendTimeoutMs = 1_500;
       c.drive = { chunkBytes: 256 * 1024, quotaBytes: options.quotaBytes ?? 256 * 1024 * 1024 };
+      if (options.admins !== undefined) c.admins = options.admins;
+      if (options.https !== undefined) c.https = options.https;
     },
   });
   const common = ['--conf', conf, '--data', dataDir];
+  if (options.admins !== undefined) await startRole(['coordinator', ...common]);
   const kvNodes = await Promise.all([0, 1, 2].map((id) => startRole(['kvnode', '--id', String(id), ...common])));
   const dispatcher = await startRole(['dispatcher', ...common]);
   const frontends = await Promise.all(Array.from({ length: options.frontends ?? 2 }, (_v, i) => startRole(['frontend', '--id', String(i + 1), ...common])));
+  for (const name of options.admins ?? []) {
+    const added = await runPenncloud(['admin', 'add', name, ...common], 'correct horse\n');
+    if (added.code !== 0) throw new Error(`penncloud admin add ${name}: ${added.stderr}`);
+  }
   return {
     dispatcherUrl: dispatcher.ready.split(/\s+/)[0]!.replace(/\/$/, ''),
     frontends,
@@ -59,13 +78,16 @@ export async function startBrowserCloud(options: { frontends?: number; quotaByte
 }
 
 /** A browser with a fresh profile; close it in afterEach. */
-export async function openBrowser(viewport = { width: 1280, height: 820 }): Promise<{ context: BrowserContext; page: Page }> {
+export async function openBrowser(
+  viewport = { width: 1280, height: 820 }, options: { ignoreHTTPSErrors?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await chromium.launchPersistentContext(tempDir('penncloud-chromium-'), {
     executablePath: CHROMIUM_PATH,
     args: CHROMIUM_ARGS,
     headless: true,
     acceptDownloads: true,
     viewport,
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
   });
   context.setDefaultTimeout(UI_TIMEOUT_MS);
   const page = context.pages()[0] ?? await context.newPage();
@@ -76,6 +98,28 @@ export async function openBrowser(viewport = { width: 1280, height: 820 }): Prom
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/**
+ * A pattern matching exactly `text`, for locator filters. (Waits go through locators: under
+ * the app's Content-Security-Policy, page.waitForFunction is eval and is refused.)
+ */
+export function exactText(text: string): RegExp {
+  return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+}
+
+/** Pause between looks at the tab title (which no locator sees) while waiting for it to change. */
+const TITLE_POLL_MS = 50;
+
+/** Waits, up to UI_TIMEOUT_MS, until the tab title is `title`. */
+export async function waitForTitle(page: Page, title: string): Promise<void> {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  let seen = await page.title();
+  while (seen !== title) {
+    if (Date.now() > deadline) throw new Error(`the tab title is still "${seen}", not "${title}", after ${UI_TIMEOUT_MS} ms`);
+    await page.waitForTimeout(TITLE_POLL_MS);
+    seen = await page.title();
+  }
 }
 
 /** Waits until no request of the page is in flight and the app shows no spinner. */

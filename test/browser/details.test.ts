@@ -14,7 +14,7 @@ declare const document: {
   activeElement: { textContent: string | null } | null;
 };
 declare function getComputedStyle(element: unknown): { backgroundColor: string };
-import { openBrowser, screenshot, signUpInApp, startBrowserCloud, type BrowserCloud } from './browser-cloud.js';
+import { openBrowser, screenshot, signUpInApp, startBrowserCloud, waitForTitle, type BrowserCloud } from './browser-cloud.js';
 
 /** Tries at catching a toast while a second dialog opens (see the toast test). */
 const TOAST_ATTEMPTS_MAX = 3;
@@ -149,7 +149,7 @@ describe('browser: the small things people notice', function () {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('link', { name: 'Mail' }).click();
     await page.getByText('Third note').waitFor();
-    await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === 'Mail (3) · PennCloud');
+    await waitForTitle(page, 'Mail (3) · PennCloud');
 
     const focused = () => page.evaluate(() => document.activeElement?.textContent ?? '');
     await page.keyboard.press('j');
@@ -171,7 +171,7 @@ describe('browser: the small things people notice', function () {
     expect(await focused()).to.contain('Third note');
     await page.keyboard.press('Enter');
     await page.getByText('Third note, in words.').waitFor();
-    await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === 'Mail (2) · PennCloud');
+    await waitForTitle(page, 'Mail (2) · PennCloud');
 
     await page.keyboard.press('c');
     const composer = page.getByRole('dialog', { name: 'New message' });

@@ -72,7 +72,8 @@ describe('browser: drive previews, drag and drop, phone width', function () {
     await row('pixel.png').getByRole('button', { name: /^pixel\.png/ }).click();
     const image = page.getByRole('dialog', { name: 'pixel.png' }).getByRole('img', { name: 'pixel.png' });
     await image.waitFor();
-    await page.waitForFunction(`document.querySelector('.preview img')?.naturalWidth === 1`);
+    await image.evaluate((img: any) => img.decode());
+    expect(await image.evaluate((img: any) => img.naturalWidth)).to.equal(1);
     await page.keyboard.press('Escape');
 
     const ranges: number[] = [];

@@ -35,6 +35,22 @@ describe('conf: the configuration loader', () => {
     expect(config.coordinator.port).to.equal(9999);
   });
 
+  it('without "https" serves plain HTTP; with it, default publicUrls are https and an http one is refused', () => {
+    expect(parseConfig(localConfig()).https).to.equal(null);
+    const config = localConfig();
+    config.https = { keyFile: 'key.pem', certFile: 'cert.pem' };
+    delete config.frontends[0].publicUrl;
+    const parsed = parseConfig(config);
+    expect(parsed.https).to.deep.equal({ keyFile: 'key.pem', certFile: 'cert.pem' });
+    expect(parsed.frontends[0]!.publicUrl).to.equal('https://127.0.0.1:8000');
+    expectFieldError((c) => {
+      c.https = { keyFile: 'key.pem', certFile: 'cert.pem' };
+      c.frontends[1].publicUrl = 'http://127.0.0.1:8001';
+    }, 'frontends[1].publicUrl', /must be an https URL when "https" is configured/);
+    expectFieldError((c) => { c.https = { keyFile: 'key.pem' }; }, 'https.certFile', /./);
+    expectFieldError((c) => { c.https = { keyFile: 'k', certFile: 'c', caFile: 'x' }; }, 'https.caFile', /./);
+  });
+
   it('names the field of a wrong type', () => {
     expectFieldError((c) => { c.frontends[1].port = '8001'; }, 'frontends[1].port', /must be an integer/);
   });

@@ -4,8 +4,9 @@
  * response reader (Content-Length, chunked, or until close) so tests assert on the wire.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { HttpLimitsConfig } from '../../conf/config.js';
-import { HttpServer } from '../../lib/http/server.js';
+import { HttpServer, type HttpServerOptions } from '../../lib/http/server.js';
 import type { RequestHandler } from '../../lib/http/types.js';
 import { setLogLevel } from '../../lib/protocol/log.js';
 
@@ -18,9 +19,9 @@ const open: Array<{ server: HttpServer; sockets: Socket[] }> = [];
 
 /** Starts a server on 127.0.0.1:0; closeAll() (in afterEach) closes it. */
 export async function startServer(
-  handler: RequestHandler, limits: HttpLimitsConfig = {},
+  handler: RequestHandler, limits: HttpLimitsConfig = {}, more: Pick<HttpServerOptions, 'tls' | 'defaultFields'> = {},
 ): Promise<{ server: HttpServer; port: number }> {
-  const server = new HttpServer({ handler, limits, name: 'test' });
+  const server = new HttpServer({ handler, limits, name: 'test', ...more });
   const { port } = await server.listen(0, '127.0.0.1');
   open.push({ server, sockets: [] });
   return { server, port };
@@ -69,6 +70,19 @@ export class RawClient {
     clients.push(client);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return client;
+  }
+
+  /** A TLS connection that trusts `ca`; resolves once the handshake is done. */
+  static async connectTls(port: number, ca: Buffer): Promise<RawClient> {
+    const socket = tlsConnect({ port, host: '127.0.0.1', ca, servername: 'localhost' });
+    socket.setNoDelay(true);
+    const client = new RawClient(socket);
+    clients.push(client);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
       socket.once('error', reject);
     });
     return client;

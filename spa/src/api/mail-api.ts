@@ -116,6 +116,11 @@ export function attachmentUrl(messageId: string, index: number): string {
   return `/api/mail/messages/${encodeURIComponent(messageId)}/attachments/${index}`;
 }
 
+/** The message's HTML as a sandboxed page (see mail/html-frame.tsx). */
+export function messageHtmlUrl(messageId: string): string {
+  return `/api/mail/messages/${encodeURIComponent(messageId)}/html`;
+}
+
 export function rawMessageUrl(messageId: string): string {
   return `/api/mail/messages/${encodeURIComponent(messageId)}/raw`;
 }

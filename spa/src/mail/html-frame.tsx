@@ -1,18 +1,14 @@
 /**
- * A message's HTML in a sandboxed frame: no scripts, no same-origin access (so it cannot touch
- * the app or its cookies), no forms, and a Content-Security-Policy in the document itself that
- * blocks every remote load (tracking pixels, remote images, fonts, styles). Links open in a new
- * tab.
+ * A message's HTML in a sandboxed frame. The frontend serves it as a page of its own
+ * (`/api/mail/messages/<id>/html`) with a policy of its own: no scripts, an opaque origin (so it
+ * cannot touch the app or its cookies), no forms, and no remote loads (tracking pixels, remote
+ * images, fonts, styles). Links open in a new tab.
  */
-const FRAME_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:";
+import { messageHtmlUrl } from '../api/mail-api';
 
-export function HtmlFrame({ html, title }: { html: string; title: string }) {
-  const doc = `<!doctype html><html><head><meta charset="utf-8">`
-    + `<meta http-equiv="Content-Security-Policy" content="${FRAME_POLICY}">`
-    + `<base target="_blank"><style>body{font:15px/1.5 system-ui,sans-serif;margin:0;padding:4px;color:#1b1f27;overflow-wrap:anywhere}img{max-width:100%}</style>`
-    + `</head><body>${html}</body></html>`;
+export function HtmlFrame({ messageId, title }: { messageId: string; title: string }) {
   return (
     <iframe class="html-frame" title={title} sandbox="allow-popups allow-popups-to-escape-sandbox"
-      srcdoc={doc} referrerpolicy="no-referrer" />
+      src={messageHtmlUrl(messageId)} referrerpolicy="no-referrer" />
   );
 }

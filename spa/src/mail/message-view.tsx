@@ -95,7 +95,7 @@ export function MessageView({ folder, id, self, onCompose, onChanged }: MessageV
       )}
       <div class="message-body">
         {message.html !== null && (showHtml || message.text === null)
-          ? <HtmlFrame html={message.html} title={`Message: ${message.subject}`} />
+          ? <HtmlFrame messageId={message.id} title={`Message: ${message.subject}`} />
           : <div class="message-text">{message.text ?? ''}</div>}
       </div>
       {message.attachments.length > 0 && (
