@@ -9,6 +9,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
 import { openBrowser, screenshot, signUpInApp, startBrowserCloud, UI_TIMEOUT_MS, type BrowserCloud } from './browser-cloud.js';
 
+/** Pause between looks at whether the preview image has loaded. */
+const IMAGE_POLL_MS = 50;
 /** A 1×1 PNG, for the image preview. */
 const PIXEL_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 
@@ -93,8 +95,18 @@ describe('browser: share links', function () {
     await v.goto(`${cloud.dispatcherUrl}/s/${token}`);
     const image = v.getByRole('img', { name: 'dot.png' });
     await image.waitFor({ timeout: UI_TIMEOUT_MS });
-    await v.waitForFunction((el) => (el as unknown as { complete: boolean; naturalWidth: number }).complete
-      && (el as unknown as { naturalWidth: number }).naturalWidth === 1, await image.elementHandle(), { timeout: UI_TIMEOUT_MS });
+    // The picture really loaded (1 pixel wide), not just its element: looked at until it has, bounded.
+    const deadline = Date.now() + UI_TIMEOUT_MS;
+    const loadedWidth = () => image.evaluate((el) => {
+      const img = el as unknown as { complete: boolean; naturalWidth: number };
+      return img.complete ? img.naturalWidth : -1;
+    });
+    let width = await loadedWidth();
+    while (width === -1 && Date.now() < deadline) {
+      await v.waitForTimeout(IMAGE_POLL_MS);
+      width = await loadedWidth();
+    }
+    expect(width).to.equal(1);
     expect(await v.getByRole('link', { name: 'Download' }).isVisible()).to.equal(true);
   });
 });
