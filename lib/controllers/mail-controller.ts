@@ -67,6 +67,7 @@ export class MailController extends Controller {
     ctx.json(200, {
       message: summary,
       folder,
+      senderWarning: summary.senderWarning ?? null,
       headers: parsed.headers.map((h) => ({ name: h.name, value: h.value })),
       subject: parsed.subject,
       from: parsed.from,

@@ -10,6 +10,13 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import { isPennError, type ErrorCode } from '../protocol/errors.js';
 import type { Logger } from '../protocol/log.js';
 import { TRACE_HEADER_BYTES_MAX } from '../services/mail-service.js';
+import { parseAddressList } from '../services/mime/address-list.js';
+import { parseHeaderFields, splitHeadAndBody } from '../services/mime/header-fields.js';
+import { InboundRateLimit } from './inbound-rate.js';
+import {
+  checkEnvelopeSender, checkHeaderFrom, claimsLocalSender, isLocalAddress, localSenderRefusal,
+  SENDER_WARNING_HEADER, SENDER_WARNING_TEXT, type LocalSenderPolicy, type SenderRefusal,
+} from './sender-policy.js';
 
 /**
  * Local parts every mail domain must accept (RFC 5321 §4.5.1 postmaster, RFC 2142 abuse),
@@ -28,7 +35,16 @@ export interface SmtpBackend {
    * Takes a whole message: local recipients get it in their Inbox, others go to the outbound
    * queue. Resolves once it is stored (the client is told it was accepted only then).
    */
-  accept(envelope: { from: string; recipients: string[]; authenticatedUser: string | null }, raw: Buffer): Promise<void>;
+  accept(envelope: SmtpEnvelope, raw: Buffer): Promise<void>;
+}
+
+/** A message's envelope as the SMTP server hands it over. */
+export interface SmtpEnvelope {
+  from: string;
+  recipients: string[];
+  authenticatedUser: string | null;
+  /** Set when the sender claims a local address without having logged in (policy `mark`). */
+  senderWarning: string | null;
 }
 
 /** SMTP replies for errors of the mail service (this adapter's own table). */
@@ -64,11 +80,21 @@ export interface SmtpInboundOptions {
   tls: { key: Buffer; cert: Buffer } | null;
   /** Accounts that receive the mail of ROLE_MAILBOXES (conf `admins`). */
   operators: readonly string[];
+  /** Unauthenticated mail claiming a local sender: marked or refused (conf smtp.localSenderPolicy). */
+  localSenderPolicy: LocalSenderPolicy;
+  /** Cap on mail from clients that have not logged in, per client address. */
+  unauthenticatedMessagesPerWindow: number;
+  unauthenticatedWindowMs: number;
+  now?: () => number;
 }
 
 /** An Error that smtp-server turns into a reply with this code. */
 function smtpError(code: number, text: string): Error {
   return Object.assign(new Error(text), { responseCode: code });
+}
+
+function refusalError(refusal: SenderRefusal): Error {
+  return smtpError(refusal.code, refusal.text);
 }
 
 function replyFor(err: unknown): Error {
@@ -92,9 +118,13 @@ function dedupe(list: string[]): string[] {
 
 export class SmtpInbound {
   readonly server: SMTPServer;
+  private readonly rateLimit: InboundRateLimit;
+  private readonly now: () => number;
 
   constructor(private readonly options: SmtpInboundOptions) {
     const { backend } = options;
+    this.rateLimit = new InboundRateLimit(options.unauthenticatedMessagesPerWindow, options.unauthenticatedWindowMs);
+    this.now = options.now ?? Date.now;
     const settings: SMTPServerOptions = {
       name: options.hostname,
       banner: 'PennCloud ESMTP',
@@ -120,7 +150,7 @@ export class SmtpInbound {
         callback();
       },
       onMailFrom: (address, session, callback) => {
-        callback(utf8Refusal(address.address, session) ?? undefined);
+        callback(utf8Refusal(address.address, session) ?? this.senderRefusal(address.address, session) ?? undefined);
       },
       onAuth: (auth, session, callback) => {
         const remote = session.remoteAddress;
@@ -154,6 +184,38 @@ export class SmtpInbound {
 
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** The MAIL FROM checks of mail identity: whose address a client may send from, and how often. */
+  private senderRefusal(mailFrom: string, session: SMTPServerSession): Error | null {
+    const { domain } = this.options.backend;
+    if (session.user !== undefined) {
+      const refusal = checkEnvelopeSender(mailFrom, session.user, domain);
+      return refusal === null ? null : refusalError(refusal);
+    }
+    const waitS = this.rateLimit.waitSeconds(session.remoteAddress, this.now());
+    if (waitS > 0) return smtpError(451, `4.7.1 Too many messages from your address, try again in ${waitS} s`);
+    if (this.options.localSenderPolicy === 'refuse' && isLocalAddress(mailFrom, domain)) return refusalError(localSenderRefusal());
+    return null;
+  }
+
+  /**
+   * The From: checks at the end of DATA: a logged-in user's From: must be their own; a
+   * stranger's claim of a local sender is refused or gets the warning. Returns the warning.
+   */
+  private checkFromHeader(head: Buffer, session: SMTPServerSession): string | null {
+    const { domain } = this.options.backend;
+    const fromField = parseHeaderFields(head).find((f) => f.name === 'from');
+    const from = parseAddressList(fromField?.value);
+    if (session.user !== undefined) {
+      const refusal = checkHeaderFrom(from, session.user, domain);
+      if (refusal !== null) throw refusalError(refusal);
+      return null;
+    }
+    const mailFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+    if (!claimsLocalSender(mailFrom, from, domain)) return null;
+    if (this.options.localSenderPolicy === 'refuse') throw refusalError(localSenderRefusal());
+    return SENDER_WARNING_TEXT;
   }
 
   private async checkRecipient(address: string, session: SMTPServerSession): Promise<void> {
@@ -197,6 +259,8 @@ export class SmtpInbound {
       chunks.push(chunk as Buffer);
     }
     if (stream.sizeExceeded) throw smtpError(552, `5.3.4 Message too big: at most ${this.options.messageBytesMax} bytes`);
+    const message = Buffer.concat(chunks);
+    const senderWarning = this.checkFromHeader(splitHeadAndBody(message).head, session);
     const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     const rcptTo = session.envelope.rcptTo.map((r) => r.address);
     // RFC 5321 §4.4: a "for" clause names one path at most; naming several would show every
@@ -205,16 +269,18 @@ export class SmtpInbound {
     const received = `Received: from ${session.clientHostname || session.remoteAddress} ([${session.remoteAddress}])\r\n`
       + `\tby ${this.options.hostname} (PennCloud) with ${session.transmissionType} id ${id}\r\n`
       + `${forClause}; ${new Date().toUTCString().replace('GMT', '+0000')}\r\n`;
-    const trace = Buffer.from(received, 'utf8');
+    const warning = senderWarning === null ? '' : `${SENDER_WARNING_HEADER}: ${senderWarning}\r\n`;
+    const trace = Buffer.from(received + warning, 'utf8');
     assert(trace.length <= TRACE_HEADER_BYTES_MAX, `a Received header of ${trace.length} bytes`);
-    const raw = Buffer.concat([trace, ...chunks]);
+    const raw = Buffer.concat([trace, message]);
     const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
     const recipients = dedupe(rcptTo.flatMap((r) => this.routeRole(r)));
     try {
-      await this.options.backend.accept({ from, recipients, authenticatedUser: session.user ?? null }, raw);
+      await this.options.backend.accept({ from, recipients, authenticatedUser: session.user ?? null, senderWarning }, raw);
     } catch (err) {
       throw replyFor(err);
     }
+    if (session.user === undefined) this.rateLimit.record(session.remoteAddress, this.now());
     this.options.logger.info('message accepted', { id, bytes: raw.length, recipients: session.envelope.rcptTo.length });
     return id;
   }

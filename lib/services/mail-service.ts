@@ -228,7 +228,7 @@ export class MailService {
    * A message that arrived by SMTP: delivered to each local recipient's Inbox; outside
    * recipients (only for an authenticated sender) go to the outbound queue.
    */
-  async accept(envelope: { from: string; recipients: string[]; authenticatedUser: string | null }, raw: Buffer): Promise<void> {
+  async accept(envelope: { from: string; recipients: string[]; authenticatedUser: string | null; senderWarning?: string | null }, raw: Buffer): Promise<void> {
     if (raw.length > this.options.messageBytesMax + TRACE_HEADER_BYTES_MAX) throw new PennError('TOO_LARGE', `at most ${this.options.messageBytesMax} bytes`);
     const recipients = dedupe(envelope.recipients.map((r) => r.toLowerCase()));
     const outside = recipients.filter((r) => this.localUser(r) === null);
@@ -237,7 +237,9 @@ export class MailService {
       const local = this.localUser(r);
       if (local === null) continue;
       if (!(await this.accounts.exists(local))) throw new PennError('NOT_FOUND', `there is no user ${r}`);
-      await this.store(local, 'inbox', newMessageId(this.now()), raw, { seen: false, delivery: [], arrivedMs: this.now() });
+      await this.store(local, 'inbox', newMessageId(this.now()), raw, {
+        seen: false, delivery: [], arrivedMs: this.now(), senderWarning: envelope.senderWarning ?? null,
+      });
     }
     // A logged-in client submits as the webmail does: the sender keeps a Sent copy, whoever
     // the recipients are.
@@ -272,7 +274,7 @@ export class MailService {
   }
 
   private async store(user: string, folder: MailFolder, id: string, raw: Buffer,
-    extra: { seen: boolean; delivery: DeliveryState[]; arrivedMs: number }): Promise<MessageSummary> {
+    extra: { seen: boolean; delivery: DeliveryState[]; arrivedMs: number; senderWarning?: string | null }): Promise<MessageSummary> {
     await this.volume(user).writeFile(`/${id}.eml`, Readable.from([raw]), raw.length);
     const parsed = parseMessage(raw);
     const summary: MessageSummary = {
@@ -288,6 +290,7 @@ export class MailService {
       seen: extra.seen,
       hasAttachments: parsed.attachments.some((a) => !a.inline || a.contentId === null),
       delivery: extra.delivery,
+      ...(extra.senderWarning ? { senderWarning: extra.senderWarning } : {}),
     };
     await this.mailbox(user).add(folder, summary);
     return summary;
