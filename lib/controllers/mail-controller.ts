@@ -103,12 +103,23 @@ export class MailController extends Controller {
     ctx.res.end(a.content);
   }
 
+  /** A send holds one of the mail service's send slots from the first byte of its form to its reply. */
   private async send(ctx: RequestContext): Promise<void> {
     const type = (ctx.req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    const request = type === 'multipart/form-data'
-      ? await readMailForm(ctx, this.mail.options.messageBytesMax)
-      : sendFromJson(await ctx.readJson(SEND_JSON_BYTES_MAX));
-    const sent = await this.mail.send(this.user(ctx), request);
+    const user = this.user(ctx);
+    const sent = await this.mail.sendSlots.run(async () => {
+      if (type !== 'multipart/form-data') return this.mail.send(user, sendFromJson(await ctx.readJson(SEND_JSON_BYTES_MAX)));
+      const form = await readMailForm(ctx, this.mail.options.messageBytesMax, {
+        stage: (source) => this.mail.stageAttachment(user, source),
+        open: (staged) => this.mail.openStaged(user, staged),
+        discard: (staged) => this.mail.discardStaged(user, staged),
+      });
+      try {
+        return await this.mail.send(user, form.request);
+      } finally {
+        await this.mail.discardStaged(user, form.staged);
+      }
+    });
     ctx.json(201, { message: sent });
   }
 

@@ -2,16 +2,20 @@
  * The SMTP server (on the smtp-server package): mail for local users is accepted from anyone
  * and delivered to their Inbox; mail for other domains only from a client that has logged in
  * (AUTH PLAIN or LOGIN with a PennCloud account), so PennCloud is never an open relay.
- * Oversize messages are read to their end and then refused with 552 (RFC 1870 §6.3).
+ * Oversize messages are read to their end and then refused with 552 (RFC 1870 §6.3). A
+ * message goes to the store as it arrives, a chunk at a time; only its header section (at most
+ * HEADER_SECTION_BYTES_MAX) is held whole, for the From: checks.
  */
 import assert from 'node:assert/strict';
-import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
-import { isPennError, type ErrorCode } from '../protocol/errors.js';
+import { isPennError, PennError, type ErrorCode } from '../protocol/errors.js';
 import type { Logger } from '../protocol/log.js';
 import { TRACE_HEADER_BYTES_MAX } from '../services/mail-service.js';
 import { parseAddressList } from '../services/mime/address-list.js';
-import { parseHeaderFields, splitHeadAndBody } from '../services/mime/header-fields.js';
+import { parseHeaderFields } from '../services/mime/header-fields.js';
+import { HEADER_SECTION_BYTES_MAX } from '../services/mime/message-scan.js';
 import { InboundRateLimit } from './inbound-rate.js';
 import {
   checkEnvelopeSender, checkHeaderFrom, claimsLocalSender, isLocalAddress, localSenderRefusal,
@@ -32,10 +36,11 @@ export interface SmtpBackend {
   /** True when `username` has an account. */
   userExists(username: string): Promise<boolean>;
   /**
-   * Takes a whole message: local recipients get it in their Inbox, others go to the outbound
-   * queue. Resolves once it is stored (the client is told it was accepted only then).
+   * Takes a message as a stream of its bytes: local recipients get it in their Inbox, others
+   * go to the outbound queue. Resolves once it is stored (the client is told it was accepted
+   * only then).
    */
-  accept(envelope: SmtpEnvelope, raw: Buffer): Promise<void>;
+  accept(envelope: SmtpEnvelope, message: AsyncIterable<Uint8Array>): Promise<void>;
 }
 
 /** A message's envelope as the SMTP server hands it over. */
@@ -248,20 +253,87 @@ export class SmtpInbound {
     return this.options.operators.map((name) => `${name}@${this.options.backend.domain}`);
   }
 
+  /**
+   * Takes DATA as it arrives: the header section is read first (at most
+   * HEADER_SECTION_BYTES_MAX) so the From: checks answer before the body is stored, then the
+   * trace header, the header section and the rest of the stream go to the store chunk by chunk.
+   */
   private async receive(stream: Readable & { sizeExceeded: boolean }, session: SMTPServerSession): Promise<string> {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    // Read to the end whatever the size, so the client sees the 552 reply (RFC 1870 §6.3)
-    // rather than a connection cut in the middle of its DATA.
-    for await (const chunk of stream) {
-      if (stream.sizeExceeded) continue;
-      bytes += (chunk as Buffer).length;
-      chunks.push(chunk as Buffer);
+    const pass = new PassThrough();
+    stream.pipe(pass);
+    const pieces = pass[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let refusal: Error | null = null;
+    const tooBig = (): Error => smtpError(552, `5.3.4 Message too big: at most ${this.options.messageBytesMax} bytes`);
+    try {
+      let buffered = Buffer.alloc(0);
+      let bodyAt = -1;
+      let ended = false;
+      while (bodyAt === -1) {
+        const next = await pieces.next();
+        if (next.done === true) {
+          ended = true;
+          break;
+        }
+        buffered = Buffer.concat([buffered, next.value]);
+        bodyAt = headEndOf(buffered);
+        if (stream.sizeExceeded) throw (refusal = tooBig());
+        if (bodyAt === -1 && buffered.length > HEADER_SECTION_BYTES_MAX) {
+          throw (refusal = smtpError(552, `5.3.4 Header section too big: at most ${HEADER_SECTION_BYTES_MAX} bytes`));
+        }
+      }
+      if (stream.sizeExceeded) throw (refusal = tooBig());
+      const head = bodyAt === -1 ? buffered : buffered.subarray(0, bodyAt);
+      let senderWarning: string | null;
+      try {
+        senderWarning = this.checkFromHeader(head, session);
+      } catch (err) {
+        throw (refusal = err as Error);
+      }
+      const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+      const trace = this.traceHeader(id, session, senderWarning);
+      async function* message(): AsyncIterable<Buffer> {
+        yield trace;
+        yield buffered;
+        while (!ended) {
+          const next = await pieces.next();
+          if (next.done === true) break;
+          if (stream.sizeExceeded) {
+            refusal = tooBig();
+            throw new PennError('TOO_LARGE', 'the message is over the size limit');
+          }
+          yield next.value;
+        }
+        if (stream.sizeExceeded) {
+          refusal = tooBig();
+          throw new PennError('TOO_LARGE', 'the message is over the size limit');
+        }
+      }
+      const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+      const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+      const recipients = dedupe(rcptTo.flatMap((r) => this.routeRole(r)));
+      try {
+        await this.options.backend.accept({ from, recipients, authenticatedUser: session.user ?? null, senderWarning }, message());
+      } catch (err) {
+        throw refusal ?? replyFor(err);
+      }
+      if (session.user === undefined) this.rateLimit.record(session.remoteAddress, this.now());
+      this.options.logger.info('message accepted', { id, recipients: session.envelope.rcptTo.length });
+      return id;
+    } catch (err) {
+      // Read to the end whatever went wrong, so the client sees the reply (RFC 1870 §6.3 for
+      // 552) rather than a connection cut in the middle of its DATA.
+      stream.unpipe(pass);
+      pass.destroy();
+      if (!stream.readableEnded) {
+        stream.resume();
+        await once(stream, 'end');
+      }
+      throw err;
     }
-    if (stream.sizeExceeded) throw smtpError(552, `5.3.4 Message too big: at most ${this.options.messageBytesMax} bytes`);
-    const message = Buffer.concat(chunks);
-    const senderWarning = this.checkFromHeader(splitHeadAndBody(message).head, session);
-    const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  }
+
+  /** Our Received header (RFC 5321 §4.4), and the sender warning when there is one. */
+  private traceHeader(id: string, session: SMTPServerSession, senderWarning: string | null): Buffer {
     const rcptTo = session.envelope.rcptTo.map((r) => r.address);
     // RFC 5321 §4.4: a "for" clause names one path at most; naming several would show every
     // recipient (Bcc ones too) to each of them, so it is left out then.
@@ -272,16 +344,17 @@ export class SmtpInbound {
     const warning = senderWarning === null ? '' : `${SENDER_WARNING_HEADER}: ${senderWarning}\r\n`;
     const trace = Buffer.from(received + warning, 'utf8');
     assert(trace.length <= TRACE_HEADER_BYTES_MAX, `a Received header of ${trace.length} bytes`);
-    const raw = Buffer.concat([trace, message]);
-    const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-    const recipients = dedupe(rcptTo.flatMap((r) => this.routeRole(r)));
-    try {
-      await this.options.backend.accept({ from, recipients, authenticatedUser: session.user ?? null, senderWarning }, raw);
-    } catch (err) {
-      throw replyFor(err);
-    }
-    if (session.user === undefined) this.rateLimit.record(session.remoteAddress, this.now());
-    this.options.logger.info('message accepted', { id, bytes: raw.length, recipients: session.envelope.rcptTo.length });
-    return id;
+    return trace;
   }
+}
+
+/** Where the body starts (after the empty line that ends the header section), or -1 before it has come. */
+function headEndOf(bytes: Buffer): number {
+  if (bytes[0] === 0x0a) return 1;
+  if (bytes[0] === 0x0d && bytes[1] === 0x0a) return 2;
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) {
+    if (bytes[i + 1] === 0x0a) return i + 2;
+    if (bytes[i + 1] === 0x0d && bytes[i + 2] === 0x0a) return i + 3;
+  }
+  return -1;
 }

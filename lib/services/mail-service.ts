@@ -3,19 +3,21 @@
  * storage volume of their own (`mail:<user>`), a header index for listing, local delivery,
  * and an outbound queue in the store for other domains (the transport delivers from it).
  */
-import { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
 import { PennError } from '../protocol/errors.js';
 import { encodeRecord } from './json-record.js';
 import type { KvTable } from './kv-table.js';
-import { composeMessage, type OutgoingAttachment } from './mail-compose.js';
+import { composeMessageStream, type OutgoingAttachment } from './mail-compose.js';
 import { Mailbox, MAIL_PAGE_DEFAULT, type MailPage } from './mail-index.js';
 import {
   isMessageId, MAIL_FOLDERS, newMessageId,
   type DeliveryState, type FolderCounts, type MailFolder, type MessageSummary,
 } from './mail-records.js';
 import { parseAddressList, type MailAddress } from './mime/address-list.js';
+import { MessageScan } from './mime/message-scan.js';
 import { parseMessage, type ParsedMessage } from './mime/mime-parser.js';
-import { wireSize } from './mime/wire-size.js';
+import { SendSlots } from './send-slots.js';
 import { rowKey } from './row-keys.js';
 import type { StorageService, Volume } from './storage-service.js';
 
@@ -40,6 +42,8 @@ export const RECIPIENTS_MAX = 100;
  * limit advertised with SIZE (RFC 1870) holds for the client's bytes, not for our trace.
  */
 export const TRACE_HEADER_BYTES_MAX = 1024;
+/** The folder of a user's mail volume where webmail attachments wait while their message is sent. */
+export const STAGING_FOLDER = '/staging';
 /** Messages POP3 offers in one session (the newest ones). */
 export const MAILDROP_MESSAGES_MAX = 10_000;
 
@@ -70,6 +74,21 @@ export interface SendRequest {
   forwardOf?: string;
 }
 
+/** An attachment received into the store, waiting for its message to be composed. */
+export interface StagedAttachment {
+  path: string;
+  size: number;
+}
+
+/** Where a stored message is to go: a folder of a user, with its summary's own fields. */
+interface MessageTarget {
+  user: string;
+  folder: MailFolder;
+  seen: boolean;
+  delivery: DeliveryState[];
+  senderWarning?: string | null;
+}
+
 export interface ReadMessage {
   summary: MessageSummary;
   folder: MailFolder;
@@ -78,6 +97,8 @@ export interface ReadMessage {
 
 export class MailService {
   private readonly now: () => number;
+  /** Bounds the webmail sends this service (one frontend) works on at once. */
+  readonly sendSlots = new SendSlots();
 
   constructor(
     private readonly kv: KvTable,
@@ -204,52 +225,93 @@ export class MailService {
     }
     const nowMs = this.now();
     const id = newMessageId(nowMs);
-    const raw = await composeMessage({
+    const composed = composeMessageStream({
       from: { name: '', address: `${user}@${this.domain}` }, to, cc, subject: request.subject, text: request.text,
       ...(request.html === undefined ? {} : { html: request.html }),
       attachments, messageId: `${id}@${this.domain}`, dateMs: nowMs,
       ...(inReplyTo === undefined ? {} : { inReplyTo }), ...(references === undefined ? {} : { references }),
     });
-    if (raw.length > this.options.messageBytesMax) {
-      throw new PennError('TOO_LARGE', `the message is ${raw.length} bytes; at most ${this.options.messageBytesMax} can be sent`);
-    }
     const outside = recipients.filter((r) => this.localUser(r) === null);
     const delivery: DeliveryState[] = outside.map((recipient) => ({ recipient, state: 'queued', detail: 'waiting to be sent', attempts: 0, updatedMs: nowMs }));
-    const sent = await this.store(user, 'sent', id, raw, { seen: true, delivery, arrivedMs: nowMs });
+    const sent = await this.storeStream({ user, folder: 'sent', seen: true, delivery }, id, composed, this.options.messageBytesMax,
+      `a message of more than ${this.options.messageBytesMax} bytes cannot be sent`, nowMs);
     for (const r of recipients) {
       const local = this.localUser(r);
-      if (local !== null) await this.store(local, 'inbox', newMessageId(this.now()), raw, { seen: false, delivery: [], arrivedMs: this.now() });
+      if (local !== null) await this.copyStored(sent, user, { user: local, folder: 'inbox', seen: false, delivery: [] });
     }
     for (const recipient of outside) await this.enqueue({ user, messageId: id, from: `${user}@${this.domain}`, recipient, attempts: 0, nextAttemptMs: nowMs, enqueuedMs: nowMs });
     return sent;
   }
 
   /**
-   * A message that arrived by SMTP: delivered to each local recipient's Inbox; outside
-   * recipients (only for an authenticated sender) go to the outbound queue.
+   * A message that arrived by SMTP, as its bytes arrive: written once, as they come, to its
+   * first local recipient's Inbox (or the sender's Sent copy), then copied from the store to
+   * each other one, chunk by chunk; outside recipients (only for an authenticated sender) go to
+   * the outbound queue. Memory stays a few chunks whatever the size.
    */
-  async accept(envelope: { from: string; recipients: string[]; authenticatedUser: string | null; senderWarning?: string | null }, raw: Buffer): Promise<void> {
-    if (raw.length > this.options.messageBytesMax + TRACE_HEADER_BYTES_MAX) throw new PennError('TOO_LARGE', `at most ${this.options.messageBytesMax} bytes`);
+  async accept(envelope: { from: string; recipients: string[]; authenticatedUser: string | null; senderWarning?: string | null },
+    source: AsyncIterable<Uint8Array>): Promise<void> {
     const recipients = dedupe(envelope.recipients.map((r) => r.toLowerCase()));
     const outside = recipients.filter((r) => this.localUser(r) === null);
     if (outside.length > 0 && envelope.authenticatedUser === null) throw new PennError('FORBIDDEN', 'relaying needs a logged-in sender');
+    const targets: MessageTarget[] = [];
     for (const r of recipients) {
       const local = this.localUser(r);
       if (local === null) continue;
       if (!(await this.accounts.exists(local))) throw new PennError('NOT_FOUND', `there is no user ${r}`);
-      await this.store(local, 'inbox', newMessageId(this.now()), raw, {
-        seen: false, delivery: [], arrivedMs: this.now(), senderWarning: envelope.senderWarning ?? null,
-      });
+      targets.push({ user: local, folder: 'inbox', seen: false, delivery: [], senderWarning: envelope.senderWarning ?? null });
     }
     // A logged-in client submits as the webmail does: the sender keeps a Sent copy, whoever
     // the recipients are.
-    if (envelope.authenticatedUser !== null) {
-      const user = envelope.authenticatedUser.toLowerCase();
-      const nowMs = this.now();
-      const id = newMessageId(nowMs);
+    const nowMs = this.now();
+    const sender = envelope.authenticatedUser === null ? null : envelope.authenticatedUser.toLowerCase();
+    if (sender !== null) {
       const delivery: DeliveryState[] = outside.map((recipient) => ({ recipient, state: 'queued', detail: 'waiting to be sent', attempts: 0, updatedMs: nowMs }));
-      await this.store(user, 'sent', id, raw, { seen: true, delivery, arrivedMs: nowMs });
-      for (const recipient of outside) await this.enqueue({ user, messageId: id, from: envelope.from, recipient, attempts: 0, nextAttemptMs: nowMs, enqueuedMs: nowMs });
+      targets.push({ user: sender, folder: 'sent', seen: true, delivery });
+    }
+    if (targets.length === 0) throw new PennError('BAD_REQUEST', 'the message has no recipient here');
+    const first = targets[0]!;
+    const stored = await this.storeStream(first, newMessageId(nowMs), source, this.options.messageBytesMax + TRACE_HEADER_BYTES_MAX,
+      `at most ${this.options.messageBytesMax} bytes`, nowMs);
+    let sentId = first.folder === 'sent' ? stored.id : null;
+    for (const target of targets.slice(1)) {
+      const copy = await this.copyStored(stored, first.user, target);
+      if (target.folder === 'sent') sentId = copy.id;
+    }
+    if (sender === null || sentId === null) return;
+    for (const recipient of outside) await this.enqueue({ user: sender, messageId: sentId, from: envelope.from, recipient, attempts: 0, nextAttemptMs: nowMs, enqueuedMs: nowMs });
+  }
+
+  /**
+   * Streams an attachment of a message being written into the sender's staging folder, so
+   * the message can be composed later without holding it. Give it back with discardStaged.
+   */
+  async stageAttachment(user: string, source: AsyncIterable<Uint8Array>): Promise<StagedAttachment> {
+    const volume = this.volume(user);
+    await volume.createFolder(STAGING_FOLDER, { parents: true });
+    const path = `${STAGING_FOLDER}/${randomBytes(12).toString('hex')}.part`;
+    const { node } = await volume.writeFile(path, source, null);
+    return { path, size: node.size };
+  }
+
+  /** A stream of a staged attachment's bytes, for the composer. */
+  openStaged(user: string, staged: StagedAttachment): () => Readable {
+    return () => {
+      const out = new PassThrough();
+      this.volume(user).openFile(staged.path).then(
+        (file) => (file.node.size === 0 ? out.end() : file.read(0, file.node.size - 1).on('error', (err) => out.destroy(err)).pipe(out)),
+        (err: unknown) => out.destroy(err as Error),
+      );
+      return out;
+    };
+  }
+
+  /** Removes staged attachments (their message was sent, or will not be). */
+  async discardStaged(user: string, staged: readonly StagedAttachment[]): Promise<void> {
+    for (const s of staged) {
+      await this.volume(user).remove(s.path).catch((err: unknown) => {
+        if (!(err instanceof PennError && err.code === 'NOT_FOUND')) throw err;
+      });
     }
   }
 
@@ -274,25 +336,60 @@ export class MailService {
   }
 
   private async store(user: string, folder: MailFolder, id: string, raw: Buffer,
-    extra: { seen: boolean; delivery: DeliveryState[]; arrivedMs: number; senderWarning?: string | null }): Promise<MessageSummary> {
-    await this.volume(user).writeFile(`/${id}.eml`, Readable.from([raw]), raw.length);
-    const parsed = parseMessage(raw);
+    extra: { seen: boolean; delivery: DeliveryState[]; arrivedMs: number }): Promise<MessageSummary> {
+    return this.storeStream({ user, folder, seen: extra.seen, delivery: extra.delivery }, id, [raw], Number.MAX_SAFE_INTEGER, '', extra.arrivedMs);
+  }
+
+  /**
+   * Writes a message into `target` from a stream, learning its summary on the way (message-scan.ts);
+   * past `bytesMax` the write stops with TOO_LARGE (`tooLarge` says why) and nothing is kept.
+   */
+  private async storeStream(target: MessageTarget, id: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, bytesMax: number,
+    tooLarge: string, arrivedMs: number): Promise<MessageSummary> {
+    const scan = new MessageScan();
+    async function* scanned(): AsyncIterable<Uint8Array> {
+      for await (const piece of source) {
+        scan.push(piece);
+        if (scan.size > bytesMax) throw new PennError('TOO_LARGE', tooLarge);
+        yield piece;
+      }
+    }
+    await this.volume(target.user).writeFile(`/${id}.eml`, scanned(), null);
+    const { head } = scan.finish();
+    // The header section alone, as a message of its own: what a listing shows.
+    const parsed = parseMessage(Buffer.concat([head, Buffer.from('\r\n')]));
     const summary: MessageSummary = {
       id,
       from: parsed.from,
       to: parsed.to,
       cc: parsed.cc,
       subject: parsed.subject,
-      dateMs: parsed.dateMs ?? extra.arrivedMs,
-      arrivedMs: extra.arrivedMs,
-      size: raw.length,
-      wireBytes: wireSize(raw),
-      seen: extra.seen,
-      hasAttachments: parsed.attachments.some((a) => !a.inline || a.contentId === null),
-      delivery: extra.delivery,
-      ...(extra.senderWarning ? { senderWarning: extra.senderWarning } : {}),
+      dateMs: parsed.dateMs ?? arrivedMs,
+      arrivedMs,
+      size: scan.size,
+      wireBytes: scan.wireBytes,
+      seen: target.seen,
+      hasAttachments: scan.hasAttachments,
+      delivery: target.delivery,
+      ...(target.senderWarning ? { senderWarning: target.senderWarning } : {}),
     };
-    await this.mailbox(user).add(folder, summary);
+    await this.mailbox(target.user).add(target.folder, summary);
+    return summary;
+  }
+
+  /** Copies a stored message of `owner` into `target`, chunk by chunk through the store's streams. */
+  private async copyStored(stored: MessageSummary, owner: string, target: MessageTarget): Promise<MessageSummary> {
+    const file = await this.volume(owner).openFile(`/${stored.id}.eml`);
+    const arrivedMs = this.now();
+    const id = newMessageId(arrivedMs);
+    const source = file.node.size === 0 ? Readable.from([]) : file.read(0, file.node.size - 1);
+    await this.volume(target.user).writeFile(`/${id}.eml`, source, file.node.size);
+    const { senderWarning: _ignored, ...rest } = stored;
+    const summary: MessageSummary = {
+      ...rest, id, arrivedMs, seen: target.seen, delivery: target.delivery,
+      ...(target.senderWarning ? { senderWarning: target.senderWarning } : {}),
+    };
+    await this.mailbox(target.user).add(target.folder, summary);
     return summary;
   }
 
