@@ -52,6 +52,13 @@ export interface SmtpEnvelope {
   senderWarning: string | null;
 }
 
+/**
+ * Connections served at once; past it a new one gets 421 and is closed. With each message
+ * in DATA holding at most its header section and a few chunks (the rest waits in the socket),
+ * this bounds the process's memory whatever the clients send.
+ */
+export const SMTP_CLIENTS_MAX = 100;
+
 /** SMTP replies for errors of the mail service (this adapter's own table). */
 export const SMTP_REPLY_BY_CODE: Record<ErrorCode, { code: number; text: string }> = {
   BAD_REQUEST: { code: 550, text: '5.6.0 Message refused' },
@@ -134,6 +141,7 @@ export class SmtpInbound {
       name: options.hostname,
       banner: 'PennCloud ESMTP',
       size: options.messageBytesMax,
+      maxClients: SMTP_CLIENTS_MAX,
       authMethods: ['PLAIN', 'LOGIN'],
       authOptional: true,
       // Without a certificate there is no TLS to wait for; AUTH is then allowed in the clear
