@@ -27,6 +27,9 @@ export interface BrowserCloud {
   frontendUrls: string[];
   kvNodes: RoleProcess[];
   dispatcher: RoleProcess;
+  /** The configuration file and data directory, for starting more roles (smtp, pop3). */
+  conf: string;
+  dataDir: string;
 }
 
 /** Starts the store, `frontends` frontends and the dispatcher; resolves when all are ready. */
@@ -55,6 +58,8 @@ export async function startBrowserCloud(options: { frontends?: number; quotaByte
     frontendUrls: frontends.map((f) => f.ready.split(/\s+/)[0]!.replace(/\/$/, '')),
     kvNodes,
     dispatcher,
+    conf,
+    dataDir,
   };
 }
 
