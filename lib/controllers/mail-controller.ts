@@ -110,14 +110,14 @@ export class MailController extends Controller {
     const sent = await this.mail.sendSlots.run(async () => {
       if (type !== 'multipart/form-data') return this.mail.send(user, sendFromJson(await ctx.readJson(SEND_JSON_BYTES_MAX)));
       const form = await readMailForm(ctx, this.mail.options.messageBytesMax, {
-        stage: (source) => this.mail.stageAttachment(user, source),
-        open: (staged) => this.mail.openStaged(user, staged),
-        discard: (staged) => this.mail.discardStaged(user, staged),
+        stage: (source) => this.mail.staging.stage(user, source),
+        open: (staged) => this.mail.staging.open(user, staged),
+        discard: (staged) => this.mail.staging.discard(user, staged),
       });
       try {
         return await this.mail.send(user, form.request);
       } finally {
-        await this.mail.discardStaged(user, form.staged);
+        await this.mail.staging.discard(user, form.staged);
       }
     });
     ctx.json(201, { message: sent });

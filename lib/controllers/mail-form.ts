@@ -8,7 +8,8 @@ import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { PennError } from '../protocol/errors.js';
 import type { RequestContext } from '../router/context.js';
-import type { SendRequest, StagedAttachment } from '../services/mail-service.js';
+import type { SendRequest } from '../services/mail-service.js';
+import type { StagedAttachment } from '../services/mail-staging.js';
 
 /** Form fields read at most, and bytes per field (a long text body fits). */
 const FIELDS_MAX = 64;

@@ -3,12 +3,12 @@
  * storage volume of their own (`mail:<user>`), a header index for listing, local delivery,
  * and an outbound queue in the store for other domains (the transport delivers from it).
  */
-import { randomBytes } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { PennError } from '../protocol/errors.js';
 import { encodeRecord } from './json-record.js';
 import type { KvTable } from './kv-table.js';
 import { composeMessageStream, type OutgoingAttachment } from './mail-compose.js';
+import { AttachmentStaging } from './mail-staging.js';
 import { Mailbox, MAIL_PAGE_DEFAULT, type MailPage } from './mail-index.js';
 import {
   isMessageId, MAIL_FOLDERS, newMessageId,
@@ -42,8 +42,6 @@ export const RECIPIENTS_MAX = 100;
  * limit advertised with SIZE (RFC 1870) holds for the client's bytes, not for our trace.
  */
 export const TRACE_HEADER_BYTES_MAX = 1024;
-/** The folder of a user's mail volume where webmail attachments wait while their message is sent. */
-export const STAGING_FOLDER = '/staging';
 /** Messages POP3 offers in one session (the newest ones). */
 export const MAILDROP_MESSAGES_MAX = 10_000;
 
@@ -74,12 +72,6 @@ export interface SendRequest {
   forwardOf?: string;
 }
 
-/** An attachment received into the store, waiting for its message to be composed. */
-export interface StagedAttachment {
-  path: string;
-  size: number;
-}
-
 /** Where a stored message is to go: a folder of a user, with its summary's own fields. */
 interface MessageTarget {
   user: string;
@@ -99,6 +91,8 @@ export class MailService {
   private readonly now: () => number;
   /** Bounds the webmail sends this service (one frontend) works on at once. */
   readonly sendSlots = new SendSlots();
+  /** Where the attachments of webmail sends wait while their message is composed. */
+  readonly staging: AttachmentStaging;
 
   constructor(
     private readonly kv: KvTable,
@@ -107,6 +101,7 @@ export class MailService {
     readonly options: MailOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.staging = new AttachmentStaging((user) => this.volume(user), this.now);
   }
 
   get domain(): string {
@@ -280,39 +275,6 @@ export class MailService {
     }
     if (sender === null || sentId === null) return;
     for (const recipient of outside) await this.enqueue({ user: sender, messageId: sentId, from: envelope.from, recipient, attempts: 0, nextAttemptMs: nowMs, enqueuedMs: nowMs });
-  }
-
-  /**
-   * Streams an attachment of a message being written into the sender's staging folder, so
-   * the message can be composed later without holding it. Give it back with discardStaged.
-   */
-  async stageAttachment(user: string, source: AsyncIterable<Uint8Array>): Promise<StagedAttachment> {
-    const volume = this.volume(user);
-    await volume.createFolder(STAGING_FOLDER, { parents: true });
-    const path = `${STAGING_FOLDER}/${randomBytes(12).toString('hex')}.part`;
-    const { node } = await volume.writeFile(path, source, null);
-    return { path, size: node.size };
-  }
-
-  /** A stream of a staged attachment's bytes, for the composer. */
-  openStaged(user: string, staged: StagedAttachment): () => Readable {
-    return () => {
-      const out = new PassThrough();
-      this.volume(user).openFile(staged.path).then(
-        (file) => (file.node.size === 0 ? out.end() : file.read(0, file.node.size - 1).on('error', (err) => out.destroy(err)).pipe(out)),
-        (err: unknown) => out.destroy(err as Error),
-      );
-      return out;
-    };
-  }
-
-  /** Removes staged attachments (their message was sent, or will not be). */
-  async discardStaged(user: string, staged: readonly StagedAttachment[]): Promise<void> {
-    for (const s of staged) {
-      await this.volume(user).remove(s.path).catch((err: unknown) => {
-        if (!(err instanceof PennError && err.code === 'NOT_FOUND')) throw err;
-      });
-    }
   }
 
   /** Records what became of a queued delivery on the Sent copy. */
