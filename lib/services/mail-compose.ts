@@ -69,12 +69,29 @@ export function composeMessageStream(message: OutgoingMessage): AsyncIterable<Bu
  */
 async function* toCrlf(source: AsyncIterable<Uint8Array>): AsyncIterable<Buffer> {
   let pendingCr = false;
-  for await (const piece of source) {
-    let text = Buffer.from(piece).toString('latin1');
+  for await (const chunk of source) {
+    const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // The composer writes CRLF itself everywhere but in the text it was given: most pieces pass as they are.
+    if (!pendingCr && isAllCrlf(piece)) {
+      yield piece;
+      continue;
+    }
+    let text = piece.toString('latin1');
     if (pendingCr) text = `\r${text}`;
     pendingCr = text.endsWith('\r');
     if (pendingCr) text = text.slice(0, -1);
     if (text !== '') yield Buffer.from(text.replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
   }
   if (pendingCr) yield Buffer.from('\r\n', 'latin1');
+}
+
+/** True when every CR of `piece` is followed by an LF and every LF follows a CR (a CR may not end it). */
+function isAllCrlf(piece: Buffer): boolean {
+  for (let i = piece.indexOf(0x0d); i !== -1; i = piece.indexOf(0x0d, i + 1)) {
+    if (piece[i + 1] !== 0x0a) return false;
+  }
+  for (let i = piece.indexOf(0x0a); i !== -1; i = piece.indexOf(0x0a, i + 1)) {
+    if (i === 0 || piece[i - 1] !== 0x0d) return false;
+  }
+  return true;
 }
