@@ -39,7 +39,7 @@ export class SendSlots {
       return Promise.resolve();
     }
     if (this.waiting.length >= this.waitingMax) {
-      return Promise.reject(new PennError('UNAVAILABLE', `${this.waitingMax} messages are already waiting to be sent here; try again shortly`, { reason: 'SENDS_BUSY' }));
+      return Promise.reject(new PennError('UNAVAILABLE', `too many messages are waiting to be sent here (at most ${this.waitingMax}); try again shortly`, { reason: 'SENDS_BUSY' }));
     }
     return new Promise((resolve, reject) => {
       const ready = (): void => {
