@@ -82,12 +82,12 @@ export class MailController extends Controller {
   }
 
   private async raw(ctx: RequestContext): Promise<void> {
-    const bytes = await this.mail.raw(this.user(ctx), ctx.params.id!);
+    const { size, stream } = await this.mail.rawStream(this.user(ctx), ctx.params.id!);
     ctx.res.setHeader('content-disposition', contentDisposition('attachment', `${ctx.params.id}.eml`));
     ctx.res.setHeader('cache-control', 'private, no-cache');
     ctx.res.status = 200;
     ctx.res.setHeader('content-type', 'message/rfc822');
-    ctx.res.end(bytes);
+    await ctx.res.stream(stream, size);
   }
 
   private async attachment(ctx: RequestContext): Promise<void> {

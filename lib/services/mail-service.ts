@@ -144,6 +144,14 @@ export class MailService {
     return Buffer.concat(chunks);
   }
 
+  /** The raw bytes of one of the user's messages as a stream from the store, and their count. */
+  async rawStream(user: string, id: string): Promise<{ size: number; stream: Readable }> {
+    checkId(id);
+    await this.mailbox(user).locate(id);
+    const file = await this.volume(user).openFile(`/${id}.eml`);
+    return { size: file.node.size, stream: file.node.size === 0 ? Readable.from([]) : file.read(0, file.node.size - 1) };
+  }
+
   /** Marks a message seen (POP3 RETR does, as the webmail's view would). */
   async markSeen(user: string, id: string): Promise<void> {
     await this.mailbox(user).update(id, (s) => (s.seen ? s : { ...s, seen: true }));
