@@ -97,6 +97,11 @@ export interface TlsFilesConfig {
 
 export interface SmtpConfig extends Endpoint {
   tls: TlsFilesConfig | null;
+  /** Unauthenticated mail claiming a sender of the mail domain: delivered with a warning, or refused. */
+  localSenderPolicy: 'mark' | 'refuse';
+  /** Messages one client address may send without logging in per window (counted per SMTP process). */
+  unauthenticatedMessagesPerWindow: number;
+  unauthenticatedWindowMs: number;
 }
 
 export interface Pop3Config extends Endpoint {
@@ -406,8 +411,15 @@ function readTls(f: FieldReader, value: unknown, field: string): TlsFilesConfig 
 
 function readSmtp(f: FieldReader, value: unknown): SmtpConfig {
   const o = f.object(value ?? {}, 'smtp');
-  f.rejectUnknown(o, 'smtp', ['host', 'port', 'tls']);
-  return { host: f.host(o.host ?? '127.0.0.1', 'smtp.host'), port: f.port(o.port ?? 2500, 'smtp.port'), tls: readTls(f, o.tls, 'smtp.tls') };
+  f.rejectUnknown(o, 'smtp', ['host', 'port', 'tls', 'localSenderPolicy', 'unauthenticatedMessagesPerWindow', 'unauthenticatedWindowMs']);
+  return {
+    host: f.host(o.host ?? '127.0.0.1', 'smtp.host'),
+    port: f.port(o.port ?? 2500, 'smtp.port'),
+    tls: readTls(f, o.tls, 'smtp.tls'),
+    localSenderPolicy: f.oneOf(o.localSenderPolicy ?? 'mark', 'smtp.localSenderPolicy', ['mark', 'refuse'] as const),
+    unauthenticatedMessagesPerWindow: f.int(o.unauthenticatedMessagesPerWindow ?? 60, 'smtp.unauthenticatedMessagesPerWindow', 1, 1_000_000),
+    unauthenticatedWindowMs: f.int(o.unauthenticatedWindowMs ?? 60_000, 'smtp.unauthenticatedWindowMs', 1_000, 86_400_000),
+  };
 }
 
 function readPop3(f: FieldReader, value: unknown): Pop3Config {

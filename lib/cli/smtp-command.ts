@@ -26,6 +26,9 @@ export const smtpCommand: Command = {
         accept: (envelope, raw) => services.mail.accept(envelope, raw),
       },
       logger, messageBytesMax: config.mail.messageBytesMax, hostname: config.mail.domain, tls, operators: config.admins,
+      localSenderPolicy: config.smtp.localSenderPolicy,
+      unauthenticatedMessagesPerWindow: config.smtp.unauthenticatedMessagesPerWindow,
+      unauthenticatedWindowMs: config.smtp.unauthenticatedWindowMs,
     });
     const worker = new OutboundWorker({
       kv: services.kv, mail: services.mail, lookup: new MxLookup(config.mail.dnsServer), logger: logger.child({ part: 'outbound' }),

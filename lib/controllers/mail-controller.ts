@@ -84,6 +84,7 @@ export class MailController extends Controller {
     ctx.json(200, {
       message: summary,
       folder,
+      senderWarning: summary.senderWarning ?? null,
       headers: parsed.headers.map((h) => ({ name: h.name, value: h.value })),
       subject: parsed.subject,
       from: parsed.from,
@@ -98,12 +99,12 @@ export class MailController extends Controller {
   }
 
   private async raw(ctx: RequestContext): Promise<void> {
-    const bytes = await this.mail.raw(this.user(ctx), ctx.params.id!);
+    const { size, stream } = await this.mail.rawStream(this.user(ctx), ctx.params.id!);
     ctx.res.setHeader('content-disposition', contentDisposition('attachment', `${ctx.params.id}.eml`));
     ctx.res.setHeader('cache-control', 'private, no-cache');
     ctx.res.status = 200;
     ctx.res.setHeader('content-type', 'message/rfc822');
-    ctx.res.end(bytes);
+    await ctx.res.stream(stream, size);
   }
 
   private async html(ctx: RequestContext): Promise<void> {
@@ -129,12 +130,23 @@ export class MailController extends Controller {
     ctx.res.end(a.content);
   }
 
+  /** A send holds one of the mail service's send slots from the first byte of its form to its reply. */
   private async send(ctx: RequestContext): Promise<void> {
     const type = (ctx.req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    const request = type === 'multipart/form-data'
-      ? await readMailForm(ctx, this.mail.options.messageBytesMax)
-      : sendFromJson(await ctx.readJson(SEND_JSON_BYTES_MAX));
-    const sent = await this.mail.send(this.user(ctx), request);
+    const user = this.user(ctx);
+    const sent = await this.mail.sendSlots.run(async () => {
+      if (type !== 'multipart/form-data') return this.mail.send(user, sendFromJson(await ctx.readJson(SEND_JSON_BYTES_MAX)));
+      const form = await readMailForm(ctx, this.mail.options.messageBytesMax, {
+        stage: (source) => this.mail.staging.stage(user, source),
+        open: (staged) => this.mail.staging.open(user, staged),
+        discard: (staged) => this.mail.staging.discard(user, staged),
+      });
+      try {
+        return await this.mail.send(user, form.request);
+      } finally {
+        await this.mail.staging.discard(user, form.staged);
+      }
+    });
     ctx.json(201, { message: sent });
   }
 

@@ -2,14 +2,25 @@
  * The SMTP server (on the smtp-server package): mail for local users is accepted from anyone
  * and delivered to their Inbox; mail for other domains only from a client that has logged in
  * (AUTH PLAIN or LOGIN with a PennCloud account), so PennCloud is never an open relay.
- * Oversize messages are read to their end and then refused with 552 (RFC 1870 §6.3).
+ * Oversize messages are read to their end and then refused with 552 (RFC 1870 §6.3). A
+ * message goes to the store as it arrives, a chunk at a time; only its header section (at most
+ * HEADER_SECTION_BYTES_MAX) is held whole, for the From: checks.
  */
 import assert from 'node:assert/strict';
-import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
-import { isPennError, type ErrorCode } from '../protocol/errors.js';
+import { isPennError, PennError, type ErrorCode } from '../protocol/errors.js';
 import type { Logger } from '../protocol/log.js';
 import { TRACE_HEADER_BYTES_MAX } from '../services/mail-service.js';
+import { parseAddressList } from '../services/mime/address-list.js';
+import { parseHeaderFields } from '../services/mime/header-fields.js';
+import { HEADER_SECTION_BYTES_MAX } from '../services/mime/message-scan.js';
+import { InboundRateLimit } from './inbound-rate.js';
+import {
+  checkEnvelopeSender, checkHeaderFrom, claimsLocalSender, isLocalAddress, localSenderRefusal,
+  SENDER_WARNING_HEADER, SENDER_WARNING_TEXT, type LocalSenderPolicy, type SenderRefusal,
+} from './sender-policy.js';
 
 /**
  * Local parts every mail domain must accept (RFC 5321 §4.5.1 postmaster, RFC 2142 abuse),
@@ -25,11 +36,28 @@ export interface SmtpBackend {
   /** True when `username` has an account. */
   userExists(username: string): Promise<boolean>;
   /**
-   * Takes a whole message: local recipients get it in their Inbox, others go to the outbound
-   * queue. Resolves once it is stored (the client is told it was accepted only then).
+   * Takes a message as a stream of its bytes: local recipients get it in their Inbox, others
+   * go to the outbound queue. Resolves once it is stored (the client is told it was accepted
+   * only then).
    */
-  accept(envelope: { from: string; recipients: string[]; authenticatedUser: string | null }, raw: Buffer): Promise<void>;
+  accept(envelope: SmtpEnvelope, message: AsyncIterable<Uint8Array>): Promise<void>;
 }
+
+/** A message's envelope as the SMTP server hands it over. */
+export interface SmtpEnvelope {
+  from: string;
+  recipients: string[];
+  authenticatedUser: string | null;
+  /** Set when the sender claims a local address without having logged in (policy `mark`). */
+  senderWarning: string | null;
+}
+
+/**
+ * Connections served at once; past it a new one gets 421 and is closed. With each message
+ * in DATA holding at most its header section and a few chunks (the rest waits in the socket),
+ * this bounds the process's memory whatever the clients send.
+ */
+export const SMTP_CLIENTS_MAX = 100;
 
 /** SMTP replies for errors of the mail service (this adapter's own table). */
 export const SMTP_REPLY_BY_CODE: Record<ErrorCode, { code: number; text: string }> = {
@@ -64,11 +92,21 @@ export interface SmtpInboundOptions {
   tls: { key: Buffer; cert: Buffer } | null;
   /** Accounts that receive the mail of ROLE_MAILBOXES (conf `admins`). */
   operators: readonly string[];
+  /** Unauthenticated mail claiming a local sender: marked or refused (conf smtp.localSenderPolicy). */
+  localSenderPolicy: LocalSenderPolicy;
+  /** Cap on mail from clients that have not logged in, per client address. */
+  unauthenticatedMessagesPerWindow: number;
+  unauthenticatedWindowMs: number;
+  now?: () => number;
 }
 
 /** An Error that smtp-server turns into a reply with this code. */
 function smtpError(code: number, text: string): Error {
   return Object.assign(new Error(text), { responseCode: code });
+}
+
+function refusalError(refusal: SenderRefusal): Error {
+  return smtpError(refusal.code, refusal.text);
 }
 
 function replyFor(err: unknown): Error {
@@ -92,13 +130,18 @@ function dedupe(list: string[]): string[] {
 
 export class SmtpInbound {
   readonly server: SMTPServer;
+  private readonly rateLimit: InboundRateLimit;
+  private readonly now: () => number;
 
   constructor(private readonly options: SmtpInboundOptions) {
     const { backend } = options;
+    this.rateLimit = new InboundRateLimit(options.unauthenticatedMessagesPerWindow, options.unauthenticatedWindowMs);
+    this.now = options.now ?? Date.now;
     const settings: SMTPServerOptions = {
       name: options.hostname,
       banner: 'PennCloud ESMTP',
       size: options.messageBytesMax,
+      maxClients: SMTP_CLIENTS_MAX,
       authMethods: ['PLAIN', 'LOGIN'],
       authOptional: true,
       // Without a certificate there is no TLS to wait for; AUTH is then allowed in the clear
@@ -120,7 +163,7 @@ export class SmtpInbound {
         callback();
       },
       onMailFrom: (address, session, callback) => {
-        callback(utf8Refusal(address.address, session) ?? undefined);
+        callback(utf8Refusal(address.address, session) ?? this.senderRefusal(address.address, session) ?? undefined);
       },
       onAuth: (auth, session, callback) => {
         const remote = session.remoteAddress;
@@ -156,6 +199,38 @@ export class SmtpInbound {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** The MAIL FROM checks of mail identity: whose address a client may send from, and how often. */
+  private senderRefusal(mailFrom: string, session: SMTPServerSession): Error | null {
+    const { domain } = this.options.backend;
+    if (session.user !== undefined) {
+      const refusal = checkEnvelopeSender(mailFrom, session.user, domain);
+      return refusal === null ? null : refusalError(refusal);
+    }
+    const waitS = this.rateLimit.waitSeconds(session.remoteAddress, this.now());
+    if (waitS > 0) return smtpError(451, `4.7.1 Too many messages from your address, try again in ${waitS} s`);
+    if (this.options.localSenderPolicy === 'refuse' && isLocalAddress(mailFrom, domain)) return refusalError(localSenderRefusal());
+    return null;
+  }
+
+  /**
+   * The From: checks at the end of DATA: a logged-in user's From: must be their own; a
+   * stranger's claim of a local sender is refused or gets the warning. Returns the warning.
+   */
+  private checkFromHeader(head: Buffer, session: SMTPServerSession): string | null {
+    const { domain } = this.options.backend;
+    const fromField = parseHeaderFields(head).find((f) => f.name === 'from');
+    const from = parseAddressList(fromField?.value);
+    if (session.user !== undefined) {
+      const refusal = checkHeaderFrom(from, session.user, domain);
+      if (refusal !== null) throw refusalError(refusal);
+      return null;
+    }
+    const mailFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+    if (!claimsLocalSender(mailFrom, from, domain)) return null;
+    if (this.options.localSenderPolicy === 'refuse') throw refusalError(localSenderRefusal());
+    return SENDER_WARNING_TEXT;
+  }
+
   private async checkRecipient(address: string, session: SMTPServerSession): Promise<void> {
     const at = address.lastIndexOf('@');
     const domain = at === -1 ? '' : address.slice(at + 1).toLowerCase();
@@ -186,18 +261,87 @@ export class SmtpInbound {
     return this.options.operators.map((name) => `${name}@${this.options.backend.domain}`);
   }
 
+  /**
+   * Takes DATA as it arrives: the header section is read first (at most
+   * HEADER_SECTION_BYTES_MAX) so the From: checks answer before the body is stored, then the
+   * trace header, the header section and the rest of the stream go to the store chunk by chunk.
+   */
   private async receive(stream: Readable & { sizeExceeded: boolean }, session: SMTPServerSession): Promise<string> {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    // Read to the end whatever the size, so the client sees the 552 reply (RFC 1870 §6.3)
-    // rather than a connection cut in the middle of its DATA.
-    for await (const chunk of stream) {
-      if (stream.sizeExceeded) continue;
-      bytes += (chunk as Buffer).length;
-      chunks.push(chunk as Buffer);
+    const pass = new PassThrough();
+    stream.pipe(pass);
+    const pieces = pass[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let refusal: Error | null = null;
+    const tooBig = (): Error => smtpError(552, `5.3.4 Message too big: at most ${this.options.messageBytesMax} bytes`);
+    try {
+      let buffered = Buffer.alloc(0);
+      let bodyAt = -1;
+      let ended = false;
+      while (bodyAt === -1) {
+        const next = await pieces.next();
+        if (next.done === true) {
+          ended = true;
+          break;
+        }
+        buffered = Buffer.concat([buffered, next.value]);
+        bodyAt = headEndOf(buffered);
+        if (stream.sizeExceeded) throw (refusal = tooBig());
+        if (bodyAt === -1 && buffered.length > HEADER_SECTION_BYTES_MAX) {
+          throw (refusal = smtpError(552, `5.3.4 Header section too big: at most ${HEADER_SECTION_BYTES_MAX} bytes`));
+        }
+      }
+      if (stream.sizeExceeded) throw (refusal = tooBig());
+      const head = bodyAt === -1 ? buffered : buffered.subarray(0, bodyAt);
+      let senderWarning: string | null;
+      try {
+        senderWarning = this.checkFromHeader(head, session);
+      } catch (err) {
+        throw (refusal = err as Error);
+      }
+      const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+      const trace = this.traceHeader(id, session, senderWarning);
+      async function* message(): AsyncIterable<Buffer> {
+        yield trace;
+        yield buffered;
+        while (!ended) {
+          const next = await pieces.next();
+          if (next.done === true) break;
+          if (stream.sizeExceeded) {
+            refusal = tooBig();
+            throw new PennError('TOO_LARGE', 'the message is over the size limit');
+          }
+          yield next.value;
+        }
+        if (stream.sizeExceeded) {
+          refusal = tooBig();
+          throw new PennError('TOO_LARGE', 'the message is over the size limit');
+        }
+      }
+      const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+      const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+      const recipients = dedupe(rcptTo.flatMap((r) => this.routeRole(r)));
+      try {
+        await this.options.backend.accept({ from, recipients, authenticatedUser: session.user ?? null, senderWarning }, message());
+      } catch (err) {
+        throw refusal ?? replyFor(err);
+      }
+      if (session.user === undefined) this.rateLimit.record(session.remoteAddress, this.now());
+      this.options.logger.info('message accepted', { id, recipients: session.envelope.rcptTo.length });
+      return id;
+    } catch (err) {
+      // Read to the end whatever went wrong, so the client sees the reply (RFC 1870 §6.3 for
+      // 552) rather than a connection cut in the middle of its DATA.
+      stream.unpipe(pass);
+      pass.destroy();
+      if (!stream.readableEnded) {
+        stream.resume();
+        await once(stream, 'end');
+      }
+      throw err;
     }
-    if (stream.sizeExceeded) throw smtpError(552, `5.3.4 Message too big: at most ${this.options.messageBytesMax} bytes`);
-    const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  }
+
+  /** Our Received header (RFC 5321 §4.4), and the sender warning when there is one. */
+  private traceHeader(id: string, session: SMTPServerSession, senderWarning: string | null): Buffer {
     const rcptTo = session.envelope.rcptTo.map((r) => r.address);
     // RFC 5321 §4.4: a "for" clause names one path at most; naming several would show every
     // recipient (Bcc ones too) to each of them, so it is left out then.
@@ -205,17 +349,20 @@ export class SmtpInbound {
     const received = `Received: from ${session.clientHostname || session.remoteAddress} ([${session.remoteAddress}])\r\n`
       + `\tby ${this.options.hostname} (PennCloud) with ${session.transmissionType} id ${id}\r\n`
       + `${forClause}; ${new Date().toUTCString().replace('GMT', '+0000')}\r\n`;
-    const trace = Buffer.from(received, 'utf8');
+    const warning = senderWarning === null ? '' : `${SENDER_WARNING_HEADER}: ${senderWarning}\r\n`;
+    const trace = Buffer.from(received + warning, 'utf8');
     assert(trace.length <= TRACE_HEADER_BYTES_MAX, `a Received header of ${trace.length} bytes`);
-    const raw = Buffer.concat([trace, ...chunks]);
-    const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-    const recipients = dedupe(rcptTo.flatMap((r) => this.routeRole(r)));
-    try {
-      await this.options.backend.accept({ from, recipients, authenticatedUser: session.user ?? null }, raw);
-    } catch (err) {
-      throw replyFor(err);
-    }
-    this.options.logger.info('message accepted', { id, bytes: raw.length, recipients: session.envelope.rcptTo.length });
-    return id;
+    return trace;
   }
+}
+
+/** Where the body starts (after the empty line that ends the header section), or -1 before it has come. */
+function headEndOf(bytes: Buffer): number {
+  if (bytes[0] === 0x0a) return 1;
+  if (bytes[0] === 0x0d && bytes[1] === 0x0a) return 2;
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) {
+    if (bytes[i + 1] === 0x0a) return i + 2;
+    if (bytes[i + 1] === 0x0d && bytes[i + 2] === 0x0a) return i + 3;
+  }
+  return -1;
 }

@@ -39,6 +39,11 @@ export interface MessageSummary {
   hasAttachments: boolean;
   /** Sent messages only: one entry per outside recipient. */
   delivery: DeliveryState[];
+  /**
+   * Set by the SMTP server, never by the message: the sender claims one of our addresses but
+   * did not log in (conf smtp.localSenderPolicy "mark"). The webmail shows it above the body.
+   */
+  senderWarning?: string;
 }
 
 /** Where a message is: its folder, its index column there, and (in Trash) where it came from. */

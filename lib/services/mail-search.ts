@@ -20,6 +20,11 @@ import { TermIndex } from './term-index.js';
 export const BODY_WORDS_MAX = 300;
 /** Characters of body text read for words. */
 export const BODY_CHARS_INDEXED_MAX = 64 * 1024;
+/**
+ * Bytes at the start of a message kept while it is stored, for its body words: the text part
+ * comes first in nearly all mail. Held once per message being stored.
+ */
+export const SEARCH_PREFIX_BYTES_MAX = 128 * 1024;
 /** Results one page holds at most. */
 export const MAIL_SEARCH_PAGE_MAX = 100;
 export const MAIL_SEARCH_PAGE_DEFAULT = 50;

@@ -7,16 +7,18 @@ import { Readable } from 'node:stream';
 import { PennError } from '../protocol/errors.js';
 import { encodeRecord } from './json-record.js';
 import type { KvTable } from './kv-table.js';
-import { composeMessage, type OutgoingAttachment } from './mail-compose.js';
+import { composeMessageStream, type OutgoingAttachment } from './mail-compose.js';
+import { AttachmentStaging } from './mail-staging.js';
 import { Mailbox, MAIL_PAGE_DEFAULT, type MailPage } from './mail-index.js';
 import {
   isMessageId, MAIL_FOLDERS, newMessageId,
   type DeliveryState, type FolderCounts, type MailFolder, type MessageSummary,
 } from './mail-records.js';
 import { parseAddressList, type MailAddress } from './mime/address-list.js';
+import { MessageScan } from './mime/message-scan.js';
 import { parseMessage, type ParsedMessage } from './mime/mime-parser.js';
-import { MailSearch, MAIL_SEARCH_PAGE_DEFAULT, type MailQuery, type MailSearchPage } from './mail-search.js';
-import { wireSize } from './mime/wire-size.js';
+import { MailSearch, MAIL_SEARCH_PAGE_DEFAULT, SEARCH_PREFIX_BYTES_MAX, type MailQuery, type MailSearchPage } from './mail-search.js';
+import { SendSlots } from './send-slots.js';
 import { rowKey } from './row-keys.js';
 import type { StorageService, Volume } from './storage-service.js';
 
@@ -71,6 +73,15 @@ export interface SendRequest {
   forwardOf?: string;
 }
 
+/** Where a stored message is to go: a folder of a user, with its summary's own fields. */
+interface MessageTarget {
+  user: string;
+  folder: MailFolder;
+  seen: boolean;
+  delivery: DeliveryState[];
+  senderWarning?: string | null;
+}
+
 export interface ReadMessage {
   summary: MessageSummary;
   folder: MailFolder;
@@ -79,6 +90,10 @@ export interface ReadMessage {
 
 export class MailService {
   private readonly now: () => number;
+  /** Bounds the webmail sends this service (one frontend) works on at once. */
+  readonly sendSlots = new SendSlots();
+  /** Where the attachments of webmail sends wait while their message is composed. */
+  readonly staging: AttachmentStaging;
 
   constructor(
     private readonly kv: KvTable,
@@ -87,6 +102,7 @@ export class MailService {
     readonly options: MailOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.staging = new AttachmentStaging((user) => this.volume(user), this.now);
   }
 
   get domain(): string {
@@ -133,6 +149,14 @@ export class MailService {
     const chunks: Buffer[] = [];
     for await (const chunk of file.read(0, file.node.size - 1)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
+  }
+
+  /** The raw bytes of one of the user's messages as a stream from the store, and their count. */
+  async rawStream(user: string, id: string): Promise<{ size: number; stream: Readable }> {
+    checkId(id);
+    await this.mailbox(user).locate(id);
+    const file = await this.volume(user).openFile(`/${id}.eml`);
+    return { size: file.node.size, stream: file.node.size === 0 ? Readable.from([]) : file.read(0, file.node.size - 1) };
   }
 
   /** Marks a message seen (POP3 RETR does, as the webmail's view would). */
@@ -211,51 +235,61 @@ export class MailService {
     }
     const nowMs = this.now();
     const id = newMessageId(nowMs);
-    const raw = await composeMessage({
+    const composed = composeMessageStream({
       from: { name: '', address: `${user}@${this.domain}` }, to, cc, subject: request.subject, text: request.text,
       ...(request.html === undefined ? {} : { html: request.html }),
       attachments, messageId: `${id}@${this.domain}`, dateMs: nowMs,
       ...(inReplyTo === undefined ? {} : { inReplyTo }), ...(references === undefined ? {} : { references }),
     });
-    if (raw.length > this.options.messageBytesMax) {
-      throw new PennError('TOO_LARGE', `the message is ${raw.length} bytes; at most ${this.options.messageBytesMax} can be sent`);
-    }
     const outside = recipients.filter((r) => this.localUser(r) === null);
     const delivery: DeliveryState[] = outside.map((recipient) => ({ recipient, state: 'queued', detail: 'waiting to be sent', attempts: 0, updatedMs: nowMs }));
-    const sent = await this.store(user, 'sent', id, raw, { seen: true, delivery, arrivedMs: nowMs });
+    const sent = await this.storeStream({ user, folder: 'sent', seen: true, delivery }, id, composed, this.options.messageBytesMax,
+      `a message of more than ${this.options.messageBytesMax} bytes cannot be sent`, nowMs);
     for (const r of recipients) {
       const local = this.localUser(r);
-      if (local !== null) await this.store(local, 'inbox', newMessageId(this.now()), raw, { seen: false, delivery: [], arrivedMs: this.now() });
+      if (local !== null) await this.copyStored(sent, user, { user: local, folder: 'inbox', seen: false, delivery: [] });
     }
     for (const recipient of outside) await this.enqueue({ user, messageId: id, from: `${user}@${this.domain}`, recipient, attempts: 0, nextAttemptMs: nowMs, enqueuedMs: nowMs });
     return sent;
   }
 
   /**
-   * A message that arrived by SMTP: delivered to each local recipient's Inbox; outside
-   * recipients (only for an authenticated sender) go to the outbound queue.
+   * A message that arrived by SMTP, as its bytes arrive: written once, as they come, to its
+   * first local recipient's Inbox (or the sender's Sent copy), then copied from the store to
+   * each other one, chunk by chunk; outside recipients (only for an authenticated sender) go to
+   * the outbound queue. Memory stays a few chunks whatever the size.
    */
-  async accept(envelope: { from: string; recipients: string[]; authenticatedUser: string | null }, raw: Buffer): Promise<void> {
-    if (raw.length > this.options.messageBytesMax + TRACE_HEADER_BYTES_MAX) throw new PennError('TOO_LARGE', `at most ${this.options.messageBytesMax} bytes`);
+  async accept(envelope: { from: string; recipients: string[]; authenticatedUser: string | null; senderWarning?: string | null },
+    source: AsyncIterable<Uint8Array>): Promise<void> {
     const recipients = dedupe(envelope.recipients.map((r) => r.toLowerCase()));
     const outside = recipients.filter((r) => this.localUser(r) === null);
     if (outside.length > 0 && envelope.authenticatedUser === null) throw new PennError('FORBIDDEN', 'relaying needs a logged-in sender');
+    const targets: MessageTarget[] = [];
     for (const r of recipients) {
       const local = this.localUser(r);
       if (local === null) continue;
       if (!(await this.accounts.exists(local))) throw new PennError('NOT_FOUND', `there is no user ${r}`);
-      await this.store(local, 'inbox', newMessageId(this.now()), raw, { seen: false, delivery: [], arrivedMs: this.now() });
+      targets.push({ user: local, folder: 'inbox', seen: false, delivery: [], senderWarning: envelope.senderWarning ?? null });
     }
     // A logged-in client submits as the webmail does: the sender keeps a Sent copy, whoever
     // the recipients are.
-    if (envelope.authenticatedUser !== null) {
-      const user = envelope.authenticatedUser.toLowerCase();
-      const nowMs = this.now();
-      const id = newMessageId(nowMs);
+    const nowMs = this.now();
+    const sender = envelope.authenticatedUser === null ? null : envelope.authenticatedUser.toLowerCase();
+    if (sender !== null) {
       const delivery: DeliveryState[] = outside.map((recipient) => ({ recipient, state: 'queued', detail: 'waiting to be sent', attempts: 0, updatedMs: nowMs }));
-      await this.store(user, 'sent', id, raw, { seen: true, delivery, arrivedMs: nowMs });
-      for (const recipient of outside) await this.enqueue({ user, messageId: id, from: envelope.from, recipient, attempts: 0, nextAttemptMs: nowMs, enqueuedMs: nowMs });
+      targets.push({ user: sender, folder: 'sent', seen: true, delivery });
     }
+    if (targets.length === 0) throw new PennError('BAD_REQUEST', 'the message has no recipient here');
+    const first = targets[0]!;
+    const stored = await this.storeStream(first, newMessageId(nowMs), source, this.options.messageBytesMax + TRACE_HEADER_BYTES_MAX,
+      `at most ${this.options.messageBytesMax} bytes`, nowMs);
+    let sentId = first.folder === 'sent' ? stored.id : null;
+    for (const target of targets.slice(1)) {
+      const copy = await this.copyStored(stored, first.user, target);
+      if (target.folder === 'sent') sentId = copy.id;
+    }
+    if (sender === null || sentId === null) return;
+    for (const recipient of outside) await this.enqueue({ user: sender, messageId: sentId, from: envelope.from, recipient, attempts: 0, nextAttemptMs: nowMs, enqueuedMs: nowMs });
   }
 
   /** Records what became of a queued delivery on the Sent copy. */
@@ -280,26 +314,80 @@ export class MailService {
 
   private async store(user: string, folder: MailFolder, id: string, raw: Buffer,
     extra: { seen: boolean; delivery: DeliveryState[]; arrivedMs: number }): Promise<MessageSummary> {
-    await this.volume(user).writeFile(`/${id}.eml`, Readable.from([raw]), raw.length);
-    const parsed = parseMessage(raw);
+    return this.storeStream({ user, folder, seen: extra.seen, delivery: extra.delivery }, id, [raw], Number.MAX_SAFE_INTEGER, '', extra.arrivedMs);
+  }
+
+  /**
+   * Writes a message into `target` from a stream, learning its summary on the way (message-scan.ts);
+   * past `bytesMax` the write stops with TOO_LARGE (`tooLarge` says why) and nothing is kept.
+   */
+  private async storeStream(target: MessageTarget, id: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, bytesMax: number,
+    tooLarge: string, arrivedMs: number): Promise<MessageSummary> {
+    const scan = new MessageScan();
+    // The first bytes are kept for the search index (its body words come from the text at the start).
+    const prefix: Buffer[] = [];
+    let prefixBytes = 0;
+    async function* scanned(): AsyncIterable<Uint8Array> {
+      for await (const piece of source) {
+        scan.push(piece);
+        if (scan.size > bytesMax) throw new PennError('TOO_LARGE', tooLarge);
+        if (prefixBytes < SEARCH_PREFIX_BYTES_MAX) {
+          const kept = Buffer.from(piece.subarray(0, SEARCH_PREFIX_BYTES_MAX - prefixBytes));
+          prefix.push(kept);
+          prefixBytes += kept.length;
+        }
+        yield piece;
+      }
+    }
+    await this.volume(target.user).writeFile(`/${id}.eml`, scanned(), null);
+    const { head } = scan.finish();
+    // The header section alone, as a message of its own: what a listing shows.
+    const parsed = parseMessage(Buffer.concat([head, Buffer.from('\r\n')]));
     const summary: MessageSummary = {
       id,
       from: parsed.from,
       to: parsed.to,
       cc: parsed.cc,
       subject: parsed.subject,
-      dateMs: parsed.dateMs ?? extra.arrivedMs,
-      arrivedMs: extra.arrivedMs,
-      size: raw.length,
-      wireBytes: wireSize(raw),
-      seen: extra.seen,
-      hasAttachments: parsed.attachments.some((a) => !a.inline || a.contentId === null),
-      delivery: extra.delivery,
+      dateMs: parsed.dateMs ?? arrivedMs,
+      arrivedMs,
+      size: scan.size,
+      wireBytes: scan.wireBytes,
+      seen: target.seen,
+      hasAttachments: scan.hasAttachments,
+      delivery: target.delivery,
+      ...(target.senderWarning ? { senderWarning: target.senderWarning } : {}),
     };
-    const mailbox = this.mailbox(user);
-    await new MailSearch(this.kv, mailbox).add(summary, parsed.text);
-    await mailbox.add(folder, summary);
+    await this.fileMessage(target, summary, prefix);
     return summary;
+  }
+
+  /** Copies a stored message of `owner` into `target`, chunk by chunk through the store's streams. */
+  private async copyStored(stored: MessageSummary, owner: string, target: MessageTarget): Promise<MessageSummary> {
+    const file = await this.volume(owner).openFile(`/${stored.id}.eml`);
+    const arrivedMs = this.now();
+    const id = newMessageId(arrivedMs);
+    const source = file.node.size === 0 ? Readable.from([]) : file.read(0, file.node.size - 1);
+    await this.volume(target.user).writeFile(`/${id}.eml`, source, file.node.size);
+    const { senderWarning: _ignored, ...rest } = stored;
+    const summary: MessageSummary = {
+      ...rest, id, arrivedMs, seen: target.seen, delivery: target.delivery,
+      ...(target.senderWarning ? { senderWarning: target.senderWarning } : {}),
+    };
+    const prefix = file.node.size === 0 ? [] : await collect(file.read(0, Math.min(file.node.size, SEARCH_PREFIX_BYTES_MAX) - 1));
+    await this.fileMessage(target, summary, prefix);
+    return summary;
+  }
+
+  /**
+   * Files a stored message in its folder: into the search index first (words of its headers,
+   * and of the text in `prefix`, its first bytes), then the mailbox, where it becomes visible.
+   */
+  private async fileMessage(target: MessageTarget, summary: MessageSummary, prefix: Buffer[]): Promise<void> {
+    const mailbox = this.mailbox(target.user);
+    const text = prefix.length === 0 ? null : parseMessage(Buffer.concat(prefix)).text;
+    await new MailSearch(this.kv, mailbox).add(summary, text);
+    await mailbox.add(target.folder, summary);
   }
 
   private async enqueue(job: OutboundJob): Promise<void> {
@@ -329,4 +417,11 @@ function addresses(list: string[], field: string): MailAddress[] {
 
 function dedupe(list: string[]): string[] {
   return [...new Set(list.map((a) => a.toLowerCase()))];
+}
+
+/** The bytes of a stream (a bounded one: the caller limits its length). */
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer[]> {
+  const pieces: Buffer[] = [];
+  for await (const piece of stream) pieces.push(Buffer.from(piece));
+  return pieces;
 }

@@ -27,6 +27,9 @@ export interface BrowserCloud {
   frontendUrls: string[];
   kvNodes: RoleProcess[];
   dispatcher: RoleProcess;
+  /** The configuration file and data directory, for starting more roles (smtp, pop3). */
+  conf: string;
+  dataDir: string;
 }
 
 export interface BrowserCloudOptions {
@@ -74,6 +77,8 @@ export async function startBrowserCloud(options: BrowserCloudOptions = {}): Prom
     frontendUrls: frontends.map((f) => f.ready.split(/\s+/)[0]!.replace(/\/$/, '')),
     kvNodes,
     dispatcher,
+    conf,
+    dataDir,
   };
 }
 

@@ -115,7 +115,7 @@ describe('mail transport: what real clients can trust', function () {
   });
 
   async function send(to: string[], subject: string, auth = false): Promise<void> {
-    const result = await python(SMTPLIB_SEND, { port: ports.smtp, from: auth ? 'ann@localhost' : 'x@example.org', to, data: message(subject, to[0]!), ...(auth ? { user: 'ann', password: PASSWORD } : {}) });
+    const result = await python(SMTPLIB_SEND, { port: ports.smtp, from: auth ? 'ann@localhost' : 'x@example.org', to, data: auth ? message(subject, to[0]!).replace('Sender <sender@example.org>', 'Ann <ann@localhost>') : message(subject, to[0]!), ...(auth ? { user: 'ann', password: PASSWORD } : {}) });
     expect(result.stdout, result.stderr).to.match(/^OK \{\}$/m);
   }
 

@@ -134,7 +134,7 @@ describe('mail transport: SMTP in and POP3 out, with real clients', function () 
     expect(badLogin.code).to.not.equal(0);
     expect(badLogin.stderr).to.contain('535');
 
-    const relayed = await python(SMTPLIB_SEND, { port: ports.smtp, user: 'ann', password: PASSWORD, from: 'ann@localhost', to: ['friend@example.net'], data: message('relayed', 'via PennCloud') });
+    const relayed = await python(SMTPLIB_SEND, { port: ports.smtp, user: 'ann', password: PASSWORD, from: 'ann@localhost', to: ['friend@example.net'], data: message('relayed', 'via PennCloud').replace('Sender <sender@example.org>', 'Ann <ann@localhost>') });
     expect(relayed.stdout).to.match(/^OK \{\}$/m);
     const sent = (await ann.request('GET', '/api/mail/folders/sent')).json().messages;
     expect(sent[0].subject).to.equal('relayed');

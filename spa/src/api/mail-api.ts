@@ -51,6 +51,8 @@ export interface Message extends MessageSummary {
   html: string | null;
   attachments: Attachment[];
   messageId: string | null;
+  /** The server's warning about the sender (a local address claimed without logging in), or null. */
+  senderWarning: string | null;
 }
 
 export interface MessagePage {
@@ -103,6 +105,7 @@ export async function readMessage(id: string, signal?: AbortSignal): Promise<Mes
     text: typeof m.text === 'string' ? m.text : null,
     html: typeof m.html === 'string' ? m.html : null,
     messageId: typeof m.messageId === 'string' ? m.messageId : null,
+    senderWarning: typeof m.senderWarning === 'string' && m.senderWarning !== '' ? m.senderWarning : null,
     attachments: attachments.map((a, i) => ({
       index: numberOr(a.index ?? a.n, i) ?? i,
       filename: String(a.filename ?? a.name ?? `attachment-${i + 1}`),

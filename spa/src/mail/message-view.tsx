@@ -84,6 +84,11 @@ export function MessageView({ folder, id, self, onCompose, onChanged }: MessageV
           <dt>Date</dt><dd>{message.timeMs > 0 ? formatFullTime(message.timeMs) : 'unknown'}</dd>
         </dl>
       </header>
+      {message.senderWarning !== null && (
+        <p class="message-warning" role="alert">
+          <Icon name="warning" /> Be careful with this message: the {message.senderWarning}. It may not be from who it says.
+        </p>
+      )}
       {message.deliveries.length > 0 && <DeliveryList deliveries={message.deliveries} />}
       {message.html !== null && message.text !== null && (
         <div class="message-format">

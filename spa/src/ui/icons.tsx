@@ -31,6 +31,7 @@ const PATHS: Record<string, string> = {
   chevron: 'M7.5 4.5l5.5 5.5-5.5 5.5',
   compose: 'M3.5 16.5h3l9-9-3-3-9 9zM11 6l3 3M10 16.5h6.5',
   sent: 'M3 10l14-6.5-5 14-2.5-5.5z',
+  warning: 'M10 3l7.5 13.5h-15zM10 8v4M10 14.25v.25',
 };
 
 export type IconName = keyof typeof PATHS;
