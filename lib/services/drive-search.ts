@@ -1,7 +1,7 @@
 /**
  * Finding files and folders anywhere in a drive by name and type. Every node's name is in the
  * volume's term index by word prefixes (search-terms.ts), and its kind as `kind:<kind>`; a
- * search reads the row of its longest word (or of the kind when only a type is asked) and
+ * search reads the row of its rarest word or kind and
  * checks each candidate's live record: all words match its name, it has the kind, and it is in
  * the tree (not the trash). Results come a page at a time, each with its current path.
  */
@@ -61,11 +61,22 @@ export function parseDriveQuery(text: unknown, kind: unknown): DriveQuery {
   return { words, kind: checkedKind };
 }
 
-/** The index term a query is read from: its longest word (the rarest, likely), else its kind. */
-export function drivingTerm(query: DriveQuery): string {
-  if (query.words.length === 0) return `kind:${query.kind}`;
-  const longest = query.words.reduce((a, b) => (b.length > a.length ? b : a));
-  return prefixLookupTerm(longest);
+/**
+ * Entries counted in each candidate term's row to choose the rarest one to scan by; beyond it,
+ * terms are told apart by length (a longer prefix is rarer).
+ */
+export const DRIVER_PROBE_ENTRIES = 100;
+
+/** The index term a query is read from: the one of its words (or its kind) with the fewest nodes. */
+export async function drivingTerm(index: TermIndex, query: DriveQuery): Promise<string> {
+  const terms = [...new Set(query.words.map(prefixLookupTerm)), ...(query.kind === null ? [] : [`kind:${query.kind}`])];
+  if (terms.length === 1) return terms[0]!;
+  const counts = await Promise.all(terms.map(async (t) => (await index.keys(t, null, DRIVER_PROBE_ENTRIES)).keys.length));
+  let best = 0;
+  for (let i = 1; i < terms.length; i++) {
+    if (counts[i]! < counts[best]! || (counts[i] === counts[best] && terms[i]!.length > terms[best]!.length)) best = i;
+  }
+  return terms[best]!;
 }
 
 /** True when live node `node` answers `query` (its place in the tree is checked apart). */

@@ -4,7 +4,7 @@
  * (so "ann" finds "Annabel" and "ann@penn.test") and `b:<word>` for each distinct whole word of
  * its text body (up to BODY_WORDS_MAX). The key is the message's sort key, so every term row
  * lists newest first. A query word matches a message by header prefix or body word; `from:`,
- * `to:` and `subject:` narrow a word to one header. A search reads the rows of its longest word
+ * `to:` and `subject:` narrow a word to one header. A search reads the rows of its rarest word
  * merged in key order and checks each candidate: the other words against the summary or the
  * index, the folder against where the message is now.
  */
@@ -32,6 +32,11 @@ export const MAIL_SEARCH_PAGE_DEFAULT = 50;
 export const MAIL_SEARCH_SCAN_MAX = 2_000;
 /** Entries read per term row per step of the scan. */
 const SCAN_STEP_ENTRIES = 100;
+/**
+ * Entries counted in each query word's rows to choose the rarest word to scan by: a word with
+ * fewer than this many messages is read in one step; beyond it words are told apart by length.
+ */
+export const DRIVER_PROBE_ENTRIES = 100;
 /** Characters of a query, and words in it. */
 export const MAIL_QUERY_CHARS_MAX = 256;
 export const MAIL_QUERY_WORDS_MAX = 8;
@@ -106,8 +111,7 @@ export class MailSearch {
   /** A page of the messages matching `query`, newest first, after `cursor`. */
   async search(query: MailQuery, cursor: string | null, limit: number): Promise<MailSearchPage> {
     const wanted = Math.max(1, Math.min(MAIL_SEARCH_PAGE_MAX, limit));
-    const driver = query.words.reduce((a, b) => (b.word.length > a.word.length ? b : a));
-    const rows = [`h:${prefixLookupTerm(driver.word)}`, ...(driver.field === 'any' ? [`b:${driver.word}`] : [])];
+    const rows = await this.rarestRows(query.words);
     const messages: MailSearchPage['messages'] = [];
     let after = cursor;
     for (let scanned = 0; scanned < MAIL_SEARCH_SCAN_MAX;) {
@@ -123,6 +127,21 @@ export class MailSearch {
       after = step.keys[step.keys.length - 1]!;
     }
     return { messages, nextCursor: after };
+  }
+
+  /** The index rows of the query word with the fewest messages (the longest among equals). */
+  private async rarestRows(words: QueryWord[]): Promise<string[]> {
+    const rowsOf = (w: QueryWord) => [`h:${prefixLookupTerm(w.word)}`, ...(w.field === 'any' ? [`b:${w.word}`] : [])];
+    if (words.length === 1) return rowsOf(words[0]!);
+    const counts = await Promise.all(words.map(async (w) => {
+      const pages = await Promise.all(rowsOf(w).map((row) => this.index.keys(row, null, DRIVER_PROBE_ENTRIES)));
+      return Math.min(DRIVER_PROBE_ENTRIES, pages.reduce((n, p) => n + p.keys.length, 0));
+    }));
+    let best = 0;
+    for (let i = 1; i < words.length; i++) {
+      if (counts[i]! < counts[best]! || (counts[i] === counts[best] && words[i]!.word.length > words[best]!.word.length)) best = i;
+    }
+    return rowsOf(words[best]!);
   }
 
   /** The next keys after `after` of the union of `rows`, in key order (newest first). */

@@ -132,7 +132,7 @@ export class Volume {
   async search(query: DriveQuery, cursor: string | null, limit: number): Promise<FolderPage<NodeInfo>> {
     const names = this.tree.ctx.names;
     if (names === null) throw new Error('search() on a volume made without searchable');
-    const term = drivingTerm(query);
+    const term = await drivingTerm(names, query);
     const wanted = Math.max(1, Math.min(SEARCH_PAGE_MAX, limit));
     const entries: NodeInfo[] = [];
     let after = cursor;

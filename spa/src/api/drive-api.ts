@@ -69,6 +69,14 @@ export async function moveNode(from: string, to: string): Promise<DriveEntry> {
   return (await requestJson<{ node: DriveEntry }>('POST', '/api/move', { json: { from, to }, resume: { kind: 'move', from, to } })).node;
 }
 
+/** A page of the files and folders anywhere in the drive whose names have the words of `query` (and of `type`). */
+export async function searchDrive(query: string, type: string, cursor: string | null): Promise<{ entries: DriveEntry[]; nextCursor: string | null }> {
+  const params = new URLSearchParams({ q: query, limit: '50' });
+  if (type !== '') params.set('type', type);
+  if (cursor !== null) params.set('cursor', cursor);
+  return requestJson('GET', `/api/search?${params}`);
+}
+
 /** Moves a file, or a folder with everything in it, to the trash; its trash entry. */
 export async function deleteNode(path: string, recursive: boolean): Promise<TrashEntry> {
   return (await requestJson<{ trashed: TrashEntry }>('DELETE', `/api/files${encodePath(path)}${recursive ? '?recursive=1' : ''}`,

@@ -81,6 +81,24 @@ export async function listMessages(folder: FolderId, cursor: string | null, sign
   };
 }
 
+/** A message found by a search, with the folder it is in now. */
+export interface FoundMessage extends MessageSummary {
+  folder: FolderId;
+}
+
+/** A page of the messages matching `query` (from:, to:, subject: narrow a word), newest first. */
+export async function searchMail(query: string, folder: FolderId | null, cursor: string | null): Promise<{ messages: FoundMessage[]; nextCursor: string | null }> {
+  const params = new URLSearchParams({ q: query, limit: String(MESSAGES_PER_PAGE) });
+  if (folder !== null) params.set('folder', folder);
+  if (cursor !== null) params.set('cursor', cursor);
+  const reply = await requestJson<Loose>('GET', `/api/mail/search?${params}`);
+  const list = (reply.messages ?? []) as Loose[];
+  return {
+    messages: list.map((m) => ({ ...summaryOf(m), folder: (MAIL_FOLDERS.some((f) => f.id === m.folder) ? m.folder : 'inbox') as FolderId })),
+    nextCursor: typeof reply.nextCursor === 'string' && reply.nextCursor !== '' ? reply.nextCursor : null,
+  };
+}
+
 /** Unread messages per folder: `GET /api/mail/folders` -> {folders: [{name, total, unread}]}. */
 export async function unreadCounts(signal?: AbortSignal): Promise<Record<FolderId, number | null>> {
   const reply = await requestJson<Loose>('GET', '/api/mail/folders', { signal });

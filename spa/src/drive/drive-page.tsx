@@ -21,6 +21,8 @@ import { NameDialog } from './name-dialog';
 import { PreviewDialog } from './preview-dialog';
 import { ReplaceDialog } from './replace-dialog';
 import { ShareDialog } from './share-dialog';
+import { DriveSearchResults } from './drive-search';
+import { SearchBox } from '../ui/search-box';
 import { nextOrder, type SortOrder } from './sort';
 import { UploadPanel } from './upload-panel';
 import { UploadQueue } from './upload-queue';
@@ -38,6 +40,7 @@ export function DrivePage({ path }: { path: string }) {
   const [error, setError] = useState<{ notFound: boolean; message: string } | null>(null);
   const [order, setOrder] = useState<SortOrder>({ key: 'name', ascending: true });
   const [open, setOpen] = useState<Open>(null);
+  const [search, setSearch] = useState<string | null>(null);
   const folderRef = useRef(folder);
   folderRef.current = folder;
   const picker = useRef<HTMLInputElement>(null);
@@ -58,6 +61,7 @@ export function DrivePage({ path }: { path: string }) {
   useEffect(() => {
     setListing(null);
     setError(null);
+    setSearch(null);
     void reload();
   }, [folder, reload]);
 
@@ -119,9 +123,11 @@ export function DrivePage({ path }: { path: string }) {
           </div>
         </header>
 
+        <SearchBox label="Search the drive" placeholder="Search the drive" initial={search ?? ''} onSearch={setSearch} />
         <UploadPanel queue={queue} />
+        {search !== null && <DriveSearchResults query={search} onClear={() => setSearch(null)} onPreview={(entry) => setOpen({ kind: 'preview', entry })} />}
 
-        {error !== null && (error.notFound
+        {search === null && error !== null && (error.notFound
           ? (
             <div class="state state-error" role="alert">
               <h3>This folder does not exist</h3>
@@ -130,13 +136,13 @@ export function DrivePage({ path }: { path: string }) {
             </div>
           )
           : <ErrorState title="The folder could not be opened" message={error.message} onRetry={() => void reload()} />)}
-        {error === null && listing === null && <Loading label="Loading folder…" />}
-        {error === null && listing !== null && entries.length === 0 && (
+        {search === null && error === null && listing === null && <Loading label="Loading folder…" />}
+        {search === null && error === null && listing !== null && entries.length === 0 && (
           <EmptyState icon="folder" title={folder === '/' ? 'Your drive is empty' : 'This folder is empty'}>
             <p>Drop files here, or choose <strong>Upload files</strong>. Folders keep things tidy.</p>
           </EmptyState>
         )}
-        {error === null && entries.length > 0 && (
+        {search === null && error === null && entries.length > 0 && (
           <FileList entries={entries} order={order} onSort={(key) => setOrder(nextOrder(order, key))}
             onPreview={(entry) => setOpen({ kind: 'preview', entry })}
             onRename={(entry) => setOpen({ kind: 'rename', entry })}

@@ -16,6 +16,7 @@ import { ComposeDialog, type ComposeSeed } from './compose-dialog';
 import { newMessageSeed } from './compose-seeds';
 import { pendingDraft } from './draft-store';
 import { MessageList } from './message-list';
+import { MailSearchBox, MailSearchResults } from './mail-search';
 import { MessageView } from './message-view';
 import { inboxUnread } from './unread-store';
 
@@ -32,6 +33,7 @@ export function MailPage({ path, user }: { path: string; user: User }) {
   const [missing, setMissing] = useState(false);
   const [compose, setCompose] = useState<ComposeSeed | null>(null);
   const [refreshTick, setRefreshTick] = useState(0);
+  const [search, setSearch] = useState<string | null>(null);
   const draft = useStore(pendingDraft);
 
   useEffect(() => {
@@ -79,7 +81,7 @@ export function MailPage({ path, user }: { path: string; user: User }) {
           {MAIL_FOLDERS.map((f) => {
             const unread = counts?.[f.id] ?? 0;
             return (
-              <Link key={f.id} href={`/mail/${f.id}`} class={`folder-link${f.id === folder ? ' active' : ''}`}
+              <Link key={f.id} href={`/mail/${f.id}`} class={`folder-link${f.id === folder ? ' active' : ''}`} onClick={() => setSearch(null)}
                 aria-current={f.id === folder ? 'page' : undefined}>
                 <Icon name={FOLDER_ICONS[f.id]} />
                 <span class="folder-name">{f.label}</span>
@@ -90,9 +92,12 @@ export function MailPage({ path, user }: { path: string; user: User }) {
         </nav>
       </aside>
       <main class="mail-main" id="main">
+        {messageId === null && <MailSearchBox initial={search ?? ''} onSearch={setSearch} />}
         {messageId !== null
           ? <MessageView folder={folder} id={messageId} self={user.username} onCompose={setCompose} onChanged={changed} />
-          : <FolderView folder={folder} refreshTick={refreshTick} onMissing={onMissing} />}
+          : search !== null
+            ? <MailSearchResults query={search} onClear={() => setSearch(null)} />
+            : <FolderView folder={folder} refreshTick={refreshTick} onMissing={onMissing} />}
       </main>
       {compose !== null && (
         <ComposeDialog seed={compose} onClose={closeCompose}

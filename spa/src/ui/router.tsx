@@ -33,11 +33,17 @@ export function useLocation(): Location {
   return useStore(current);
 }
 
-type LinkProps = Omit<JSX.HTMLAttributes<HTMLAnchorElement>, 'href'> & { href: string; children?: ComponentChildren };
+type LinkProps = Omit<JSX.HTMLAttributes<HTMLAnchorElement>, 'href' | 'onClick'> & {
+  href: string;
+  children?: ComponentChildren;
+  /** Runs before the app navigates (it may not cancel the navigation). */
+  onClick?: () => void;
+};
 
 /** An anchor that navigates in the app (a modified click still opens a new tab). */
-export function Link({ href, children, ...rest }: LinkProps) {
+export function Link({ href, children, onClick: before, ...rest }: LinkProps) {
   const onClick = (e: MouseEvent) => {
+    before?.();
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
     navigate(href);

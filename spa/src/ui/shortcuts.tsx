@@ -8,6 +8,7 @@ import { useEffect } from 'preact/hooks';
 /** The shortcuts, for the help dialog: the key as shown, and what it does. */
 export const SHORTCUTS: readonly { keys: string; does: string }[] = [
   { keys: 'c', does: 'Compose a message (in Mail)' },
+  { keys: '/', does: 'Search (mail or the drive)' },
   { keys: 'j', does: 'Next message in the list' },
   { keys: 'k', does: 'Previous message in the list' },
   { keys: 'Enter', does: 'Open the message in focus' },
