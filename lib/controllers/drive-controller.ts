@@ -8,17 +8,22 @@
  *   POST   /api/folders/<path>    creates a folder (?parents=1 makes missing parents)
  *   POST   /api/move {from, to}   renames or moves
  *   GET    /api/search?q=&type=   files and folders anywhere whose names have the words (?cursor=&limit=)
+ *   GET    /api/zip?path=&path=   the named files and folders as one ZIP archive, streamed
  *   GET    /api/trash             the trash, oldest deletion first (?cursor=&limit=)
  *   POST   /api/trash/<id>/restore  puts an entry back where it was
  *   DELETE /api/trash/<id>        deletes an entry for good; DELETE /api/trash empties it
  * Each user has one volume, "drive:<username>": paths are always inside the caller's own
  * tree, so there is no way to name another user's file.
  */
+import { Readable } from 'node:stream';
 import { PennError } from '../protocol/errors.js';
 import type { RequestContext } from '../router/context.js';
 import { Controller, type RouteTable } from '../router/router.js';
 import { LIST_PAGE_ENTRIES_MAX, type StorageService, type Volume } from '../services/storage-service.js';
 import { parseDriveQuery, SEARCH_PAGE_DEFAULT, SEARCH_PAGE_MAX } from '../services/drive-search.js';
+import { archiveEntries } from '../services/drive-archive.js';
+import { zipLength, zipStream } from '../services/zip-writer.js';
+import { contentDisposition } from './content-disposition.js';
 import { sendFile } from './file-download.js';
 import { receiveMultipart } from './multipart-upload.js';
 import { requireSameSite, requireSession, sessionOf, type Authenticator } from './request-guards.js';
@@ -55,6 +60,7 @@ export class DriveController extends Controller {
     table.post('/folders/*path', (ctx) => this.createFolder(ctx));
     table.post('/move', (ctx) => this.move(ctx));
     table.get('/search', (ctx) => this.search(ctx));
+    table.get('/zip', (ctx) => this.zip(ctx));
     table.get('/trash', (ctx) => this.listTrash(ctx));
     table.post('/trash/:id/restore', (ctx) => this.restore(ctx));
     table.delete('/trash/:id', (ctx) => this.removeFromTrash(ctx));
@@ -118,6 +124,18 @@ export class DriveController extends Controller {
     const page = await this.volume(ctx).search(query, ctx.query.get('cursor'), limit);
     ctx.res.setHeader('cache-control', 'private, no-cache');
     ctx.json(200, { entries: page.entries, nextCursor: page.nextCursor });
+  }
+
+  private async zip(ctx: RequestContext): Promise<void> {
+    const paths = ctx.query.getAll('path');
+    const entries = await archiveEntries(this.volume(ctx), paths);
+    // One item: the archive is named after it; several: after the drive.
+    const base = paths.length === 1 ? paths[0]!.split('/').filter((n) => n !== '').pop()! : 'PennCloud download';
+    ctx.res.status = 200;
+    ctx.res.setHeader('content-type', 'application/zip');
+    ctx.res.setHeader('content-disposition', contentDisposition('attachment', `${base.slice(0, 200)}.zip`));
+    ctx.res.setHeader('cache-control', 'private, no-store');
+    await ctx.res.stream(Readable.from(zipStream(entries)), zipLength(entries));
   }
 
   private async listTrash(ctx: RequestContext): Promise<void> {

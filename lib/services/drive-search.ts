@@ -8,7 +8,7 @@
 import mime from 'mime-types';
 import { PennError } from '../protocol/errors.js';
 import type { NodeRecord } from './fs-records.js';
-import { matchesPrefixes, prefixLookupTerm, prefixTerms, wordsOf } from './search-terms.js';
+import { matchesPrefixes, prefixLookupTerm, prefixTerms, queryWordsOf, wordsOf } from './search-terms.js';
 import { TermIndex } from './term-index.js';
 
 /** Results one search page holds at most. */
@@ -51,7 +51,7 @@ export interface DriveQuery {
 export function parseDriveQuery(text: unknown, kind: unknown): DriveQuery {
   if (text !== undefined && text !== null && typeof text !== 'string') throw badQuery('q must be text');
   if (typeof text === 'string' && text.length > SEARCH_QUERY_CHARS_MAX) throw badQuery(`a search is at most ${SEARCH_QUERY_CHARS_MAX} characters`);
-  const words = typeof text === 'string' ? wordsOf(text) : [];
+  const words = typeof text === 'string' ? queryWordsOf(text) : [];
   let checkedKind: NodeKind | null = null;
   if (kind !== undefined && kind !== null && kind !== '') {
     if (!(NODE_KINDS as readonly unknown[]).includes(kind)) throw badQuery(`type must be one of ${NODE_KINDS.join(', ')}`);

@@ -13,7 +13,7 @@ import type { KvTable } from './kv-table.js';
 import type { Mailbox } from './mail-index.js';
 import { MAIL_FOLDERS, sortKey, type MailFolder, type MessageSummary } from './mail-records.js';
 import type { MailAddress } from './mime/address-list.js';
-import { prefixLookupTerm, prefixTerms, wordsOf } from './search-terms.js';
+import { prefixLookupTerm, prefixTerms, queryWordsOf, wordsOf } from './search-terms.js';
 import { TermIndex } from './term-index.js';
 
 /** Distinct body words indexed per message (the first ones: a long body is found by its start). */
@@ -77,7 +77,7 @@ export function parseMailQuery(text: unknown, folder: unknown): MailQuery {
   for (const part of text.split(/\s+/).filter((p) => p !== '')) {
     const match = /^(from|to|subject):(.*)$/i.exec(part);
     const field = (match?.[1]?.toLowerCase() ?? 'any') as Field;
-    for (const word of wordsOf(match?.[2] ?? part)) words.push({ word, field });
+    for (const word of queryWordsOf(match?.[2] ?? part)) words.push({ word, field });
   }
   if (words.length === 0) throw badQuery('type a word to search for (letters or digits); from:, to: and subject: narrow it');
   if (words.length > MAIL_QUERY_WORDS_MAX) throw badQuery(`a search has at most ${MAIL_QUERY_WORDS_MAX} words`);

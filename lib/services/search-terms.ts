@@ -1,8 +1,10 @@
 /**
  * The words search sees in a text: lower case, accents folded ("Résumé" is "resume"), split at
- * anything that is not a letter or digit and where letters meet digits ("Q3report" is "q",
- * "3", "report"). Names and headers are indexed by every prefix of their words, so a search for
- * "rep" finds "Report.pdf"; long texts (mail bodies) by whole words only.
+ * anything that is not a letter or digit. A run that mixes letters and digits is a word and so
+ * is each of its parts ("Q3report" is "q3report", "q", "3" and "report"), so "report" and
+ * "q3rep" both find it. Names and headers are indexed by every prefix of their words, so a
+ * search for "rep" finds "Report.pdf"; long texts (mail bodies) by whole words only. A query's
+ * words are its runs, unsplit.
  */
 
 /** Shortest prefix indexed (one letter would name half of everything). */
@@ -15,14 +17,25 @@ export const WORD_CHARS_MAX = 40;
 const WORD = /[\p{L}\p{N}]+/gu;
 const LETTERS_DIGITS = /\p{L}+|\p{N}+/gu;
 
-/** The words of `text`, in order, repeats kept. */
+/** The words of `text` as it is indexed: each run and, where it mixes letters and digits, its parts. */
 export function wordsOf(text: string): string[] {
-  const folded = text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
   const out: string[] = [];
-  for (const run of folded.match(WORD) ?? []) {
-    for (const word of run.match(LETTERS_DIGITS) ?? []) if (word.length <= WORD_CHARS_MAX) out.push(word);
+  for (const run of runsOf(text)) {
+    out.push(run);
+    const parts = run.match(LETTERS_DIGITS) ?? [];
+    if (parts.length > 1) out.push(...parts);
   }
   return out;
+}
+
+/** The words of a query: its runs of letters and digits, folded, unsplit. */
+export function queryWordsOf(text: string): string[] {
+  return runsOf(text);
+}
+
+function runsOf(text: string): string[] {
+  const folded = text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+  return (folded.match(WORD) ?? []).filter((run) => run.length <= WORD_CHARS_MAX);
 }
 
 /** The prefix terms of `words` (each word's prefixes from PREFIX_CHARS_MIN to PREFIX_CHARS_MAX characters, and short words whole). */
