@@ -38,6 +38,11 @@ export function fileUrl(path: string, inline = false): string {
   return `/api/files${encodePath(path)}${inline ? '?inline=1' : ''}`;
 }
 
+/** The URL of one ZIP archive of `paths` (files, and folders with everything in them). */
+export function zipUrl(paths: string[]): string {
+  return `/api/zip?${paths.map((p) => `path=${encodeURIComponent(p)}`).join('&')}`;
+}
+
 /** Every entry of a folder (all pages). */
 export async function listFolder(path: string, signal?: AbortSignal): Promise<FolderListing> {
   const entries: DriveEntry[] = [];

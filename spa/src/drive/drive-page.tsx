@@ -5,7 +5,8 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { describeError } from '../api/api-error';
-import { createFolder, deleteNode, listFolder, moveNode, restoreFromTrash, type DriveEntry, type FolderListing } from '../api/drive-api';
+import { createFolder, deleteNode, listFolder, moveNode, restoreFromTrash, zipUrl, type DriveEntry, type FolderListing } from '../api/drive-api';
+import { plural } from '../ui/format';
 import { baseName, childPath, parentPath } from '../api/drive-path';
 import { isApiError } from '../api/http';
 import { Icon } from '../ui/icons';
@@ -30,7 +31,8 @@ import { UsageMeter } from './usage-meter';
 
 type Open =
   | { kind: 'new-folder' }
-  | { kind: 'rename' | 'move' | 'preview' | 'share'; entry: DriveEntry }
+  | { kind: 'rename' | 'preview' | 'share'; entry: DriveEntry }
+  | { kind: 'move'; entries: DriveEntry[] }
   | { kind: 'replace'; files: File[]; existing: string[] }
   | null;
 
@@ -41,6 +43,7 @@ export function DrivePage({ path }: { path: string }) {
   const [order, setOrder] = useState<SortOrder>({ key: 'name', ascending: true });
   const [open, setOpen] = useState<Open>(null);
   const [search, setSearch] = useState<string | null>(null);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const folderRef = useRef(folder);
   folderRef.current = folder;
   const picker = useRef<HTMLInputElement>(null);
@@ -62,6 +65,7 @@ export function DrivePage({ path }: { path: string }) {
     setListing(null);
     setError(null);
     setSearch(null);
+    setSelected(new Set());
     void reload();
   }, [folder, reload]);
 
@@ -86,16 +90,34 @@ export function DrivePage({ path }: { path: string }) {
     run().then(() => toast(`${what} undone.`), (err: unknown) => toast(`Could not undo: ${describeError(err)}`, 'error')).finally(() => void reload());
   };
 
-  const remove = async (entry: DriveEntry) => {
-    try {
-      const trashed = await deleteNode(entry.path, entry.type === 'folder');
-      toast(`Moved “${entry.name}” to the trash.`, 'info', { label: 'Undo', run: undo('Delete', () => restoreFromTrash(trashed.id)) });
-    } catch (err) {
-      toast(`Could not delete “${entry.name}”: ${describeError(err)}`, 'error');
+  /** Moves `targets` to the trash, one after another; one toast, whose Undo restores them all. */
+  const remove = async (targets: DriveEntry[]) => {
+    const trashed: string[] = [];
+    for (const entry of targets) {
+      try {
+        trashed.push((await deleteNode(entry.path, entry.type === 'folder')).id);
+      } catch (err) {
+        toast(`Could not delete “${entry.name}”: ${describeError(err)}`, 'error');
+      }
     }
+    if (trashed.length > 0) {
+      const what = trashed.length === 1 && targets.length === 1 ? `“${targets[0]!.name}”` : plural(trashed.length, 'item');
+      toast(`Moved ${what} to the trash.`, 'info', { label: 'Undo', run: undo('Delete', () => eachInTurn(trashed, restoreFromTrash)) });
+    }
+    setSelected(new Set());
     await reload();
   };
+
+  const select = (ids: string[], on: boolean) => {
+    const next = new Set(selected);
+    for (const id of ids) {
+      if (on) next.add(id);
+      else next.delete(id);
+    }
+    setSelected(next);
+  };
   const entries = listing?.entries ?? [];
+  const chosen = entries.filter((e) => selected.has(e.id));
 
   return (
     <DropZone folderName={folder === '/' ? 'My Drive' : baseName(folder)} onFiles={upload}>
@@ -125,6 +147,17 @@ export function DrivePage({ path }: { path: string }) {
 
         <SearchBox label="Search the drive" placeholder="Search the drive" initial={search ?? ''} onSearch={setSearch} />
         <UploadPanel queue={queue} />
+        {search === null && chosen.length > 0 && (
+          <div class="toolbar selection-bar" role="toolbar" aria-label="Selected items">
+            <span class="selection-count">{plural(chosen.length, 'item')} selected</span>
+            <a class="button button-small" href={zipUrl(chosen.map((e) => e.path))} download>
+              <Icon name="download" /> Download as zip
+            </a>
+            <button type="button" class="button button-small" onClick={() => setOpen({ kind: 'move', entries: chosen })}><Icon name="move" /> Move</button>
+            <button type="button" class="button button-small" onClick={() => void remove(chosen)}><Icon name="trash" /> Delete</button>
+            <button type="button" class="button button-small" onClick={() => setSelected(new Set())}>Clear selection</button>
+          </div>
+        )}
         {search !== null && <DriveSearchResults query={search} onClear={() => setSearch(null)} onPreview={(entry) => setOpen({ kind: 'preview', entry })} />}
 
         {search === null && error !== null && (error.notFound
@@ -146,8 +179,9 @@ export function DrivePage({ path }: { path: string }) {
           <FileList entries={entries} order={order} onSort={(key) => setOrder(nextOrder(order, key))}
             onPreview={(entry) => setOpen({ kind: 'preview', entry })}
             onRename={(entry) => setOpen({ kind: 'rename', entry })}
-            onMove={(entry) => setOpen({ kind: 'move', entry })}
-            onDelete={(entry) => void remove(entry)}
+            onMove={(entry) => setOpen({ kind: 'move', entries: [entry] })}
+            onDelete={(entry) => void remove([entry])}
+            selected={selected} onSelect={select}
             onShare={(entry) => setOpen({ kind: 'share', entry })} />
         )}
         {listing?.usage && <UsageMeter usage={listing.usage} />}
@@ -171,13 +205,24 @@ export function DrivePage({ path }: { path: string }) {
           }} />
       )}
       {open?.kind === 'move' && (
-        <MoveDialog entry={open.entry} onClose={close}
+        <MoveDialog entries={open.entries} onClose={close}
           onMove={async (target) => {
-            const from = open.entry.path;
-            await moveNode(from, target);
-            toast(`Moved “${open.entry.name}” to ${parentPath(target) === '/' ? 'My Drive' : `“${baseName(parentPath(target))}”`}.`, 'info',
-              { label: 'Undo', run: undo('Move', () => moveNode(target, from)) });
-            await reload();
+            const moves = open.entries.filter((e) => parentPath(e.path) !== target).map((e) => ({ from: e.path, to: childPath(target, e.name), name: e.name }));
+            const done: typeof moves = [];
+            try {
+              for (const m of moves) {
+                await moveNode(m.from, m.to);
+                done.push(m);
+              }
+            } finally {
+              if (done.length > 0) {
+                const what = moves.length === 1 ? `“${done[0]!.name}”` : plural(done.length, 'item');
+                toast(`Moved ${what} to ${target === '/' ? 'My Drive' : `“${baseName(target)}”`}.`, 'info',
+                  { label: 'Undo', run: undo('Move', () => eachInTurn(done, (m) => moveNode(m.to, m.from))) });
+              }
+              setSelected(new Set());
+              await reload();
+            }
           }} />
       )}
       {open?.kind === 'preview' && <PreviewDialog entry={open.entry} onClose={close} />}
@@ -191,3 +236,7 @@ export function DrivePage({ path }: { path: string }) {
   );
 }
 
+/** Runs `step` on each item, one after another (the API is asked once per item). */
+async function eachInTurn<T>(items: readonly T[], step: (item: T) => Promise<unknown>): Promise<void> {
+  for (const item of items) await step(item);
+}

@@ -1,7 +1,10 @@
 /**
  * A folder's entries as a table sortable by name, size and modification time. The name opens a
- * folder or previews a file; each row has its own labelled actions.
+ * folder or previews a file; each row has its own labelled actions, and a checkbox to select
+ * it (shift-click selects the rows between it and the last one clicked; the header's checkbox
+ * selects all).
  */
+import { useRef } from 'preact/hooks';
 import type { DriveEntry } from '../api/drive-api';
 import { fileUrl } from '../api/drive-api';
 import { formatBytes, formatFullTime, formatWhen } from '../ui/format';
@@ -20,6 +23,10 @@ export interface FileListProps {
   onMove: (entry: DriveEntry) => void;
   onDelete: (entry: DriveEntry) => void;
   onShare: (entry: DriveEntry) => void;
+  /** Ids of the selected entries. */
+  selected: ReadonlySet<string>;
+  /** Sets whether `ids` are selected. */
+  onSelect: (ids: string[], selected: boolean) => void;
 }
 
 const COLUMNS: { key: SortKey; label: string; class: string }[] = [
@@ -28,13 +35,30 @@ const COLUMNS: { key: SortKey; label: string; class: string }[] = [
   { key: 'modified', label: 'Modified', class: 'col-modified' },
 ];
 
-export function FileList({ entries, order, onSort, onPreview, onRename, onMove, onDelete, onShare }: FileListProps) {
+export function FileList({ entries, order, onSort, onPreview, onRename, onMove, onDelete, onShare, selected, onSelect }: FileListProps) {
   const sorted = sortEntries(entries, order);
+  const lastClicked = useRef<number | null>(null);
+  const allSelected = sorted.length > 0 && sorted.every((e) => selected.has(e.id));
+  const toggle = (index: number, shift: boolean) => {
+    const entry = sorted[index]!;
+    const turnOn = !selected.has(entry.id);
+    if (shift && lastClicked.current !== null && lastClicked.current < sorted.length) {
+      const [from, to] = [Math.min(lastClicked.current, index), Math.max(lastClicked.current, index)];
+      onSelect(sorted.slice(from, to + 1).map((e) => e.id), turnOn);
+    } else {
+      onSelect([entry.id], turnOn);
+    }
+    lastClicked.current = index;
+  };
   return (
     <table class="files">
       <caption class="visually-hidden">Files and folders, sorted by {order.key}, {order.ascending ? 'ascending' : 'descending'}</caption>
       <thead>
         <tr>
+          <th class="col-select" scope="col">
+            <input type="checkbox" aria-label="Select all" checked={allSelected}
+              onChange={() => onSelect(sorted.map((e) => e.id), !allSelected)} />
+          </th>
           {COLUMNS.map((c) => (
             <th key={c.key} class={c.class} scope="col"
               aria-sort={order.key === c.key ? (order.ascending ? 'ascending' : 'descending') : 'none'}>
@@ -48,8 +72,12 @@ export function FileList({ entries, order, onSort, onPreview, onRename, onMove, 
         </tr>
       </thead>
       <tbody>
-        {sorted.map((entry) => (
-          <tr key={entry.id} data-entry-name={entry.name}>
+        {sorted.map((entry, index) => (
+          <tr key={entry.id} data-entry-name={entry.name} class={selected.has(entry.id) ? 'selected' : undefined}>
+            <td class="col-select">
+              <input type="checkbox" aria-label={`Select ${entry.name}`} checked={selected.has(entry.id)}
+                onClick={(e) => toggle(index, (e as MouseEvent).shiftKey)} />
+            </td>
             <td class="col-name">
               <EntryName entry={entry} onPreview={onPreview} />
             </td>

@@ -1,16 +1,19 @@
 /**
- * Moving a file or folder: the user browses folders (starting where the item is) and picks the
- * one to move it into. A folder cannot go into itself or below itself; those are not offered.
+ * Moving files and folders: the user browses folders (starting where the first item is) and
+ * picks the one to move them into. A folder cannot go into itself or below itself; those are
+ * not offered.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { describeError } from '../api/api-error';
 import { listFolder, type DriveEntry } from '../api/drive-api';
-import { childPath, isWithin, joinNames, parentPath, pathNames } from '../api/drive-path';
+import { isWithin, joinNames, parentPath, pathNames } from '../api/drive-path';
 import { Dialog } from '../ui/dialog';
 import { Icon } from '../ui/icons';
 import { Loading } from '../ui/states';
 
-export function MoveDialog({ entry, onMove, onClose }: { entry: DriveEntry; onMove: (target: string) => Promise<void>; onClose: () => void }) {
+/** `onMove` gets the folder chosen; each entry keeps its name there. */
+export function MoveDialog({ entries, onMove, onClose }: { entries: DriveEntry[]; onMove: (folder: string) => Promise<void>; onClose: () => void }) {
+  const entry = entries[0]!;
   const [folder, setFolder] = useState(parentPath(entry.path));
   const [folders, setFolders] = useState<DriveEntry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -27,11 +30,11 @@ export function MoveDialog({ entry, onMove, onClose }: { entry: DriveEntry; onMo
     return () => abort.abort();
   }, [folder]);
 
-  const here = parentPath(entry.path) === folder;
+  const here = entries.every((e) => parentPath(e.path) === folder);
   const move = async () => {
     setBusy(true);
     try {
-      await onMove(childPath(folder, entry.name));
+      await onMove(folder);
       onClose();
     } catch (err) {
       setError(describeError(err));
@@ -41,7 +44,7 @@ export function MoveDialog({ entry, onMove, onClose }: { entry: DriveEntry; onMo
   const names = pathNames(folder);
 
   return (
-    <Dialog title={`Move “${entry.name}”`} onClose={onClose} size="large">
+    <Dialog title={entries.length === 1 ? `Move “${entry.name}”` : `Move ${entries.length} items`} onClose={onClose} size="large">
       <nav class="breadcrumbs breadcrumbs-compact" aria-label="Folder to move into">
         <ol>
           {[{ label: 'My Drive', path: '/' }, ...names.map((n, i) => ({ label: n, path: joinNames(names.slice(0, i + 1)) }))].map((step, i, all) => (
@@ -57,7 +60,7 @@ export function MoveDialog({ entry, onMove, onClose }: { entry: DriveEntry; onMo
         {folders === null && error === null && <Loading label="Loading folders…" />}
         {folders !== null && folders.length === 0 && <p class="muted picker-empty">No folders in here.</p>}
         {folders?.map((f) => {
-          const blocked = entry.type === 'folder' && isWithin(f.path, entry.path);
+          const blocked = entries.some((e) => e.type === 'folder' && isWithin(f.path, e.path));
           return (
             <button key={f.id} type="button" class="picker-item" disabled={blocked} onClick={() => setFolder(f.path)}
               title={blocked ? 'A folder cannot be moved into itself' : `Open ${f.name}`}>
@@ -70,7 +73,7 @@ export function MoveDialog({ entry, onMove, onClose }: { entry: DriveEntry; onMo
       </div>
       {error && <p class="form-error" role="alert">{error}</p>}
       <div class="dialog-actions">
-        <span class="dialog-hint muted">{here ? 'It is already in this folder.' : `Move into ${names.length === 0 ? 'My Drive' : names[names.length - 1]}`}</span>
+        <span class="dialog-hint muted">{here ? (entries.length === 1 ? 'It is already in this folder.' : 'They are already in this folder.') : `Move into ${names.length === 0 ? 'My Drive' : names[names.length - 1]}`}</span>
         <button type="button" class="button" onClick={onClose}>Cancel</button>
         <button type="button" class="button button-primary" onClick={move} disabled={busy || here}>{busy ? 'Moving…' : 'Move here'}</button>
       </div>
