@@ -11,7 +11,7 @@ import { composeMessage, type OutgoingAttachment } from './mail-compose.js';
 import { Mailbox, MAIL_PAGE_DEFAULT, type MailPage } from './mail-index.js';
 import {
   isMessageId, MAIL_FOLDERS, newMessageId,
-  type DeliveryState, type FolderCounts, type MailFolder, type MessageSummary,
+  sortKey, type DeliveryState, type FolderCounts, type MailFolder, type MessageSummary, type UidState,
 } from './mail-records.js';
 import { parseAddressList, type MailAddress } from './mime/address-list.js';
 import { parseMessage, type ParsedMessage } from './mime/mime-parser.js';
@@ -40,8 +40,21 @@ export const RECIPIENTS_MAX = 100;
  * limit advertised with SIZE (RFC 1870) holds for the client's bytes, not for our trace.
  */
 export const TRACE_HEADER_BYTES_MAX = 1024;
-/** Messages POP3 offers in one session (the newest ones). */
+/** Messages POP3 offers in one session, and IMAP in one folder (the newest ones). */
 export const MAILDROP_MESSAGES_MAX = 10_000;
+
+/** A folder as IMAP numbers it: every message with its UID, in UID order. */
+export interface UidListing extends UidState {
+  messages: MessageSummary[];
+}
+
+/** What an IMAP APPEND gives besides the bytes. */
+export interface AppendRequest {
+  seen: boolean;
+  flags: string[];
+  /** The INTERNALDATE; now when absent. */
+  arrivedMs?: number;
+}
 
 /** A job of the outbound queue: one message to one outside recipient. */
 export interface OutboundJob {
@@ -171,6 +184,61 @@ export class MailService {
     return this.mailbox(user).all('inbox', MAILDROP_MESSAGES_MAX);
   }
 
+  /** A value that changes with every change to the user's mailbox (IMAP IDLE polls it). */
+  async changeStamp(user: string): Promise<string | null> {
+    return this.mailbox(user).changeStamp();
+  }
+
+  /**
+   * A folder with IMAP UIDs (RFC 3501 §2.3.1.1): messages that have none yet get fresh ones,
+   * oldest first. Callers serialise calls per user (two at once could give out UIDs out of order).
+   */
+  async uidListing(user: string, folderName: string): Promise<UidListing> {
+    const folder = checkFolder(folderName);
+    const box = this.mailbox(user);
+    const all = await box.all(folder, MAILDROP_MESSAGES_MAX);
+    const missing = all.filter((s) => s.uid === undefined);
+    if (missing.length > 0) {
+      const reserved = await box.reserveUids(folder, missing.length, this.now());
+      let next = reserved.uidNext;
+      for (const s of missing) {
+        const uid = await box.assignUid(folder, sortKey(s.arrivedMs, s.id), next++);
+        if (uid !== null) s.uid = uid;
+      }
+    }
+    const state = await box.uidState(folder, this.now());
+    const messages = all.filter((s) => s.uid !== undefined).sort((a, b) => a.uid! - b.uid!);
+    return { ...state, messages };
+  }
+
+  /** Sets a message's \Seen state and its other IMAP flags. */
+  async setFlags(user: string, id: string, seen: boolean, flags: readonly string[]): Promise<MessageSummary> {
+    checkId(id);
+    return this.mailbox(user).update(id, (s) => ({ ...s, seen, flags: [...flags] }));
+  }
+
+  /** IMAP APPEND (a client's Sent copy or draft): files the message as it is. */
+  async append(user: string, folderName: string, raw: Buffer, request: AppendRequest): Promise<MessageSummary> {
+    const folder = checkFolder(folderName);
+    if (raw.length > this.options.messageBytesMax) throw new PennError('TOO_LARGE', `the message is ${raw.length} bytes; at most ${this.options.messageBytesMax} can be stored`);
+    const nowMs = this.now();
+    return this.store(user, folder, newMessageId(nowMs), raw, { seen: request.seen, flags: request.flags, delivery: [], arrivedMs: request.arrivedMs ?? nowMs });
+  }
+
+  /** IMAP COPY: a new message (its own id) with the same bytes, flags and arrival time. */
+  async copy(user: string, id: string, folderName: string): Promise<MessageSummary> {
+    const folder = checkFolder(folderName);
+    const { summary } = await this.mailbox(user).summary(id);
+    const raw = await this.raw(user, id);
+    return this.store(user, folder, newMessageId(this.now()), raw, { seen: summary.seen, flags: summary.flags ?? [], delivery: [], arrivedMs: summary.arrivedMs });
+  }
+
+  /** Moves a message to a folder (IMAP MOVE; the webmail's delete moves to Trash). */
+  async move(user: string, id: string, folderName: string): Promise<void> {
+    checkId(id);
+    await this.mailbox(user).move(id, checkFolder(folderName));
+  }
+
   /**
    * Sends a message written in the webmail: checks every recipient first (unknown local users
    * refuse the whole message), stores the Sent copy, delivers to local Inboxes and queues the
@@ -272,7 +340,7 @@ export class MailService {
   }
 
   private async store(user: string, folder: MailFolder, id: string, raw: Buffer,
-    extra: { seen: boolean; delivery: DeliveryState[]; arrivedMs: number }): Promise<MessageSummary> {
+    extra: { seen: boolean; flags?: string[]; delivery: DeliveryState[]; arrivedMs: number }): Promise<MessageSummary> {
     await this.volume(user).writeFile(`/${id}.eml`, Readable.from([raw]), raw.length);
     const parsed = parseMessage(raw);
     const summary: MessageSummary = {
@@ -286,6 +354,7 @@ export class MailService {
       size: raw.length,
       wireBytes: wireSize(raw),
       seen: extra.seen,
+      ...(extra.flags === undefined || extra.flags.length === 0 ? {} : { flags: extra.flags }),
       hasAttachments: parsed.attachments.some((a) => !a.inline || a.contentId === null),
       delivery: extra.delivery,
     };
