@@ -40,6 +40,12 @@ export interface ImapFolderView {
   messages: ImapMessage[];
 }
 
+/** Where a message was filed: its folder's UIDVALIDITY and its UID. */
+export interface FolderUid {
+  uidValidity: number;
+  uid: number;
+}
+
 /** One user's mail, for the life of a session. */
 export interface ImapAccount {
   /** A folder with UIDs (`folder` is a mail-service folder: inbox, sent, ...). */
@@ -49,9 +55,12 @@ export interface ImapAccount {
   /** The message's octets, every line end a CRLF; NOT_FOUND once it is gone. */
   read(id: string): Promise<Buffer>;
   setFlags(id: string, seen: boolean, flags: readonly string[]): Promise<void>;
-  append(folder: string, raw: Buffer, options: { seen: boolean; flags: readonly string[]; arrivedMs?: number }): Promise<void>;
-  copy(id: string, folder: string): Promise<void>;
-  move(id: string, folder: string): Promise<void>;
+  /** Files a message; returns its UID there (RFC 4315 APPENDUID). */
+  append(folder: string, raw: Buffer, options: { seen: boolean; flags: readonly string[]; arrivedMs?: number }): Promise<FolderUid>;
+  /** Copies a message to a folder; returns the copy's UID there (RFC 4315 COPYUID). */
+  copy(id: string, folder: string): Promise<FolderUid>;
+  /** Moves a message to a folder; returns its UID there. */
+  move(id: string, folder: string): Promise<FolderUid>;
   /** Removes a message for good (EXPUNGE of a \Deleted message). */
   expunge(id: string): Promise<void>;
 }

@@ -194,24 +194,38 @@ export class SelectedFolder {
     return out;
   }
 
-  /** COPY, or MOVE (RFC 6851: the moved messages are expunged here, told highest first). */
-  async transfer(targets: [number, ImapMessage][], folder: string, move: boolean): Promise<Buffer[]> {
+  /**
+   * COPY, or MOVE (RFC 6851: the moved messages are expunged here, told highest first), with
+   * RFC 4315 COPYUID: the target's UIDVALIDITY, the source UIDs and their UIDs there.
+   */
+  async transfer(targets: [number, ImapMessage][], folder: string, move: boolean): Promise<{ copyUid: string | null; expunged: Buffer[] }> {
+    const sources: number[] = [];
+    const copies: number[] = [];
+    let uidValidity = 0;
     for (const [, m] of targets) {
       try {
-        if (move) await this.account.move(m.id, folder);
-        else await this.account.copy(m.id, folder);
+        const filed = move ? await this.account.move(m.id, folder) : await this.account.copy(m.id, folder);
+        sources.push(m.uid);
+        copies.push(filed.uid);
+        uidValidity = filed.uidValidity;
       } catch (e) {
         if (!isPennError(e, 'NOT_FOUND')) throw e;
       }
       if (move) this.vanished.add(m.uid);
     }
-    return move ? this.tellVanished() : [];
+    const copyUid = sources.length === 0 ? null : `COPYUID ${uidValidity} ${sources.join(',')} ${copies.join(',')}`;
+    return { copyUid, expunged: move ? this.tellVanished() : [] };
   }
 
-  /** EXPUNGE (RFC 3501 §6.4.3): removes every \Deleted message; `silent` for CLOSE. */
-  async expunge(silent: boolean): Promise<Buffer[]> {
+  /**
+   * EXPUNGE (RFC 3501 §6.4.3): removes every \Deleted message, or with `uids` (RFC 4315 UID
+   * EXPUNGE) only those of them in the set; `silent` for CLOSE.
+   */
+  async expunge(silent: boolean, uids: readonly SequenceRange[] | null = null): Promise<Buffer[]> {
+    const largestUid = this.messages.length === 0 ? 0 : this.messages[this.messages.length - 1]!.uid;
     for (const m of this.messages) {
       if (!m.flags.some((f) => f.toLowerCase() === '\\deleted')) continue;
+      if (uids !== null && !inSequenceSet(uids, m.uid, largestUid)) continue;
       await this.account.expunge(m.id).catch((e: unknown) => {
         if (!isPennError(e, 'NOT_FOUND')) throw e;
       });

@@ -1,6 +1,6 @@
 /**
  * One IMAP conversation (RFC 3501 IMAP4rev1, with RFC 2177 IDLE, RFC 6154 SPECIAL-USE, RFC 6851
- * MOVE, RFC 7888 LITERAL+, RFC 4959 SASL-IR and RFC 3691 UNSELECT) as a state machine: a
+ * MOVE, RFC 4315 UIDPLUS, RFC 7888 LITERAL+, RFC 4959 SASL-IR and RFC 3691 UNSELECT) as a state machine: a
  * command's bytes in, reply bytes out. The states are the RFC's: NOT AUTHENTICATED,
  * AUTHENTICATED, SELECTED and LOGOUT. The shell (imap-server.ts) owns the socket, the timers
  * and TLS.
@@ -94,7 +94,7 @@ export class ImapSession {
 
   private capabilities(): string {
     const tlsFirst = this.state === 'NOT AUTHENTICATED' && this.options.tlsAvailable();
-    const caps = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'IDLE', 'MOVE', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT'];
+    const caps = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'IDLE', 'MOVE', 'UIDPLUS', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT'];
     // RFC 3501 §6.2.1, §7.2.1: before STARTTLS, no way to send a password in the clear.
     if (tlsFirst) caps.push('STARTTLS', 'LOGINDISABLED');
     else if (this.state === 'NOT AUTHENTICATED') caps.push('AUTH=PLAIN');
@@ -304,10 +304,10 @@ export class ImapSession {
     }
     if (message === undefined || message.kind !== 'string' || i !== args.length - 1) throw new BadCommand('usage: APPEND folder [(flags)] ["date-time"] {size}');
     const seen = flags.some((f) => f.toLowerCase() === '\\seen');
-    await this.account!.append(folder.folder, message.value, {
+    const filed = await this.account!.append(folder.folder, message.value, {
       seen, flags: flags.filter((f) => f !== '\\Seen' && f !== '\\Recent'), ...(arrivedMs === undefined ? {} : { arrivedMs }),
     });
-    return lines([...(await this.news(false)), `${tag} OK APPEND completed`]);
+    return lines([...(await this.news(false)), `${tag} OK [APPENDUID ${filed.uidValidity} ${filed.uid}] APPEND completed`]);
   }
 
   /** Commands of the SELECTED state; null for those that are the AUTHENTICATED state's too. */
@@ -328,7 +328,12 @@ export class ImapSession {
         return this.messageCommand(tag, name, c.args, false);
       case 'UID': {
         const sub = tokenText(c.args[0])?.toUpperCase() ?? '';
-        if (!['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE'].includes(sub)) throw new BadCommand(`UID ${sub} is not supported (UID FETCH, STORE, SEARCH, COPY, MOVE are)`);
+        if (sub === 'EXPUNGE') {
+          if (folder.readOnly) return lines([`${tag} NO the folder is read-only (EXAMINE)`]);
+          const uids = parseSequenceSet(tokenText(c.args[1]));
+          return lines([...(await folder.expunge(false, uids)), ...(await folder.refresh(true)), `${tag} OK UID EXPUNGE completed`]);
+        }
+        if (!['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE'].includes(sub)) throw new BadCommand(`UID ${sub} is not supported (UID FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE are)`);
         return this.messageCommand(tag, sub, c.args.slice(1), true);
       }
       default:
@@ -369,8 +374,10 @@ export class ImapSession {
         if (target === null) return lines([`${tag} NO [TRYCREATE] no folder "${tokenText(args[1]) ?? ''}"`]);
         if (name === 'MOVE' && folder.readOnly) return lines([`${tag} NO the folder is read-only (EXAMINE)`]);
         if (name === 'MOVE' && target.folder === folder.folder) return lines([`${tag} NO [CANNOT] the message is already in ${target.name}`]);
-        const replies = await folder.transfer(targets, target.folder, name === 'MOVE');
-        return { chunks: [...news, ...replies, Buffer.from(`${done}\r\n`)], after: 'continue' };
+        const { copyUid, expunged } = await folder.transfer(targets, target.folder, name === 'MOVE');
+        // RFC 6851 §4.3: MOVE tells COPYUID untagged, before its EXPUNGEs.
+        if (name === 'MOVE') return lines([...news, ...(copyUid === null ? [] : [`* OK [${copyUid}] moved`]), ...expunged, done]);
+        return lines([...news, copyUid === null ? done : `${tag} OK [${copyUid}] ${byUid ? 'UID ' : ''}COPY completed`]);
       }
     }
   }

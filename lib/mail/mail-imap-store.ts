@@ -43,10 +43,17 @@ export class MailServiceImapStore implements ImapStore {
       read,
       setFlags: async (id, seen, flags) => { await mail.setFlags(user, id, seen, flags); },
       append: async (folder, raw, options) => {
-        await mail.append(user, folder, raw, { seen: options.seen, flags: [...options.flags], ...(options.arrivedMs === undefined ? {} : { arrivedMs: options.arrivedMs }) });
+        const s = await mail.append(user, folder, raw, { seen: options.seen, flags: [...options.flags], ...(options.arrivedMs === undefined ? {} : { arrivedMs: options.arrivedMs }) });
+        return this.serialised(user, () => mail.giveUid(user, s.id));
       },
-      copy: async (id, folder) => { await mail.copy(user, id, folder); },
-      move: (id, folder) => mail.move(user, id, folder),
+      copy: async (id, folder) => {
+        const s = await mail.copy(user, id, folder);
+        return this.serialised(user, () => mail.giveUid(user, s.id));
+      },
+      move: async (id, folder) => {
+        await mail.move(user, id, folder);
+        return this.serialised(user, () => mail.giveUid(user, id));
+      },
       expunge: (id) => mail.removeForGood(user, id),
     };
   }

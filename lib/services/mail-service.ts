@@ -211,6 +211,21 @@ export class MailService {
     return { ...state, messages };
   }
 
+  /**
+   * Gives one message its UID in its folder now (IMAP UIDPLUS: APPEND and COPY answer with it).
+   * Callers serialise it with uidListing per user, as for that.
+   */
+  async giveUid(user: string, id: string): Promise<UidState & { uid: number }> {
+    checkId(id);
+    const box = this.mailbox(user);
+    const { location, summary } = await box.summary(id);
+    if (summary.uid !== undefined) return { ...(await box.uidState(location.folder, this.now())), uid: summary.uid };
+    const reserved = await box.reserveUids(location.folder, 1, this.now());
+    const uid = await box.assignUid(location.folder, location.sortKey, reserved.uidNext);
+    if (uid === null) throw new PennError('NOT_FOUND', `no message ${id}`);
+    return { uidValidity: reserved.uidValidity, uidNext: reserved.uidNext + 1, uid };
+  }
+
   /** Sets a message's \Seen state and its other IMAP flags. */
   async setFlags(user: string, id: string, seen: boolean, flags: readonly string[]): Promise<MessageSummary> {
     checkId(id);

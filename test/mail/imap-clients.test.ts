@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import { cleanupTempDirs, killAllRoles, startRole, stopRole, type RoleProcess } from '../support/roles.js';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanupTempDirs, killAllRoles, startRole, stopRole, tempDir, type RoleProcess } from '../support/roles.js';
 import { ApiClient, closeKvClients, MARK, startCloud, type Cloud } from '../api/cloud.js';
 import { python, run } from './mail-clients.js';
 
@@ -191,5 +192,39 @@ s.quit()
     expect(fetched.stdout).to.contain('Subject: second\r\n').and.contain('read me');
     const wrong = await run('curl', ['-sS', '--max-time', '30', '-u', 'ann:wrong', `${url}/`]);
     expect(wrong.code).to.not.equal(0);
+  });
+
+  it('mbsync syncs INBOX both ways: server mail lands in a Maildir, a local message goes up, a flag set locally is read in the webmail', async () => {
+    const dir = tempDir();
+    const maildir = join(dir, 'mail');
+    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(maildir, 'INBOX', sub), { recursive: true });
+    const rc = join(dir, 'mbsyncrc');
+    writeFileSync(rc, [
+      'IMAPAccount penn', 'Host 127.0.0.1', `Port ${ports.imap}`, 'User ann', `Pass "${PASSWORD}"`, 'SSLType None', 'AuthMechs PLAIN', '',
+      'IMAPStore remote', 'Account penn', '',
+      'MaildirStore local', `Path ${maildir}/`, `Inbox ${maildir}/INBOX`, '',
+      'Channel inbox', 'Far :remote:', 'Near :local:', 'Patterns INBOX', 'Sync All', 'Create Both', 'Expunge None', 'SyncState *', '',
+    ].join('\n'));
+    writeFileSync(join(maildir, 'INBOX', 'new', '1700000000.local1.host'), 'From: ann@localhost\nTo: ann@localhost\nSubject: written offline\n\nfrom the laptop\n');
+    const sync = async (): Promise<void> => {
+      const r = await run('mbsync', ['-c', rc, '-a']);
+      expect(r.code, r.stdout + r.stderr).to.equal(0);
+    };
+    await sync();
+    const local = (): string[] => [...readdirSync(join(maildir, 'INBOX', 'cur')), ...readdirSync(join(maildir, 'INBOX', 'new'))];
+    const subjects = local().map((f) => /^Subject: (.*)$/m.exec(readFileSync(join(maildir, 'INBOX', readdirSync(join(maildir, 'INBOX', 'cur')).includes(f) ? 'cur' : 'new', f), 'latin1'))?.[1]);
+    expect(subjects).to.include.members(['second', 'pushed', 'written offline']);
+    const inbox = await webmail('inbox');
+    const offline = inbox.find((m) => m.subject === 'written offline')!;
+    expect(offline, 'the local message is on the server').to.not.equal(undefined);
+    expect(offline.seen).to.equal(false);
+    // Mark it read in the Maildir (the S flag in its name) and sync again.
+    const curDir = join(maildir, 'INBOX', 'cur');
+    const newDir = join(maildir, 'INBOX', 'new');
+    for (const f of readdirSync(newDir)) renameSync(join(newDir, f), join(curDir, `${f}:2,`));
+    const file = readdirSync(curDir).find((f) => readFileSync(join(curDir, f), 'latin1').includes('Subject: written offline'))!;
+    renameSync(join(curDir, file), join(curDir, file.replace(/:2,.*$/, ':2,S')));
+    await sync();
+    expect((await webmail('inbox')).find((m) => m.subject === 'written offline')!.seen).to.equal(true);
   });
 });

@@ -78,17 +78,21 @@ export class MemoryStore implements ImapStore {
         this.stamp++;
       },
       append: async (folder, raw, options) => {
-        this.deliver(folder, raw.toString('utf8'), { seen: options.seen, flags: [...options.flags], ...(options.arrivedMs === undefined ? {} : { arrivedMs: options.arrivedMs }) });
+        const m = this.deliver(folder, raw.toString('utf8'), { seen: options.seen, flags: [...options.flags], ...(options.arrivedMs === undefined ? {} : { arrivedMs: options.arrivedMs }) });
+        return { uidValidity: this.folders.get(folder)!.uidValidity, uid: m.uid };
       },
       copy: async (id, folder) => {
         const { item } = this.find(id);
-        this.deliver(folder, item.raw.toString('utf8'), { seen: item.message.seen, flags: [...item.message.flags] });
+        const m = this.deliver(folder, item.raw.toString('utf8'), { seen: item.message.seen, flags: [...item.message.flags] });
+        return { uidValidity: this.folders.get(folder)!.uidValidity, uid: m.uid };
       },
       move: async (id, folder) => {
         const { item } = this.find(id);
         this.remove(id);
         const f = this.folders.get(folder)!;
-        f.items.push({ message: { ...item.message, uid: f.uidNext++ }, raw: item.raw });
+        const uid = f.uidNext++;
+        f.items.push({ message: { ...item.message, uid }, raw: item.raw });
+        return { uidValidity: f.uidValidity, uid };
       },
       expunge: async (id) => this.remove(id),
     };

@@ -83,7 +83,7 @@ describe('imap: the session state machine (RFC 3501)', () => {
     const { session } = setup();
     expect(session.greeting().toString()).to.match(/^\* OK \[CAPABILITY IMAP4rev1 [^\]]*AUTH=PLAIN[^\]]*\] /);
     expect(session.state).to.equal('NOT AUTHENTICATED');
-    expect(await talk(session, 'a CAPABILITY\r\n')).to.match(/^\* CAPABILITY IMAP4rev1 LITERAL\+ SASL-IR IDLE MOVE SPECIAL-USE NAMESPACE UNSELECT AUTH=PLAIN\r\na OK/);
+    expect(await talk(session, 'a CAPABILITY\r\n')).to.match(/^\* CAPABILITY IMAP4rev1 LITERAL\+ SASL-IR IDLE MOVE UIDPLUS SPECIAL-USE NAMESPACE UNSELECT AUTH=PLAIN\r\na OK/);
     expect(await talk(session, 'z LOGOUT\r\n')).to.equal('* BYE PennCloud IMAP server signing off\r\nz OK LOGOUT completed\r\n');
     expect(session.state).to.equal('LOGOUT');
   });
@@ -196,17 +196,21 @@ describe('imap: the session state machine (RFC 3501)', () => {
     await talk(session, 'a SELECT INBOX\r\n');
     await talk(session, 'b STORE 2,4 +FLAGS.SILENT (\\Deleted)\r\n');
     expect(await talk(session, 'c EXPUNGE\r\n')).to.equal('* 4 EXPUNGE\r\n* 2 EXPUNGE\r\nc OK EXPUNGE completed\r\n');
-    expect(await talk(session, 'd MOVE 1 Trash\r\n')).to.equal('* 1 EXPUNGE\r\nd OK MOVE completed\r\n');
+    expect(await talk(session, 'd MOVE 1 Trash\r\n')).to.equal('* OK [COPYUID 1700000000 1 1] moved\r\n* 1 EXPUNGE\r\nd OK MOVE completed\r\n');
     expect(store.folders.get('inbox')!.items).to.have.length(1);
     expect(store.folders.get('trash')!.items).to.have.length(1);
-    expect(await talk(session, 'e COPY 1 Sent\r\n')).to.equal('e OK COPY completed\r\n');
+    expect(await talk(session, 'e COPY 1 Sent\r\n')).to.equal('e OK [COPYUID 1700000000 3 1] COPY completed\r\n');
+    await talk(session, 'g APPEND INBOX {1+}\r\nx\r\nh APPEND INBOX {1+}\r\ny\r\ni NOOP\r\n');
+    await talk(session, 'j STORE 1:* +FLAGS.SILENT (\\Deleted)\r\n');
+    // RFC 4315 UID EXPUNGE: only the \Deleted messages of the set go.
+    expect(await talk(session, 'k UID EXPUNGE 5\r\n')).to.equal('* 2 EXPUNGE\r\nk OK UID EXPUNGE completed\r\n');
     expect(await talk(session, 'f COPY 1 Archive\r\n')).to.match(/^f NO \[TRYCREATE\]/);
   });
 
   it('APPEND stores a message with its flags and date, after a continuation for its literal', async () => {
     const { store, session } = await loggedIn();
     const text = 'Subject: saved\r\n\r\nmy sent copy\r\n';
-    expect(await talk(session, `a APPEND Sent (\\Seen) "05-Jan-2026 08:30:00 +0100" {${text.length}}\r\n${text}\r\n`)).to.equal('+ go ahead\r\na OK APPEND completed\r\n');
+    expect(await talk(session, `a APPEND Sent (\\Seen) "05-Jan-2026 08:30:00 +0100" {${text.length}}\r\n${text}\r\n`)).to.equal('+ go ahead\r\na OK [APPENDUID 1700000000 1] APPEND completed\r\n');
     const saved = store.folders.get('sent')!.items[0]!;
     expect(saved.raw.toString()).to.equal(text);
     expect(saved.message).to.include({ seen: true, arrivedMs: Date.UTC(2026, 0, 5, 7, 30) });
