@@ -36,6 +36,8 @@ export interface MessageSummary {
    */
   wireBytes?: number;
   seen: boolean;
+  /** The Message-ID header (absent in summaries written before it was kept). */
+  messageId?: string;
   /**
    * The IMAP UID of the message in its folder (RFC 3501 §2.3.1.1), given when an IMAP session
    * first lists the folder; dropped on a move, so the target folder gives a new one.

@@ -43,6 +43,12 @@ export const TRACE_HEADER_BYTES_MAX = 1024;
 /** Messages POP3 offers in one session, and IMAP in one folder (the newest ones). */
 export const MAILDROP_MESSAGES_MAX = 10_000;
 
+/**
+ * The newest Sent messages an APPEND to Sent is compared with: a client that submitted by SMTP
+ * AUTH (which already filed a Sent copy) and then saves its own copy gets the one copy.
+ */
+export const SENT_DUPLICATE_WINDOW = 50;
+
 /** A folder as IMAP numbers it: every message with its UID, in UID order. */
 export interface UidListing extends UidState {
   messages: MessageSummary[];
@@ -236,6 +242,12 @@ export class MailService {
   async append(user: string, folderName: string, raw: Buffer, request: AppendRequest): Promise<MessageSummary> {
     const folder = checkFolder(folderName);
     if (raw.length > this.options.messageBytesMax) throw new PennError('TOO_LARGE', `the message is ${raw.length} bytes; at most ${this.options.messageBytesMax} can be stored`);
+    if (folder === 'sent') {
+      const messageId = parseMessage(raw).messageId;
+      const recent = messageId === null ? [] : (await this.mailbox(user).list('sent', null, SENT_DUPLICATE_WINDOW)).messages;
+      const same = recent.find((s) => s.messageId !== undefined && s.messageId === messageId);
+      if (same !== undefined) return same;
+    }
     const nowMs = this.now();
     return this.store(user, folder, newMessageId(nowMs), raw, { seen: request.seen, flags: request.flags, delivery: [], arrivedMs: request.arrivedMs ?? nowMs });
   }
@@ -369,6 +381,7 @@ export class MailService {
       size: raw.length,
       wireBytes: wireSize(raw),
       seen: extra.seen,
+      ...(parsed.messageId === null ? {} : { messageId: parsed.messageId }),
       ...(extra.flags === undefined || extra.flags.length === 0 ? {} : { flags: extra.flags }),
       hasAttachments: parsed.attachments.some((a) => !a.inline || a.contentId === null),
       delivery: extra.delivery,

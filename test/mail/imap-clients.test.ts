@@ -163,6 +163,23 @@ s.quit()
     expect(await webmail('trash')).to.deep.equal([]);
   });
 
+  it('a client that submits by SMTP AUTH and then saves its Sent copy by APPEND gets one copy in Sent', async () => {
+    const text = 'From: ann@localhost\r\nTo: bob@localhost\r\nSubject: sent once\r\nMessage-ID: <once-1@localhost>\r\n\r\nhi bob\r\n';
+    const submitted = await python(`
+import json, smtplib, sys
+a = json.loads(sys.stdin.read())
+s = smtplib.SMTP('127.0.0.1', a['port'], timeout=30)
+s.login('ann', a['password'])
+s.sendmail('ann@localhost', ['ann@localhost'], a['text'].encode())
+s.quit()
+`, { port: ports.smtp, password: PASSWORD, text });
+    expect(submitted.code, submitted.stderr).to.equal(0);
+    const r = await imaplib([['append', 'Sent', '(\\Seen)', text], ['select', 'Sent'], ['search', 'SUBJECT', '"sent once"']]);
+    expect(r.results[0]![0]).to.equal('OK');
+    expect(r.results[2]![1]).to.deep.equal(['2']);
+    expect((await webmail('sent')).filter((m) => m.subject === 'sent once')).to.have.length(1);
+  });
+
   it('UIDVALIDITY and UIDs stay the same after the IMAP server restarts', async () => {
     const before = await imaplib([['select', 'INBOX'], ['fetch', '1:*', '(UID)']]);
     await stopRole(imap);
