@@ -14,6 +14,11 @@ import { inSequenceSet, type SequenceRange } from './imap-sequence.js';
 
 /** RFC 3501 §2.3.2 system flags a client may set (\Recent is the server's). */
 export const SYSTEM_FLAGS = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'];
+/**
+ * Messages a FETCH reads from the store ahead of the one being written: enough to hide the
+ * store's latency, few enough that a FETCH of large messages holds little memory.
+ */
+export const FETCH_READ_AHEAD = 8;
 /** Flags (system flags and keywords) one message may carry. */
 export const FLAGS_PER_MESSAGE_MAX = 32;
 
@@ -110,31 +115,46 @@ export class SelectedFolder {
     return ranges.some((r) => (r.low ?? this.messages.length) > this.messages.length || (r.high ?? this.messages.length) > this.messages.length);
   }
 
-  /** FETCH responses, one message at a time (read as they are written). */
+  /**
+   * FETCH responses, one message at a time (read as they are written), with up to
+   * FETCH_READ_AHEAD messages' octets being read from the store meanwhile.
+   */
   async *fetch(targets: [number, ImapMessage][], items: readonly FetchItem[], byUid: boolean): AsyncGenerator<Buffer> {
     const bytes = needsBytes(items);
     const seen = setsSeen(items) && !this.readOnly;
-    for (const [seq, m] of targets) {
-      if (this.vanished.has(m.uid)) continue;
+    const live = targets.filter(([, m]) => !this.vanished.has(m.uid));
+    const reads: Promise<Buffer | null>[] = [];
+    const startRead = (i: number): void => {
+      if (!bytes || i >= live.length) return;
+      // Removed elsewhere since the listing: null, told as EXPUNGE at the next NOOP (RFC 2180 §4.1.2).
+      reads[i] = this.account.read(live[i]![1].id).catch((e: unknown) => {
+        if (isPennError(e, 'NOT_FOUND')) return null;
+        throw e;
+      });
+    };
+    for (let i = 0; i < FETCH_READ_AHEAD; i++) startRead(i);
+    for (let i = 0; i < live.length; i++) {
+      const [seq, m] = live[i]!;
       let raw: Buffer | null = null;
       if (bytes) {
-        try {
-          raw = await this.account.read(m.id);
-        } catch (e) {
-          // Removed elsewhere since the listing: told as EXPUNGE at the next NOOP (RFC 2180 §4.1.2).
-          if (!isPennError(e, 'NOT_FOUND')) throw e;
+        raw = await reads[i]!;
+        delete reads[i];
+        startRead(i + FETCH_READ_AHEAD);
+        if (raw === null) {
           this.vanished.add(m.uid);
           continue;
         }
       }
-      let shown = m;
+      let shown = this.messages[seq - 1] ?? m;
       let extra: FetchItem[] = [];
-      if (seen && !m.seen) {
-        shown = await this.writeFlags(seq, m, true, m.flags);
-        if (!items.some((i) => i.kind === 'FLAGS')) extra = [{ kind: 'FLAGS' }];
+      if (seen && !shown.seen) {
+        shown = await this.writeFlags(seq, shown, true, shown.flags);
+        if (!items.some((it) => it.kind === 'FLAGS')) extra = [{ kind: 'FLAGS' }];
       }
       yield fetchResponse(seq, shown, [...items, ...extra], raw, { withUid: byUid, recent: this.recent.has(m.uid) });
     }
+    // A reply cut short (the client went away) leaves no read unwatched.
+    for (const r of reads) if (r !== undefined) r.catch(() => undefined);
   }
 
   /** STORE (RFC 3501 §6.4.6): the new flags, and FETCH responses unless `silent`. */

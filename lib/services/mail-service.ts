@@ -49,6 +49,9 @@ export const MAILDROP_MESSAGES_MAX = 10_000;
  */
 export const SENT_DUPLICATE_WINDOW = 50;
 
+/** UID writes one listing has in flight when a folder's messages first get their UIDs. */
+export const UID_WRITES_IN_FLIGHT_MAX = 16;
+
 /** A folder as IMAP numbers it: every message with its UID, in UID order. */
 export interface UidListing extends UidState {
   messages: MessageSummary[];
@@ -206,10 +209,12 @@ export class MailService {
     const missing = all.filter((s) => s.uid === undefined);
     if (missing.length > 0) {
       const reserved = await box.reserveUids(folder, missing.length, this.now());
-      let next = reserved.uidNext;
-      for (const s of missing) {
-        const uid = await box.assignUid(folder, sortKey(s.arrivedMs, s.id), next++);
-        if (uid !== null) s.uid = uid;
+      // Each message's UID is fixed by its place in `missing`, so the writes may run side by side.
+      for (let start = 0; start < missing.length; start += UID_WRITES_IN_FLIGHT_MAX) {
+        await Promise.all(missing.slice(start, start + UID_WRITES_IN_FLIGHT_MAX).map(async (s, i) => {
+          const uid = await box.assignUid(folder, sortKey(s.arrivedMs, s.id), reserved.uidNext + start + i);
+          if (uid !== null) s.uid = uid;
+        }));
       }
     }
     const state = await box.uidState(folder, this.now());
