@@ -1,17 +1,17 @@
 /**
  * One IMAP conversation (RFC 3501 IMAP4rev1, with RFC 2177 IDLE, RFC 6154 SPECIAL-USE, RFC 6851
- * MOVE, RFC 4315 UIDPLUS, RFC 7888 LITERAL+, RFC 4959 SASL-IR and RFC 3691 UNSELECT) as a state machine: a
+ * MOVE, RFC 4315 UIDPLUS, RFC 7888 LITERAL+, RFC 4959 SASL-IR, RFC 2971 ID and RFC 3691 UNSELECT) as a state machine: a
  * command's bytes in, reply bytes out. The states are the RFC's: NOT AUTHENTICATED,
  * AUTHENTICATED, SELECTED and LOGOUT. The shell (imap-server.ts) owns the socket, the timers
  * and TLS.
  */
 import { isPennError } from '../protocol/errors.js';
 import { FetchSyntaxError, parseFetchItems } from './imap-fetch.js';
+import { appendMessage, BadCommand, checkFlags, folderArg, folderStatus, lines, listFolders } from './imap-folder-commands.js';
 import { IMAP_FOLDERS, type ImapAccount, type ImapStore } from './imap-mailstore.js';
 import { ImapSyntaxError, parseCommand, tokenText, type ParsedCommand, type Token } from './imap-parser.js';
-import { parseDateTime } from './imap-replies.js';
 import { parseSearch, SearchSyntaxError } from './imap-search.js';
-import { FlagLimitError, SelectedFolder, SYSTEM_FLAGS, type StoreMode } from './imap-selected.js';
+import { FlagLimitError, SelectedFolder, type StoreMode } from './imap-selected.js';
 import { parseSequenceSet, SequenceSyntaxError } from './imap-sequence.js';
 
 export type ImapState = 'NOT AUTHENTICATED' | 'AUTHENTICATED' | 'SELECTED' | 'LOGOUT';
@@ -34,8 +34,6 @@ export interface ImapReply {
   after: AfterReply;
 }
 
-/** Thrown for a command that is well-formed but wrong here: a tagged BAD with this text. */
-class BadCommand extends Error {}
 
 export class ImapSession {
   state: ImapState = 'NOT AUTHENTICATED';
@@ -94,7 +92,7 @@ export class ImapSession {
 
   private capabilities(): string {
     const tlsFirst = this.state === 'NOT AUTHENTICATED' && this.options.tlsAvailable();
-    const caps = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'IDLE', 'MOVE', 'UIDPLUS', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT'];
+    const caps = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'IDLE', 'MOVE', 'UIDPLUS', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT'];
     // RFC 3501 §6.2.1, §7.2.1: before STARTTLS, no way to send a password in the clear.
     if (tlsFirst) caps.push('STARTTLS', 'LOGINDISABLED');
     else if (this.state === 'NOT AUTHENTICATED') caps.push('AUTH=PLAIN');
@@ -105,6 +103,8 @@ export class ImapSession {
     const { tag, name } = c;
     switch (name) {
       case 'CAPABILITY': return lines([`* CAPABILITY ${this.capabilities()}`, `${tag} OK CAPABILITY completed`]);
+      // RFC 2971: what the client says of itself is not needed; the server names itself.
+      case 'ID': return lines(['* ID ("name" "PennCloud")', `${tag} OK ID completed`]);
       case 'NOOP':
       case 'CHECK': return lines([...(await this.news(true)), `${tag} OK ${name} completed`]);
       case 'LOGOUT':
@@ -202,7 +202,7 @@ export class ImapSession {
       case 'EXAMINE': {
         this.selected = null;
         this.state = 'AUTHENTICATED';
-        const folder = this.folderArg(args[0]);
+        const folder = folderArg(args[0]);
         if (folder === null) return lines([`${tag} NO no folder "${tokenText(args[0]) ?? ''}"; the folders are ${IMAP_FOLDERS.map((f) => f.name).join(', ')}`]);
         const selected = new SelectedFolder(account, folder.folder, folder.name, name === 'EXAMINE');
         const untagged = await selected.open();
@@ -211,14 +211,14 @@ export class ImapSession {
         return { chunks: [...untagged, Buffer.from(`${tag} OK [${name === 'EXAMINE' ? 'READ-ONLY' : 'READ-WRITE'}] ${name} completed\r\n`)], after: 'continue' };
       }
       case 'LIST':
-      case 'LSUB': return this.list(c);
+      case 'LSUB': return listFolders(c);
       case 'NAMESPACE': return lines(['* NAMESPACE (("" "/")) NIL NIL', `${tag} OK NAMESPACE completed`]);
-      case 'STATUS': return this.status(c);
-      case 'APPEND': return this.append(c);
+      case 'STATUS': return folderStatus(account, c, await this.news(false));
+      case 'APPEND': return appendMessage(account, c, () => this.news(false));
       case 'SUBSCRIBE':
       case 'UNSUBSCRIBE':
         // Every folder is always subscribed: LSUB lists them all.
-        if (this.folderArg(args[0]) === null) return lines([`${tag} NO no folder "${tokenText(args[0]) ?? ''}"`]);
+        if (folderArg(args[0]) === null) return lines([`${tag} NO no folder "${tokenText(args[0]) ?? ''}"`]);
         return lines([`${tag} OK ${name} completed`]);
       case 'CREATE':
       case 'DELETE':
@@ -237,77 +237,6 @@ export class ImapSession {
     this.idleTag = null;
     if (line.toUpperCase() !== 'DONE') return lines([`${tag} BAD IDLE ends with DONE`]);
     return lines([`${tag} OK IDLE terminated`]);
-  }
-
-  /** The folder an argument names (INBOX in any case, the others by name, case-insensitively). */
-  private folderArg(token: Token | undefined): { name: string; folder: string } | null {
-    const text = tokenText(token);
-    if (text === null) return null;
-    return IMAP_FOLDERS.find((f) => f.name.toLowerCase() === text.toLowerCase()) ?? null;
-  }
-
-  /** LIST / LSUB (RFC 3501 §6.3.8), with RFC 6154 attributes and the (SPECIAL-USE) selection. */
-  private list(c: ParsedCommand): ImapReply {
-    const { tag, name } = c;
-    let args = c.args;
-    let specialOnly = false;
-    if (name === 'LIST' && args[0]?.kind === 'list') {
-      specialOnly = args[0].items.some((t) => tokenText(t)?.toUpperCase() === 'SPECIAL-USE');
-      args = args.slice(1);
-    }
-    const reference = tokenText(args[0]);
-    const pattern = tokenText(args[1]);
-    if (reference === null || pattern === null) throw new BadCommand(`usage: ${name} reference pattern`);
-    if (name === 'LIST' && pattern === '') return lines(['* LIST (\\Noselect) "/" ""', `${tag} OK LIST completed`]);
-    const re = new RegExp(`^${[...(reference + pattern)].map((ch) => (ch === '*' ? '.*' : ch === '%' ? '[^/]*' : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('')}$`, 'i');
-    const out: string[] = [];
-    for (const f of IMAP_FOLDERS) {
-      if (!re.test(f.name) || (specialOnly && f.specialUse === null)) continue;
-      const attributes = ['\\HasNoChildren', ...(f.specialUse === null ? [] : [f.specialUse])];
-      out.push(`* ${name} (${attributes.join(' ')}) "/" ${f.name}`);
-    }
-    return lines([...out, `${tag} OK ${name} completed`]);
-  }
-
-  private async status(c: ParsedCommand): Promise<ImapReply> {
-    const { tag, args } = c;
-    const folder = this.folderArg(args[0]);
-    if (folder === null) return lines([`${tag} NO no folder "${tokenText(args[0]) ?? ''}"`]);
-    if (args[1]?.kind !== 'list') throw new BadCommand('usage: STATUS folder (MESSAGES UNSEEN UIDNEXT UIDVALIDITY RECENT)');
-    const view = await this.account!.listing(folder.folder);
-    const values: Record<string, number> = {
-      MESSAGES: view.messages.length, RECENT: 0, UIDNEXT: view.uidNext, UIDVALIDITY: view.uidValidity,
-      UNSEEN: view.messages.filter((m) => !m.seen).length,
-    };
-    const items = args[1].items.map((t) => {
-      const item = tokenText(t)?.toUpperCase() ?? '';
-      if (values[item] === undefined) throw new BadCommand(`"${item}" is not a STATUS item`);
-      return `${item} ${values[item]}`;
-    });
-    return lines([...(await this.news(false)), `* STATUS ${folder.name} (${items.join(' ')})`, `${tag} OK STATUS completed`]);
-  }
-
-  /** APPEND folder [(flags)] ["date-time"] literal (RFC 3501 §6.3.11). */
-  private async append(c: ParsedCommand): Promise<ImapReply> {
-    const { tag, args } = c;
-    const folder = this.folderArg(args[0]);
-    if (folder === null) return lines([`${tag} NO [TRYCREATE] no folder "${tokenText(args[0]) ?? ''}"`]);
-    let i = 1;
-    let flags: string[] = [];
-    if (args[i]?.kind === 'list') flags = checkFlags((args[i++] as { items: Token[] }).items);
-    let arrivedMs: number | undefined;
-    const message = args[args.length - 1];
-    if (i < args.length - 1) {
-      const parsed = parseDateTime(tokenText(args[i++]) ?? '');
-      if (parsed === null) throw new BadCommand('the APPEND date is a date-time such as "07-Dec-2026 23:17:41 +0000"');
-      arrivedMs = parsed;
-    }
-    if (message === undefined || message.kind !== 'string' || i !== args.length - 1) throw new BadCommand('usage: APPEND folder [(flags)] ["date-time"] {size}');
-    const seen = flags.some((f) => f.toLowerCase() === '\\seen');
-    const filed = await this.account!.append(folder.folder, message.value, {
-      seen, flags: flags.filter((f) => f !== '\\Seen' && f !== '\\Recent'), ...(arrivedMs === undefined ? {} : { arrivedMs }),
-    });
-    return lines([...(await this.news(false)), `${tag} OK [APPENDUID ${filed.uidValidity} ${filed.uid}] APPEND completed`]);
   }
 
   /** Commands of the SELECTED state; null for those that are the AUTHENTICATED state's too. */
@@ -370,7 +299,7 @@ export class ImapSession {
         return { chunks: [...news, ...replies, Buffer.from(`${done}\r\n`)], after: 'continue' };
       }
       default: {
-        const target = this.folderArg(args[1]);
+        const target = folderArg(args[1]);
         if (target === null) return lines([`${tag} NO [TRYCREATE] no folder "${tokenText(args[1]) ?? ''}"`]);
         if (name === 'MOVE' && folder.readOnly) return lines([`${tag} NO the folder is read-only (EXAMINE)`]);
         if (name === 'MOVE' && target.folder === folder.folder) return lines([`${tag} NO [CANNOT] the message is already in ${target.name}`]);
@@ -381,25 +310,6 @@ export class ImapSession {
       }
     }
   }
-}
-
-/** Flags from tokens: system flags by their RFC names, keywords as atoms. */
-function checkFlags(tokens: readonly Token[]): string[] {
-  return tokens.map((t) => {
-    const text = t.kind === 'atom' ? t.value : null;
-    if (text === null || !/^\\?[!#$&'+\-./0-9:;<=>?@A-Z^_`a-z|~]+$/.test(text)) throw new BadCommand(`"${tokenText(t) ?? '(list)'}" is not a flag`);
-    if (text.startsWith('\\')) {
-      const system = [...SYSTEM_FLAGS, '\\Recent'].find((f) => f.toLowerCase() === text.toLowerCase());
-      if (system === undefined) throw new BadCommand(`${text} is not a system flag (${SYSTEM_FLAGS.join(' ')})`);
-      return system;
-    }
-    return text;
-  });
-}
-
-/** A reply of whole lines: texts get their CRLF, Buffers (untagged news) are sent as they are. */
-function lines(texts: readonly (string | Buffer)[]): ImapReply {
-  return { chunks: texts.map((t) => (typeof t === 'string' ? Buffer.from(`${t}\r\n`) : t)), after: 'continue' };
 }
 
 async function* concatChunks(before: Buffer[], body: AsyncIterable<Buffer>, after: Buffer): AsyncGenerator<Buffer> {

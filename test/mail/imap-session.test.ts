@@ -83,7 +83,8 @@ describe('imap: the session state machine (RFC 3501)', () => {
     const { session } = setup();
     expect(session.greeting().toString()).to.match(/^\* OK \[CAPABILITY IMAP4rev1 [^\]]*AUTH=PLAIN[^\]]*\] /);
     expect(session.state).to.equal('NOT AUTHENTICATED');
-    expect(await talk(session, 'a CAPABILITY\r\n')).to.match(/^\* CAPABILITY IMAP4rev1 LITERAL\+ SASL-IR IDLE MOVE UIDPLUS SPECIAL-USE NAMESPACE UNSELECT AUTH=PLAIN\r\na OK/);
+    expect(await talk(session, 'a CAPABILITY\r\n')).to.match(/^\* CAPABILITY IMAP4rev1 LITERAL\+ SASL-IR ID IDLE MOVE UIDPLUS SPECIAL-USE NAMESPACE UNSELECT AUTH=PLAIN\r\na OK/);
+    expect(await talk(session, 'i ID ("name" "Thunderbird")\r\n')).to.equal('* ID ("name" "PennCloud")\r\ni OK ID completed\r\n');
     expect(await talk(session, 'z LOGOUT\r\n')).to.equal('* BYE PennCloud IMAP server signing off\r\nz OK LOGOUT completed\r\n');
     expect(session.state).to.equal('LOGOUT');
   });
