@@ -180,6 +180,25 @@ s.quit()
     expect((await webmail('sent')).filter((m) => m.subject === 'sent once')).to.have.length(1);
   });
 
+  it('a message moved to Trash by IMAP is in the webmail\'s Trash, and Restore there brings it back to the Inbox IMAP shows', async () => {
+    await deliver('to be moved', 'moving');
+    const r = await imaplib([['select', 'INBOX'], ['search', 'SUBJECT', '"to be moved"']]);
+    const seq = (r.results[1]![1][0] as string).trim();
+    const moved = await imaplib([['select', 'INBOX'], ['store', seq, '+FLAGS', '(\\Flagged)'], ['fetch', seq, '(UID)']]);
+    const uid = /UID (\d+)/.exec((moved.results[2]![1][0] as string))![1]!;
+    const move = await imaplib([['select', 'INBOX'], ['uid', 'MOVE', uid, 'Trash']]);
+    expect(move.results[1]![0]).to.equal('OK');
+    const trashed = (await webmail('trash')).find((m) => m.subject === 'to be moved');
+    expect(trashed, 'in the webmail Trash').to.not.equal(undefined);
+    expect((await webmail('inbox')).map((m) => m.subject)).to.not.include('to be moved');
+    expect((await ann.request('POST', `/api/mail/messages/${trashed!.id}/restore`, { headers: MARK })).status).to.equal(200);
+    const back = await imaplib([['select', 'INBOX'], ['search', 'SUBJECT', '"to be moved"'], ['search', 'FLAGGED', 'SUBJECT', '"to be moved"'], ['uid', 'SEARCH', 'SUBJECT', '"to be moved"']]);
+    expect(back.results[1]![1][0]).to.match(/^\d+$/);
+    // The flag went along; back in the Inbox the message has a new, higher UID.
+    expect(back.results[2]![1]).to.deep.equal(back.results[1]![1]);
+    expect(Number(back.results[3]![1][0])).to.be.greaterThan(Number(uid));
+  });
+
   it('UIDVALIDITY and UIDs stay the same after the IMAP server restarts', async () => {
     const before = await imaplib([['select', 'INBOX'], ['fetch', '1:*', '(UID)']]);
     await stopRole(imap);
