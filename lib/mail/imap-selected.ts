@@ -93,6 +93,7 @@ export class SelectedFolder {
     for (let i = this.messages.length - 1; i >= 0; i--) {
       if (!this.vanished.has(this.messages[i]!.uid)) continue;
       this.vanished.delete(this.messages[i]!.uid);
+      this.recent.delete(this.messages[i]!.uid);
       this.messages.splice(i, 1);
       out.push(Buffer.from(`* ${i + 1} EXPUNGE\r\n`));
     }

@@ -1,12 +1,12 @@
 /**
  * One IMAP conversation (RFC 3501 IMAP4rev1, with RFC 2177 IDLE, RFC 6154 SPECIAL-USE, RFC 6851
- * MOVE, RFC 4315 UIDPLUS, RFC 7888 LITERAL+, RFC 4959 SASL-IR, RFC 2971 ID and RFC 3691 UNSELECT) as a state machine: a
- * command's bytes in, reply bytes out. The states are the RFC's: NOT AUTHENTICATED,
+ * MOVE, RFC 4315 UIDPLUS, RFC 7888 LITERAL+, RFC 4959 SASL-IR, RFC 2971 ID and RFC 3691
+ * UNSELECT) as a state machine: a command's bytes in, reply bytes out. The states are the RFC's: NOT AUTHENTICATED,
  * AUTHENTICATED, SELECTED and LOGOUT. The shell (imap-server.ts) owns the socket, the timers
  * and TLS.
  */
 import { isPennError } from '../protocol/errors.js';
-import { FetchSyntaxError, parseFetchItems } from './imap-fetch.js';
+import { FetchSyntaxError, parseFetchItems, type FetchItem } from './imap-fetch.js';
 import { appendMessage, BadCommand, checkFlags, folderArg, folderStatus, lines, listFolders } from './imap-folder-commands.js';
 import { IMAP_FOLDERS, type ImapAccount, type ImapStore } from './imap-mailstore.js';
 import { ImapSyntaxError, parseCommand, tokenText, type ParsedCommand, type Token } from './imap-parser.js';
@@ -33,7 +33,6 @@ export interface ImapReply {
   chunks: Iterable<Buffer> | AsyncIterable<Buffer>;
   after: AfterReply;
 }
-
 
 export class ImapSession {
   state: ImapState = 'NOT AUTHENTICATED';
@@ -227,6 +226,9 @@ export class ImapSession {
       case 'IDLE':
         this.idleTag = tag;
         return { chunks: [...(await this.news(true)), Buffer.from('+ idling\r\n')], after: 'idle' };
+      case 'LOGIN':
+      case 'AUTHENTICATE':
+        return lines([`${tag} BAD already logged in as ${this.user}`]);
       default:
         return lines([`${tag} BAD ${name} is not a known command${this.state === 'AUTHENTICATED' ? ' here (SELECT a folder first?)' : ''}`]);
     }
@@ -270,45 +272,50 @@ export class ImapSession {
     }
   }
 
+  /**
+   * FETCH, STORE, SEARCH, COPY and MOVE, by message number or (`byUid`) by UID. Arguments are
+   * checked before the folder is looked at again, so no news is lost to a BAD reply.
+   */
   private async messageCommand(tag: string, name: string, args: Token[], byUid: boolean): Promise<ImapReply> {
     const folder = this.selected!;
-    // RFC 3501 §7.4.1: no EXPUNGE during FETCH, STORE or SEARCH by message number.
-    const news = await folder.refresh(byUid || name === 'COPY' || name === 'MOVE');
     const done = `${tag} OK ${byUid ? 'UID ' : ''}${name} completed`;
+    const refuseReadOnly = (): ImapReply => lines([`${tag} NO the folder is read-only (EXAMINE)`]);
     if (name === 'SEARCH') {
-      const found = await folder.search(parseSearch(args), byUid);
-      return { chunks: [...news, Buffer.from(`* SEARCH${found.map((n) => ` ${n}`).join('')}\r\n${done}\r\n`)], after: 'continue' };
+      const key = parseSearch(args);
+      const news = await folder.refresh(byUid);
+      const found = await folder.search(key, byUid);
+      return lines([...news, `* SEARCH${found.map((n) => ` ${n}`).join('')}`, done]);
     }
     const ranges = parseSequenceSet(tokenText(args[0]));
-    if (!byUid && folder.count > 0 && folder.outOfRange(ranges)) throw new BadCommand(`there are only ${folder.count} messages`);
-    const targets = folder.select(ranges, byUid);
-    switch (name) {
-      case 'FETCH': {
-        const items = parseFetchItems(args[1]);
-        if (args.length > 2) throw new BadCommand('FETCH takes a set and data items');
-        const body = folder.fetch(targets, items, byUid);
-        return { chunks: concatChunks(news, body, Buffer.from(`${done}\r\n`)), after: 'continue' };
-      }
-      case 'STORE': {
-        if (folder.readOnly) return lines([`${tag} NO the folder is read-only (EXAMINE)`]);
-        const m = /^([+-]?)FLAGS(\.SILENT)?$/i.exec(tokenText(args[1]) ?? '');
-        if (m === null) throw new BadCommand('usage: STORE set [+|-]FLAGS[.SILENT] (flags)');
-        const flagTokens = args[2]?.kind === 'list' ? args[2].items : args.slice(2);
-        const mode: StoreMode = m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'set';
-        const replies = await folder.store(targets, mode, checkFlags(flagTokens), m[2] !== undefined, byUid);
-        return { chunks: [...news, ...replies, Buffer.from(`${done}\r\n`)], after: 'continue' };
-      }
-      default: {
-        const target = folderArg(args[1]);
-        if (target === null) return lines([`${tag} NO [TRYCREATE] no folder "${tokenText(args[1]) ?? ''}"`]);
-        if (name === 'MOVE' && folder.readOnly) return lines([`${tag} NO the folder is read-only (EXAMINE)`]);
-        if (name === 'MOVE' && target.folder === folder.folder) return lines([`${tag} NO [CANNOT] the message is already in ${target.name}`]);
-        const { copyUid, expunged } = await folder.transfer(targets, target.folder, name === 'MOVE');
-        // RFC 6851 §4.3: MOVE tells COPYUID untagged, before its EXPUNGEs.
-        if (name === 'MOVE') return lines([...news, ...(copyUid === null ? [] : [`* OK [${copyUid}] moved`]), ...expunged, done]);
-        return lines([...news, copyUid === null ? done : `${tag} OK [${copyUid}] ${byUid ? 'UID ' : ''}COPY completed`]);
-      }
+    let items: FetchItem[] = [];
+    let store: { mode: StoreMode; flags: string[]; silent: boolean } | null = null;
+    let target: { name: string; folder: string } | null = null;
+    if (name === 'FETCH') {
+      items = parseFetchItems(args[1]);
+      if (args.length > 2) throw new BadCommand('FETCH takes a set and data items');
+    } else if (name === 'STORE') {
+      if (folder.readOnly) return refuseReadOnly();
+      const m = /^([+-]?)FLAGS(\.SILENT)?$/i.exec(tokenText(args[1]) ?? '');
+      if (m === null) throw new BadCommand('usage: STORE set [+|-]FLAGS[.SILENT] (flags)');
+      const flags = checkFlags(args[2]?.kind === 'list' ? args[2].items : args.slice(2));
+      store = { mode: m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'set', flags, silent: m[2] !== undefined };
+    } else {
+      target = folderArg(args[1]);
+      if (target === null) return lines([`${tag} NO [TRYCREATE] no folder "${tokenText(args[1]) ?? ''}"`]);
+      if (name === 'MOVE' && folder.readOnly) return refuseReadOnly();
+      if (name === 'MOVE' && target.folder === folder.folder) return lines([`${tag} NO [CANNOT] the message is already in ${target.name}`]);
     }
+    // RFC 3501 §7.4.1: no EXPUNGE during FETCH, STORE or SEARCH by message number.
+    const news = await folder.refresh(byUid || name === 'COPY' || name === 'MOVE');
+    // RFC 3501 §6.4.8: a message number past the last one is an error; a UID that is not there is not.
+    if (!byUid && folder.count > 0 && folder.outOfRange(ranges)) return lines([...news, `${tag} BAD there are only ${folder.count} messages`]);
+    const targets = folder.select(ranges, byUid);
+    if (name === 'FETCH') return { chunks: concatChunks(news, folder.fetch(targets, items, byUid), Buffer.from(`${done}\r\n`)), after: 'continue' };
+    if (store !== null) return lines([...news, ...(await folder.store(targets, store.mode, store.flags, store.silent, byUid)), done]);
+    const { copyUid, expunged } = await folder.transfer(targets, target!.folder, name === 'MOVE');
+    // RFC 6851 §4.3: MOVE tells COPYUID untagged, before its EXPUNGEs.
+    if (name === 'MOVE') return lines([...news, ...(copyUid === null ? [] : [`* OK [${copyUid}] moved`]), ...expunged, done]);
+    return lines([...news, copyUid === null ? done : `${tag} OK [${copyUid}] ${byUid ? 'UID ' : ''}COPY completed`]);
   }
 }
 

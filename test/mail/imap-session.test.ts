@@ -230,6 +230,11 @@ describe('imap: the session state machine (RFC 3501)', () => {
     const fetch = await talk(session, 'b FETCH 1:* UID\r\n');
     expect(fetch).to.equal('* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n* 3 EXISTS\r\n* 1 RECENT\r\n* 2 FETCH (UID 2)\r\n* 3 FETCH (UID 3)\r\nb OK FETCH completed\r\n');
     expect(await talk(session, 'c NOOP\r\n')).to.equal('* 1 EXPUNGE\r\nc OK NOOP completed\r\n');
+    // A message number that only the news makes valid is taken; past it, BAD comes after the news.
+    store.deliver('inbox', HELLO);
+    expect(await talk(session, 'd FETCH 3 FLAGS\r\n')).to.equal('* 3 EXISTS\r\n* 2 RECENT\r\n* 3 FETCH (FLAGS (\\Recent))\r\nd OK FETCH completed\r\n');
+    store.deliver('inbox', HELLO);
+    expect(await talk(session, 'e FETCH 5 FLAGS\r\n')).to.equal('* 4 EXISTS\r\n* 3 RECENT\r\ne BAD there are only 4 messages\r\n');
   });
 
   it('IDLE answers with a continuation, pushes news while idling and ends at DONE', async () => {
