@@ -5,7 +5,8 @@
  *   message its UID), then UID FETCH 1:* of UID, RFC822.SIZE, FLAGS and the header fields it
  *   shows. Reported: messages/s of the header fetch, the first SELECT's time, and a second sync
  *   (UIDs already given). Beside it, in the same run, the reference: the same Inbox listed
- *   through the webmail's API, page by page (100 summaries a page), messages/s.
+ *   through the webmail's API, page by page (100 summaries a page), messages/s. Then IDLE: the
+ *   time from a delivery to the EXISTS an idling client is told (target: under 2 s).
  */
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ const MESSAGES_DEFAULT = 1000;
 const FILL_CONCURRENCY = 4;
 /** Bound on one IMAP command of the benchmark (a header fetch of 10,000 messages included). */
 const COMMAND_TIMEOUT_MS = 600_000;
+/** Deliveries timed from the store to an idling client. */
+const IDLE_SAMPLES = 10;
 const HEADER_FIELDS = 'FROM TO CC SUBJECT DATE MESSAGE-ID PRIORITY X-PRIORITY REFERENCES NEWSGROUPS IN-REPLY-TO CONTENT-TYPE REPLY-TO';
 
 /** A raw IMAP connection: one command at a time, the reply read up to its tagged line. */
@@ -69,6 +72,16 @@ class RawImap {
     return reply;
   }
 
+  /** Sends a line with no tag (DONE) or a tagged command, without waiting. */
+  send(line: string): void {
+    this.socket.write(`${line}\r\n`);
+  }
+
+  /** Waits for the server to say something matching `pattern`. */
+  wait(pattern: RegExp): Promise<string> {
+    return this.until(pattern);
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -115,6 +128,24 @@ async function main(): Promise<void> {
     const second = await sync(conf.imap.port);
     if (first.fetched !== messages || second.fetched !== messages) throw new Error(`fetched ${first.fetched} and ${second.fetched} of ${messages}`);
 
+    // IDLE: from a delivery to the EXISTS an idling client is told, IDLE_SAMPLES times.
+    const idle = await RawImap.open(conf.imap.port);
+    await idle.command('LOGIN bench "correct horse"');
+    await idle.command('SELECT INBOX');
+    const pushMs: number[] = [];
+    for (let i = 0; i < IDLE_SAMPLES; i++) {
+      idle.send(`i${i} IDLE`);
+      await idle.wait(/\+ idling\r\n/);
+      const sent = performance.now();
+      await mail.deliverLocal('bench', Buffer.from(`Subject: pushed ${i}\r\n\r\nnew\r\n`));
+      await idle.wait(/\* \d+ EXISTS\r\n/);
+      pushMs.push(performance.now() - sent);
+      idle.send('DONE');
+      await idle.wait(new RegExp(`i${i} OK IDLE terminated\r\n`));
+    }
+    idle.close();
+    pushMs.sort((a, b) => a - b);
+
     const listStarted = performance.now();
     let listed = 0;
     let cursor: string | null = null;
@@ -131,6 +162,7 @@ async function main(): Promise<void> {
       `  first  SELECT ${first.selectMs.toFixed(0).padStart(6)} ms (gives UIDs)  header FETCH ${first.fetchMs.toFixed(0).padStart(6)} ms  ${rate(messages, first.fetchMs)} msg/s  (${(first.bytes / 1024).toFixed(0)} KiB)`,
       `  second SELECT ${second.selectMs.toFixed(0).padStart(6)} ms               header FETCH ${second.fetchMs.toFixed(0).padStart(6)} ms  ${rate(messages, second.fetchMs)} msg/s`,
       `  reference: webmail API listing, 100 a page         ${listMs.toFixed(0).padStart(6)} ms  ${rate(listed, listMs)} msg/s`,
+      `imap: IDLE push, delivery to EXISTS (${IDLE_SAMPLES} deliveries): median ${pushMs[Math.floor(pushMs.length / 2)]!.toFixed(0)} ms, worst ${pushMs[pushMs.length - 1]!.toFixed(0)} ms  target < 2000 ms  ${pushMs[pushMs.length - 1]! < 2000 ? 'met' : 'NOT met'}`,
       '',
     ].join('\n'));
   } finally {
