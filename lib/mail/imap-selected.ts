@@ -19,6 +19,8 @@ export const SYSTEM_FLAGS = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '
  * store's latency, few enough that a FETCH of large messages holds little memory.
  */
 export const FETCH_READ_AHEAD = 8;
+/** Octets those reads may hold together (one message larger than this is still read, alone). */
+export const FETCH_READ_AHEAD_BYTES_MAX = 32 * 1024 * 1024;
 /** Flags (system flags and keywords) one message may carry. */
 export const FLAGS_PER_MESSAGE_MAX = 32;
 
@@ -117,45 +119,54 @@ export class SelectedFolder {
   }
 
   /**
-   * FETCH responses, one message at a time (read as they are written), with up to
-   * FETCH_READ_AHEAD messages' octets being read from the store meanwhile.
+   * FETCH responses, one message at a time (read as they are written), with the octets of up
+   * to FETCH_READ_AHEAD messages (FETCH_READ_AHEAD_BYTES_MAX together) being read meanwhile.
    */
   async *fetch(targets: [number, ImapMessage][], items: readonly FetchItem[], byUid: boolean): AsyncGenerator<Buffer> {
     const bytes = needsBytes(items);
     const seen = setsSeen(items) && !this.readOnly;
     const live = targets.filter(([, m]) => !this.vanished.has(m.uid));
     const reads: Promise<Buffer | null>[] = [];
-    const startRead = (i: number): void => {
-      if (!bytes || i >= live.length) return;
-      // Removed elsewhere since the listing: null, told as EXPUNGE at the next NOOP (RFC 2180 §4.1.2).
-      reads[i] = this.account.read(live[i]![1].id).catch((e: unknown) => {
-        if (isPennError(e, 'NOT_FOUND')) return null;
-        throw e;
-      });
+    let nextRead = 0;
+    let bytesInFlight = 0;
+    const readAhead = (from: number): void => {
+      while (bytes && nextRead < live.length && nextRead - from < FETCH_READ_AHEAD
+        && (nextRead === from || bytesInFlight + live[nextRead]![1].size <= FETCH_READ_AHEAD_BYTES_MAX)) {
+        bytesInFlight += live[nextRead]![1].size;
+        // Removed elsewhere since the listing: null, told as EXPUNGE at the next NOOP (RFC 2180 §4.1.2).
+        reads[nextRead] = this.account.read(live[nextRead]![1].id).catch((e: unknown) => {
+          if (isPennError(e, 'NOT_FOUND')) return null;
+          throw e;
+        });
+        nextRead++;
+      }
     };
-    for (let i = 0; i < FETCH_READ_AHEAD; i++) startRead(i);
-    for (let i = 0; i < live.length; i++) {
-      const [seq, m] = live[i]!;
-      let raw: Buffer | null = null;
-      if (bytes) {
-        raw = await reads[i]!;
-        delete reads[i];
-        startRead(i + FETCH_READ_AHEAD);
-        if (raw === null) {
-          this.vanished.add(m.uid);
-          continue;
+    try {
+      for (let i = 0; i < live.length; i++) {
+        const [seq, m] = live[i]!;
+        let raw: Buffer | null = null;
+        if (bytes) {
+          readAhead(i);
+          raw = await reads[i]!;
+          delete reads[i];
+          bytesInFlight -= m.size;
+          if (raw === null) {
+            this.vanished.add(m.uid);
+            continue;
+          }
         }
+        let shown = this.messages[seq - 1] ?? m;
+        let extra: FetchItem[] = [];
+        if (seen && !shown.seen) {
+          shown = await this.writeFlags(seq, shown, true, shown.flags);
+          if (!items.some((it) => it.kind === 'FLAGS')) extra = [{ kind: 'FLAGS' }];
+        }
+        yield fetchResponse(seq, shown, [...items, ...extra], raw, { withUid: byUid, recent: this.recent.has(m.uid) });
       }
-      let shown = this.messages[seq - 1] ?? m;
-      let extra: FetchItem[] = [];
-      if (seen && !shown.seen) {
-        shown = await this.writeFlags(seq, shown, true, shown.flags);
-        if (!items.some((it) => it.kind === 'FLAGS')) extra = [{ kind: 'FLAGS' }];
-      }
-      yield fetchResponse(seq, shown, [...items, ...extra], raw, { withUid: byUid, recent: this.recent.has(m.uid) });
+    } finally {
+      // A reply cut short (the client went away) leaves no read unwatched.
+      for (const r of reads) if (r !== undefined) r.catch(() => undefined);
     }
-    // A reply cut short (the client went away) leaves no read unwatched.
-    for (const r of reads) if (r !== undefined) r.catch(() => undefined);
   }
 
   /** STORE (RFC 3501 §6.4.6): the new flags, and FETCH responses unless `silent`. */
