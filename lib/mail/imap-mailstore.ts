@@ -50,8 +50,8 @@ export interface FolderUid {
 export interface ImapAccount {
   /** A folder with UIDs (`folder` is a mail-service folder: inbox, sent, ...). */
   listing(folder: string): Promise<ImapFolderView>;
-  /** A value that changes with any change to the mailbox: a cheap test before a new listing. */
-  changeStamp(): Promise<string | null>;
+  /** A value that changes with any change to the folder: a cheap test before a new listing. */
+  changeStamp(folder: string): Promise<string | null>;
   /** The message's octets, every line end a CRLF; NOT_FOUND once it is gone. */
   read(id: string): Promise<Buffer>;
   setFlags(id: string, seen: boolean, flags: readonly string[]): Promise<void>;

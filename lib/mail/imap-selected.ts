@@ -40,7 +40,7 @@ export class SelectedFolder {
 
   /** SELECT/EXAMINE: the untagged responses of RFC 3501 §6.3.1. */
   async open(): Promise<Buffer[]> {
-    this.stamp = await this.account.changeStamp();
+    this.stamp = await this.account.changeStamp(this.folder);
     const view = await this.account.listing(this.folder);
     this.messages = view.messages;
     this.uidValidity = view.uidValidity;
@@ -65,7 +65,7 @@ export class SelectedFolder {
   async refresh(expunges: boolean): Promise<Buffer[]> {
     const out: Buffer[] = [];
     if (expunges) out.push(...this.tellVanished());
-    const stamp = await this.account.changeStamp();
+    const stamp = await this.account.changeStamp(this.folder);
     if (stamp === this.stamp) return out;
     this.stamp = stamp;
     const view = await this.account.listing(this.folder);

@@ -39,7 +39,7 @@ export class MailServiceImapStore implements ImapStore {
         for (const s of view.messages) messages.push(await message(s));
         return { uidValidity: view.uidValidity, uidNext: view.uidNext, messages };
       }),
-      changeStamp: () => mail.changeStamp(user),
+      changeStamp: (folder) => mail.changeStamp(user, folder),
       read,
       setFlags: async (id, seen, flags) => { await mail.setFlags(user, id, seen, flags); },
       append: async (folder, raw, options) => {

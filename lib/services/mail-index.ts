@@ -45,19 +45,24 @@ export class Mailbox {
     return rowKey('mailbox', `${this.user}/uids`);
   }
 
-  /** One cell rewritten after every change, so a watcher (IMAP IDLE) polls one cell, not a folder. */
+  /**
+   * One cell per folder rewritten after every change a mail client sees there (a message in or
+   * out, its read state or flags), so a watcher (IMAP IDLE) polls one cell, not a folder.
+   */
   private changesRow(): string {
     return rowKey('mailbox', `${this.user}/changes`);
   }
 
-  /** A value that differs after any change to this mailbox (null before the first). */
-  async changeStamp(): Promise<string | null> {
-    const bytes = await this.kv.get(this.changesRow(), 'stamp');
+  /** A value that differs after any such change to `folder` (null before the first). */
+  async changeStamp(folder: MailFolder): Promise<string | null> {
+    const bytes = await this.kv.get(this.changesRow(), folder);
     return bytes === null ? null : bytes.toString('latin1');
   }
 
-  private async touch(): Promise<void> {
-    await this.kv.put(this.changesRow(), 'stamp', Buffer.from(`${Date.now()}.${randomBytes(6).toString('hex')}`, 'latin1'));
+  private async touch(...folders: MailFolder[]): Promise<void> {
+    for (const folder of folders) {
+      await this.kv.put(this.changesRow(), folder, Buffer.from(`${Date.now()}.${randomBytes(6).toString('hex')}`, 'latin1'));
+    }
   }
 
   /** A folder's UID state, made on first use with a UIDVALIDITY from the clock (seconds). */
@@ -83,7 +88,7 @@ export class Mailbox {
     await this.kv.put(this.indexRow(folder), key, encodeRecord(summary));
     await this.bump(folder, 1, summary.seen ? 0 : 1);
     await this.kv.put(this.locationRow(), summary.id, encodeRecord({ folder, sortKey: key, restoreTo: null } satisfies MessageLocation));
-    await this.touch();
+    await this.touch(folder);
   }
 
   /** Where message `id` is; NOT_FOUND if this user has no such message. */
@@ -104,15 +109,18 @@ export class Mailbox {
   async update(id: string, change: (s: MessageSummary) => MessageSummary): Promise<MessageSummary> {
     const location = await this.locate(id);
     let wasSeen = false;
+    let flagsBefore = '';
     const next = await casUpdate(this.kv, this.indexRow(location.folder), location.sortKey, (current) => {
       if (current === null) throw new PennError('NOT_FOUND', `no message ${id}`);
       const before = decodeSummary(current);
       wasSeen = before.seen;
+      flagsBefore = JSON.stringify(before.flags ?? []);
       const after = change(before);
       return { next: encodeRecord(after), result: after };
     });
     if (wasSeen !== next.seen) await this.bump(location.folder, 0, next.seen ? -1 : 1);
-    await this.touch();
+    // A delivery state changes nothing a mail client shows.
+    if (wasSeen !== next.seen || flagsBefore !== JSON.stringify(next.flags ?? [])) await this.touch(location.folder);
     return next;
   }
 
@@ -142,7 +150,7 @@ export class Mailbox {
     const unread = summary.seen ? 0 : 1;
     await this.bump(location.folder, -1, -unread);
     await this.bump(to, 1, unread);
-    await this.touch();
+    await this.touch(location.folder, to);
   }
 
   /** Forgets a message: its index entry, location and counts (the caller removes the bytes). */
@@ -152,7 +160,7 @@ export class Mailbox {
     if (await this.kv.delete(this.indexRow(location.folder), location.sortKey)) {
       await this.bump(location.folder, -1, summary.seen ? 0 : -1);
     }
-    await this.touch();
+    await this.touch(location.folder);
     return summary;
   }
 

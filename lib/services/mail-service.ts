@@ -193,9 +193,9 @@ export class MailService {
     return this.mailbox(user).all('inbox', MAILDROP_MESSAGES_MAX);
   }
 
-  /** A value that changes with every change to the user's mailbox (IMAP IDLE polls it). */
-  async changeStamp(user: string): Promise<string | null> {
-    return this.mailbox(user).changeStamp();
+  /** A value that changes with every change a mail client sees in a folder (IMAP IDLE polls it). */
+  async changeStamp(user: string, folder: string): Promise<string | null> {
+    return this.mailbox(user).changeStamp(checkFolder(folder));
   }
 
   /**
