@@ -104,6 +104,16 @@ export interface SmtpConfig extends Endpoint {
   unauthenticatedWindowMs: number;
 }
 
+export interface ImapConfig extends Endpoint {
+  /** RFC 3501 §5.4: an autologout timer of at least 30 minutes. */
+  idleTimeoutMs: number;
+  /** Failed logins on one connection before it is closed. */
+  failedLoginsMax: number;
+  /** Connections open at once; one more is told BYE. */
+  connectionsMax: number;
+  tls: TlsFilesConfig | null;
+}
+
 export interface Pop3Config extends Endpoint {
   /** RFC 1939 §3: at least 10 minutes. */
   idleTimeoutMs: number;
@@ -143,6 +153,7 @@ export interface PennConfig {
   mail: MailConfig;
   smtp: SmtpConfig;
   pop3: Pop3Config;
+  imap: ImapConfig;
   /** Usernames allowed into the admin console and the admin API. */
   admins: string[];
   /** The control port of `penncloud up`, which the admin console uses to stop and start roles. */
@@ -202,6 +213,7 @@ export function parseConfig(raw: unknown, file = '(config)'): PennConfig {
     mail: undefined as unknown as MailConfig,
     smtp: undefined as unknown as SmtpConfig,
     pop3: undefined as unknown as Pop3Config,
+    imap: undefined as unknown as ImapConfig,
     admins: [],
     supervisor: undefined as unknown as Endpoint,
     sessions: readSessions(f, root.sessions),
@@ -212,11 +224,12 @@ export function parseConfig(raw: unknown, file = '(config)'): PennConfig {
   config.mail = readMail(f, root.mail);
   config.smtp = readSmtp(f, root.smtp);
   config.pop3 = readPop3(f, root.pop3);
+  config.imap = readImap(f, root.imap);
   config.admins = readAdmins(f, root.admins);
   const sup = f.object(root.supervisor ?? {}, 'supervisor');
   f.rejectUnknown(sup, 'supervisor', ['host', 'port']);
   config.supervisor = { host: f.peerHost(sup.host ?? '127.0.0.1', 'supervisor.host', 'frontends connect to it'), port: f.port(sup.port ?? 9998, 'supervisor.port') };
-  f.rejectUnknown(root, '', ['http', 'frontends', 'dispatcher', 'coordinator', 'kv', 'drive', 'sessions', 'mail', 'smtp', 'pop3', 'admins', 'supervisor', 'secretFile', 'https']);
+  f.rejectUnknown(root, '', ['http', 'frontends', 'dispatcher', 'coordinator', 'kv', 'drive', 'sessions', 'mail', 'smtp', 'pop3', 'imap', 'admins', 'supervisor', 'secretFile', 'https']);
   checkPortsDistinct(f, config);
   return config;
 }
@@ -434,6 +447,20 @@ function readPop3(f: FieldReader, value: unknown): Pop3Config {
   };
 }
 
+function readImap(f: FieldReader, value: unknown): ImapConfig {
+  const o = f.object(value ?? {}, 'imap');
+  f.rejectUnknown(o, 'imap', ['host', 'port', 'idleTimeoutMs', 'failedLoginsMax', 'connectionsMax', 'tls']);
+  return {
+    host: f.host(o.host ?? '127.0.0.1', 'imap.host'),
+    port: f.port(o.port ?? 14300, 'imap.port'),
+    // RFC 3501 §5.4: at least 30 minutes; clients re-issue IDLE every 29.
+    idleTimeoutMs: f.int(o.idleTimeoutMs ?? 30 * 60_000, 'imap.idleTimeoutMs', 30 * 60_000, 86_400_000),
+    failedLoginsMax: f.int(o.failedLoginsMax ?? 3, 'imap.failedLoginsMax', 1, 100),
+    connectionsMax: f.int(o.connectionsMax ?? 1000, 'imap.connectionsMax', 1, 100_000),
+    tls: readTls(f, o.tls, 'imap.tls'),
+  };
+}
+
 function readDrive(f: FieldReader, value: unknown, kv: KvConfig): DriveConfig {
   const o = f.object(value ?? {}, 'drive');
   f.rejectUnknown(o, 'drive', ['chunkBytes', 'quotaBytes', 'uploadStaleMs', 'trashRetentionDays']);
@@ -478,6 +505,7 @@ function checkPortsDistinct(f: FieldReader, config: PennConfig): void {
   config.kv.nodes.forEach((e, i) => claim(e, `kv.nodes[${i}].port`));
   claim(config.smtp, 'smtp.port');
   claim(config.pop3, 'pop3.port');
+  claim(config.imap, 'imap.port');
   claim(config.supervisor, 'supervisor.port');
 }
 

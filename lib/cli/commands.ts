@@ -5,6 +5,7 @@ import { frontendCommand } from './frontend-command.js';
 import { dispatcherCommand } from './dispatcher-command.js';
 import { coordinatorCommand } from './coordinator-command.js';
 import { smtpCommand } from './smtp-command.js';
+import { imapCommand } from './imap-command.js';
 import { pop3Command } from './pop3-command.js';
 import { lincheckCommand } from './lincheck-command.js';
 import { kvnodeCommand } from './kvnode-command.js';
@@ -18,6 +19,7 @@ export const COMMANDS: Command[] = [
   coordinatorCommand,
   smtpCommand,
   pop3Command,
+  imapCommand,
   lincheckCommand,
   kvnodeCommand,
   kvCommand,

@@ -54,6 +54,7 @@ export const frontendCommand: Command = {
     router.mount('/api/public/shares', new PublicShareController(shares));
     const autoconfig = new AutoconfigController({
       domain: config.mail.domain,
+      imap: { host: config.imap.host, port: config.imap.port, starttls: config.imap.tls !== null },
       pop3: { host: config.pop3.host, port: config.pop3.port, starttls: config.pop3.tls !== null },
       smtp: { host: config.smtp.host, port: config.smtp.port, starttls: config.smtp.tls !== null },
     });

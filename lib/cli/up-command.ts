@@ -29,6 +29,7 @@ export const upCommand: Command = {
         ...config.frontends.map((f) => ({ name: `frontend-${f.id}`, args: ['frontend', '--id', String(f.id), ...common] })),
         { name: 'smtp', args: ['smtp', ...common] },
         { name: 'pop3', args: ['pop3', ...common] },
+        { name: 'imap', args: ['imap', ...common] },
       ],
     ];
     const roles = tiers.flat();

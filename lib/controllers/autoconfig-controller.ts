@@ -1,12 +1,15 @@
 /**
  * Mail client set-up in the Thunderbird autoconfig format (config-v1.1.xml), served at
- * `/.well-known/autoconfig/mail/config-v1.1.xml` and `/mail/config-v1.1.xml`: the POP3 and SMTP
- * hosts, ports and authentication, so a mail client configures itself from an address.
+ * `/.well-known/autoconfig/mail/config-v1.1.xml` and `/mail/config-v1.1.xml`: the IMAP, POP3 and
+ * SMTP hosts, ports and authentication, so a mail client configures itself from an address. IMAP
+ * comes first: clients take the first incoming server they can use, and IMAP keeps read state
+ * and folders the same on every device.
  */
 import { Controller, type RouteTable } from '../router/router.js';
 
 export interface MailEndpoints {
   domain: string;
+  imap: { host: string; port: number; starttls: boolean };
   pop3: { host: string; port: number; starttls: boolean };
   smtp: { host: string; port: number; starttls: boolean };
 }
@@ -30,6 +33,7 @@ export function autoconfigXml(m: MailEndpoints): string {
     <domain>${escapeXml(m.domain)}</domain>
     <displayName>PennCloud Mail</displayName>
     <displayShortName>PennCloud</displayShortName>
+${server('incomingServer', 'imap', m.imap, '')}
 ${server('incomingServer', 'pop3', m.pop3, '\n      <pop3>\n        <leaveMessagesOnServer>true</leaveMessagesOnServer>\n      </pop3>')}
 ${server('outgoingServer', 'smtp', m.smtp, '')}
   </emailProvider>

@@ -8,9 +8,10 @@ import { PennError } from '../protocol/errors.js';
 import { casUpdate } from './cas-update.js';
 import { encodeRecord } from './json-record.js';
 import type { KvTable } from './kv-table.js';
+import { randomBytes } from 'node:crypto';
 import {
-  decodeCounts, decodeLocation, decodeSummary, MAIL_FOLDERS, sortKey,
-  type FolderCounts, type MailFolder, type MessageLocation, type MessageSummary,
+  decodeCounts, decodeLocation, decodeSummary, decodeUidState, MAIL_FOLDERS, sortKey,
+  type FolderCounts, type MailFolder, type MessageLocation, type MessageSummary, type UidState,
 } from './mail-records.js';
 import { rowKey } from './row-keys.js';
 
@@ -39,12 +40,55 @@ export class Mailbox {
     return rowKey('mailbox', `${this.user}/counts`);
   }
 
+  /** One cell per folder: its UIDVALIDITY and UIDNEXT. */
+  private uidsRow(): string {
+    return rowKey('mailbox', `${this.user}/uids`);
+  }
+
+  /**
+   * One cell per folder rewritten after every change a mail client sees there (a message in or
+   * out, its read state or flags), so a watcher (IMAP IDLE) polls one cell, not a folder.
+   */
+  private changesRow(): string {
+    return rowKey('mailbox', `${this.user}/changes`);
+  }
+
+  /** A value that differs after any such change to `folder` (null before the first). */
+  async changeStamp(folder: MailFolder): Promise<string | null> {
+    const bytes = await this.kv.get(this.changesRow(), folder);
+    return bytes === null ? null : bytes.toString('latin1');
+  }
+
+  private async touch(...folders: MailFolder[]): Promise<void> {
+    for (const folder of folders) {
+      await this.kv.put(this.changesRow(), folder, Buffer.from(`${Date.now()}.${randomBytes(6).toString('hex')}`, 'latin1'));
+    }
+  }
+
+  /** A folder's UID state, made on first use with a UIDVALIDITY from the clock (seconds). */
+  async uidState(folder: MailFolder, nowMs: number): Promise<UidState> {
+    return this.reserveUids(folder, 0, nowMs);
+  }
+
+  /**
+   * Takes `count` fresh UIDs of `folder` (compare-and-put on its UID cell, so two sessions never
+   * get the same ones) and returns the state before the reservation: UIDs uidNext..uidNext+count-1.
+   */
+  async reserveUids(folder: MailFolder, count: number, nowMs: number): Promise<UidState> {
+    return casUpdate(this.kv, this.uidsRow(), folder, (current) => {
+      const before = current === null ? { uidValidity: Math.max(1, Math.floor(nowMs / 1000) % 2 ** 32), uidNext: 1 } : decodeUidState(current);
+      if (current !== null && count === 0) return { skip: true, result: before };
+      return { next: encodeRecord({ uidValidity: before.uidValidity, uidNext: before.uidNext + count } satisfies UidState), result: before };
+    });
+  }
+
   /** Files a new message in `folder`. The location is written last: until then it is invisible by id. */
   async add(folder: MailFolder, summary: MessageSummary): Promise<void> {
     const key = sortKey(summary.arrivedMs, summary.id);
     await this.kv.put(this.indexRow(folder), key, encodeRecord(summary));
     await this.bump(folder, 1, summary.seen ? 0 : 1);
     await this.kv.put(this.locationRow(), summary.id, encodeRecord({ folder, sortKey: key, restoreTo: null } satisfies MessageLocation));
+    await this.touch(folder);
   }
 
   /** Where message `id` is; NOT_FOUND if this user has no such message. */
@@ -65,28 +109,48 @@ export class Mailbox {
   async update(id: string, change: (s: MessageSummary) => MessageSummary): Promise<MessageSummary> {
     const location = await this.locate(id);
     let wasSeen = false;
+    let flagsBefore = '';
     const next = await casUpdate(this.kv, this.indexRow(location.folder), location.sortKey, (current) => {
       if (current === null) throw new PennError('NOT_FOUND', `no message ${id}`);
       const before = decodeSummary(current);
       wasSeen = before.seen;
+      flagsBefore = JSON.stringify(before.flags ?? []);
       const after = change(before);
       return { next: encodeRecord(after), result: after };
     });
     if (wasSeen !== next.seen) await this.bump(location.folder, 0, next.seen ? -1 : 1);
+    // A delivery state changes nothing a mail client shows.
+    if (wasSeen !== next.seen || flagsBefore !== JSON.stringify(next.flags ?? [])) await this.touch(location.folder);
     return next;
+  }
+
+  /**
+   * Gives the message filed under `key` in `folder` an IMAP UID unless it has one; returns the
+   * UID it has then, or null when it is no longer there (moved or removed meanwhile).
+   */
+  async assignUid(folder: MailFolder, key: string, uid: number): Promise<number | null> {
+    return casUpdate(this.kv, this.indexRow(folder), key, (current) => {
+      if (current === null) return { skip: true, result: null };
+      const s = decodeSummary(current);
+      if (s.uid !== undefined) return { skip: true, result: s.uid };
+      return { next: encodeRecord({ ...s, uid }), result: uid };
+    });
   }
 
   /** Moves a message to another folder (Trash remembers where it came from). */
   async move(id: string, to: MailFolder): Promise<void> {
     const { location, summary } = await this.summary(id);
     if (location.folder === to) return;
-    await this.kv.put(this.indexRow(to), location.sortKey, encodeRecord(summary));
+    // RFC 3501 §2.3.1.1: a UID names a message in one folder; the target folder gives its own.
+    const { uid: _uid, ...moved } = summary;
+    await this.kv.put(this.indexRow(to), location.sortKey, encodeRecord(moved));
     const next: MessageLocation = { folder: to, sortKey: location.sortKey, restoreTo: to === 'trash' ? location.folder : null };
     await this.kv.put(this.locationRow(), id, encodeRecord(next));
     await this.kv.delete(this.indexRow(location.folder), location.sortKey);
     const unread = summary.seen ? 0 : 1;
     await this.bump(location.folder, -1, -unread);
     await this.bump(to, 1, unread);
+    await this.touch(location.folder, to);
   }
 
   /** Forgets a message: its index entry, location and counts (the caller removes the bytes). */
@@ -96,6 +160,7 @@ export class Mailbox {
     if (await this.kv.delete(this.indexRow(location.folder), location.sortKey)) {
       await this.bump(location.folder, -1, summary.seen ? 0 : -1);
     }
+    await this.touch(location.folder);
     return summary;
   }
 

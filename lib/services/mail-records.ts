@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { MailAddress } from './mime/address-list.js';
 import { decodeRecord } from './json-record.js';
 
-export type MailFolder = 'inbox' | 'sent' | 'trash';
-export const MAIL_FOLDERS: readonly MailFolder[] = ['inbox', 'sent', 'trash'];
+export type MailFolder = 'inbox' | 'sent' | 'trash' | 'drafts';
+export const MAIL_FOLDERS: readonly MailFolder[] = ['inbox', 'sent', 'trash', 'drafts'];
 
 /** Where a sent message to an outside address stands. */
 export interface DeliveryState {
@@ -36,6 +36,15 @@ export interface MessageSummary {
    */
   wireBytes?: number;
   seen: boolean;
+  /** The Message-ID header (absent in summaries written before it was kept). */
+  messageId?: string;
+  /**
+   * The IMAP UID of the message in its folder (RFC 3501 §2.3.1.1), given when an IMAP session
+   * first lists the folder; dropped on a move, so the target folder gives a new one.
+   */
+  uid?: number;
+  /** IMAP flags other than \Seen (which is `seen`): \Flagged, \Answered, \Deleted, \Draft, keywords. */
+  flags?: string[];
   hasAttachments: boolean;
   /** Sent messages only: one entry per outside recipient. */
   delivery: DeliveryState[];
@@ -51,6 +60,13 @@ export interface MessageLocation {
   folder: MailFolder;
   sortKey: string;
   restoreTo: MailFolder | null;
+}
+
+/** A folder's IMAP numbering (RFC 3501 §2.3.1.1): kept with the mailbox, so stable across restarts. */
+export interface UidState {
+  uidValidity: number;
+  /** The UID the next message given one gets; UIDs are never reused within a uidValidity. */
+  uidNext: number;
 }
 
 export interface FolderCounts {
@@ -88,4 +104,8 @@ export function decodeLocation(bytes: Buffer): MessageLocation {
 export function decodeCounts(bytes: Buffer | null): FolderCounts {
   if (bytes === null) return { total: 0, unread: 0 };
   return decodeRecord<FolderCounts>(bytes, 'folder counts', (v) => Number.isInteger(v.total) && Number.isInteger(v.unread));
+}
+
+export function decodeUidState(bytes: Buffer): UidState {
+  return decodeRecord<UidState>(bytes, 'uid state', (v) => Number.isInteger(v.uidValidity) && Number.isInteger(v.uidNext));
 }

@@ -12,7 +12,7 @@ import { AttachmentStaging } from './mail-staging.js';
 import { Mailbox, MAIL_PAGE_DEFAULT, type MailPage } from './mail-index.js';
 import {
   isMessageId, MAIL_FOLDERS, newMessageId,
-  type DeliveryState, type FolderCounts, type MailFolder, type MessageSummary,
+  sortKey, type DeliveryState, type FolderCounts, type MailFolder, type MessageSummary, type UidState,
 } from './mail-records.js';
 import { parseAddressList, type MailAddress } from './mime/address-list.js';
 import { MessageScan } from './mime/message-scan.js';
@@ -43,8 +43,30 @@ export const RECIPIENTS_MAX = 100;
  * limit advertised with SIZE (RFC 1870) holds for the client's bytes, not for our trace.
  */
 export const TRACE_HEADER_BYTES_MAX = 1024;
-/** Messages POP3 offers in one session (the newest ones). */
+/** Messages POP3 offers in one session, and IMAP in one folder (the newest ones). */
 export const MAILDROP_MESSAGES_MAX = 10_000;
+
+/**
+ * The newest Sent messages an APPEND to Sent is compared with: a client that submitted by SMTP
+ * AUTH (which already filed a Sent copy) and then saves its own copy gets the one copy.
+ */
+export const SENT_DUPLICATE_WINDOW = 50;
+
+/** UID writes one listing has in flight when a folder's messages first get their UIDs. */
+export const UID_WRITES_IN_FLIGHT_MAX = 16;
+
+/** A folder as IMAP numbers it: every message with its UID, in UID order. */
+export interface UidListing extends UidState {
+  messages: MessageSummary[];
+}
+
+/** What an IMAP APPEND gives besides the bytes. */
+export interface AppendRequest {
+  seen: boolean;
+  flags: string[];
+  /** The INTERNALDATE; now when absent. */
+  arrivedMs?: number;
+}
 
 /** A job of the outbound queue: one message to one outside recipient. */
 export interface OutboundJob {
@@ -78,6 +100,8 @@ interface MessageTarget {
   user: string;
   folder: MailFolder;
   seen: boolean;
+  /** IMAP flags besides \Seen (an APPEND with flags). */
+  flags?: string[];
   delivery: DeliveryState[];
   senderWarning?: string | null;
 }
@@ -202,6 +226,84 @@ export class MailService {
     return this.mailbox(user).all('inbox', MAILDROP_MESSAGES_MAX);
   }
 
+  /** A value that changes with every change a mail client sees in a folder (IMAP IDLE polls it). */
+  async changeStamp(user: string, folder: string): Promise<string | null> {
+    return this.mailbox(user).changeStamp(checkFolder(folder));
+  }
+
+  /**
+   * A folder with IMAP UIDs (RFC 3501 §2.3.1.1): messages that have none yet get fresh ones,
+   * oldest first. Callers serialise calls per user (two at once could give out UIDs out of order).
+   */
+  async uidListing(user: string, folderName: string): Promise<UidListing> {
+    const folder = checkFolder(folderName);
+    const box = this.mailbox(user);
+    const all = await box.all(folder, MAILDROP_MESSAGES_MAX);
+    const missing = all.filter((s) => s.uid === undefined);
+    if (missing.length > 0) {
+      const reserved = await box.reserveUids(folder, missing.length, this.now());
+      // Each message's UID is fixed by its place in `missing`, so the writes may run side by side.
+      for (let start = 0; start < missing.length; start += UID_WRITES_IN_FLIGHT_MAX) {
+        await Promise.all(missing.slice(start, start + UID_WRITES_IN_FLIGHT_MAX).map(async (s, i) => {
+          const uid = await box.assignUid(folder, sortKey(s.arrivedMs, s.id), reserved.uidNext + start + i);
+          if (uid !== null) s.uid = uid;
+        }));
+      }
+    }
+    const state = await box.uidState(folder, this.now());
+    const messages = all.filter((s) => s.uid !== undefined).sort((a, b) => a.uid! - b.uid!);
+    return { ...state, messages };
+  }
+
+  /**
+   * Gives one message its UID in its folder now (IMAP UIDPLUS: APPEND and COPY answer with it).
+   * Callers serialise it with uidListing per user, as for that.
+   */
+  async giveUid(user: string, id: string): Promise<UidState & { uid: number }> {
+    checkId(id);
+    const box = this.mailbox(user);
+    const { location, summary } = await box.summary(id);
+    if (summary.uid !== undefined) return { ...(await box.uidState(location.folder, this.now())), uid: summary.uid };
+    const reserved = await box.reserveUids(location.folder, 1, this.now());
+    const uid = await box.assignUid(location.folder, location.sortKey, reserved.uidNext);
+    if (uid === null) throw new PennError('NOT_FOUND', `no message ${id}`);
+    return { uidValidity: reserved.uidValidity, uidNext: reserved.uidNext + 1, uid };
+  }
+
+  /** Sets a message's \Seen state and its other IMAP flags. */
+  async setFlags(user: string, id: string, seen: boolean, flags: readonly string[]): Promise<MessageSummary> {
+    checkId(id);
+    return this.mailbox(user).update(id, (s) => ({ ...s, seen, flags: [...flags] }));
+  }
+
+  /** IMAP APPEND (a client's Sent copy or draft): files the message as it is. */
+  async append(user: string, folderName: string, raw: Buffer, request: AppendRequest): Promise<MessageSummary> {
+    const folder = checkFolder(folderName);
+    if (raw.length > this.options.messageBytesMax) throw new PennError('TOO_LARGE', `the message is ${raw.length} bytes; at most ${this.options.messageBytesMax} can be stored`);
+    if (folder === 'sent') {
+      const messageId = parseMessage(raw).messageId;
+      const recent = messageId === null ? [] : (await this.mailbox(user).list('sent', null, SENT_DUPLICATE_WINDOW)).messages;
+      const same = recent.find((s) => s.messageId !== undefined && s.messageId === messageId);
+      if (same !== undefined) return same;
+    }
+    const nowMs = this.now();
+    return this.store(user, folder, newMessageId(nowMs), raw, { seen: request.seen, flags: request.flags, delivery: [], arrivedMs: request.arrivedMs ?? nowMs });
+  }
+
+  /** IMAP COPY: a new message (its own id) with the same bytes, flags and arrival time. */
+  async copy(user: string, id: string, folderName: string): Promise<MessageSummary> {
+    const folder = checkFolder(folderName);
+    const { summary } = await this.mailbox(user).summary(id);
+    const raw = await this.raw(user, id);
+    return this.store(user, folder, newMessageId(this.now()), raw, { seen: summary.seen, flags: summary.flags ?? [], delivery: [], arrivedMs: summary.arrivedMs });
+  }
+
+  /** Moves a message to a folder (IMAP MOVE; the webmail's delete moves to Trash). */
+  async move(user: string, id: string, folderName: string): Promise<void> {
+    checkId(id);
+    await this.mailbox(user).move(id, checkFolder(folderName));
+  }
+
   /**
    * Sends a message written in the webmail: checks every recipient first (unknown local users
    * refuse the whole message), stores the Sent copy, delivers to local Inboxes and queues the
@@ -313,8 +415,8 @@ export class MailService {
   }
 
   private async store(user: string, folder: MailFolder, id: string, raw: Buffer,
-    extra: { seen: boolean; delivery: DeliveryState[]; arrivedMs: number }): Promise<MessageSummary> {
-    return this.storeStream({ user, folder, seen: extra.seen, delivery: extra.delivery }, id, [raw], Number.MAX_SAFE_INTEGER, '', extra.arrivedMs);
+    extra: { seen: boolean; flags?: string[]; delivery: DeliveryState[]; arrivedMs: number }): Promise<MessageSummary> {
+    return this.storeStream({ user, folder, seen: extra.seen, flags: extra.flags, delivery: extra.delivery }, id, [raw], Number.MAX_SAFE_INTEGER, '', extra.arrivedMs);
   }
 
   /**
@@ -354,6 +456,8 @@ export class MailService {
       size: scan.size,
       wireBytes: scan.wireBytes,
       seen: target.seen,
+      ...(parsed.messageId === null ? {} : { messageId: parsed.messageId }),
+      ...(target.flags === undefined || target.flags.length === 0 ? {} : { flags: target.flags }),
       hasAttachments: scan.hasAttachments,
       delivery: target.delivery,
       ...(target.senderWarning ? { senderWarning: target.senderWarning } : {}),
@@ -369,7 +473,8 @@ export class MailService {
     const id = newMessageId(arrivedMs);
     const source = file.node.size === 0 ? Readable.from([]) : file.read(0, file.node.size - 1);
     await this.volume(target.user).writeFile(`/${id}.eml`, source, file.node.size);
-    const { senderWarning: _ignored, ...rest } = stored;
+    // A copy is a new message of its own folder: no UID or flags of the original come along.
+    const { senderWarning: _warning, uid: _uid, flags: _flags, ...rest } = stored;
     const summary: MessageSummary = {
       ...rest, id, arrivedMs, seen: target.seen, delivery: target.delivery,
       ...(target.senderWarning ? { senderWarning: target.senderWarning } : {}),

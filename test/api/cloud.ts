@@ -126,7 +126,7 @@ const PORT_DRAWS_MAX = 5;
 
 /** Every port a configuration names. */
 function portsOf(c: Record<string, any>): number[] {
-  const endpoints = [...c.frontends, ...c.kv.nodes, c.dispatcher, c.coordinator, c.smtp, c.pop3];
+  const endpoints = [...c.frontends, ...c.kv.nodes, c.dispatcher, c.coordinator, c.smtp, c.pop3, c.imap];
   return endpoints.filter((e) => e !== undefined).map((e: { port: number }) => e.port);
 }
 

@@ -16,12 +16,12 @@ describe('cli: penncloud up (the whole cloud in one command)', function () {
     const dir = tempDir();
     const conf = await writeTestConfig(dir, { frontends: 3 });
     const c = JSON.parse(readFileSync(conf, 'utf8')) as {
-      frontends: Array<{ port: number }>; dispatcher: { port: number }; smtp: { port: number }; pop3: { port: number }; kv: { nodes: Array<{ port: number }> };
+      frontends: Array<{ port: number }>; dispatcher: { port: number }; smtp: { port: number }; pop3: { port: number }; imap: { port: number }; kv: { nodes: Array<{ port: number }> };
     };
     const data = join(dir, 'data');
     let up = await startRole(['up', '--conf', conf, '--data', data]);
     expect(up.stdout()).to.contain('PennCloud is up');
-    for (const name of ['coordinator', 'kvnode-0', 'kvnode-1', 'kvnode-2', 'frontend-1', 'frontend-2', 'frontend-3', 'smtp', 'pop3', 'dispatcher']) {
+    for (const name of ['coordinator', 'kvnode-0', 'kvnode-1', 'kvnode-2', 'frontend-1', 'frontend-2', 'frontend-3', 'smtp', 'pop3', 'imap', 'dispatcher']) {
       expect(up.stdout(), name).to.match(new RegExp(`^\\s+${name}\\s`, 'm'));
     }
 
@@ -45,7 +45,7 @@ describe('cli: penncloud up (the whole cloud in one command)', function () {
     expect(sent.status).to.equal(201);
 
     expect(await stopRole(up, 'SIGINT')).to.equal(0);
-    for (const port of [...c.frontends.map((f) => f.port), c.dispatcher.port, c.smtp.port, c.pop3.port, ...c.kv.nodes.map((n) => n.port)]) {
+    for (const port of [...c.frontends.map((f) => f.port), c.dispatcher.port, c.smtp.port, c.pop3.port, c.imap.port, ...c.kv.nodes.map((n) => n.port)]) {
       expect(await isListening(port), `port ${port} should be closed`).to.equal(false);
     }
 

@@ -59,6 +59,10 @@ describe('conf: the configuration loader', () => {
     expectFieldError((c) => { c.frontends[0].port = 70000; }, 'frontends[0].port', /between 1 and 65535/);
   });
 
+  it('holds the IMAP autologout timer to the 30 minutes of RFC 3501 §5.4', () => {
+    expectFieldError((c) => { c.imap = { idleTimeoutMs: 60_000 }; }, 'imap.idleTimeoutMs', /between 1800000 and/);
+  });
+
   it('names an unknown setting (a typo would otherwise be silently ignored)', () => {
     expectFieldError((c) => { c.kv.memoryBudgetByte = 1; }, 'kv.memoryBudgetByte', /not a known setting/);
   });

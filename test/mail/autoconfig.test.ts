@@ -9,10 +9,10 @@ describe('mail transport: Thunderbird autoconfig on the frontends', () => {
     cleanupTempDirs();
   });
 
-  it('serves config-v1.1.xml at both places, naming the POP3 and SMTP servers', async () => {
+  it('serves config-v1.1.xml at both places, naming IMAP first, then POP3, and SMTP', async () => {
     const dir = tempDir();
     const conf = await writeTestConfig(dir, { patch: (c) => { c.mail = { domain: 'penn.test' }; } });
-    const ports = JSON.parse(readFileSync(conf, 'utf8')) as { smtp: { port: number }; pop3: { port: number } };
+    const ports = JSON.parse(readFileSync(conf, 'utf8')) as { smtp: { port: number }; pop3: { port: number }; imap: { port: number } };
     const frontend = await startRole(['frontend', '--id', '1', '--conf', conf, '--data', join(dir, 'data')]);
     for (const path of ['/.well-known/autoconfig/mail/config-v1.1.xml', '/mail/config-v1.1.xml?emailaddress=ann%40penn.test']) {
       const res = await fetch(frontend.ready + path);
@@ -21,6 +21,9 @@ describe('mail transport: Thunderbird autoconfig on the frontends', () => {
       const xml = await res.text();
       expect(xml).to.match(/^<\?xml version="1.0"/);
       expect(xml).to.contain('<domain>penn.test</domain>');
+      expect(xml).to.match(new RegExp(`<incomingServer type="imap">\\s*<hostname>127\\.0\\.0\\.1</hostname>\\s*<port>${ports.imap.port}</port>`));
+      // Clients take the first incoming server they can use: IMAP keeps read state across devices.
+      expect(xml.indexOf('type="imap"')).to.be.lessThan(xml.indexOf('type="pop3"'));
       expect(xml).to.match(new RegExp(`<incomingServer type="pop3">\\s*<hostname>127\\.0\\.0\\.1</hostname>\\s*<port>${ports.pop3.port}</port>`));
       expect(xml).to.match(new RegExp(`<outgoingServer type="smtp">\\s*<hostname>127\\.0\\.0\\.1</hostname>\\s*<port>${ports.smtp.port}</port>`));
       expect(xml).to.contain('<username>%EMAILLOCALPART%</username>');

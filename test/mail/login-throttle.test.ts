@@ -44,6 +44,32 @@ function lastReply(port: number, lines: string[]): Promise<string> {
   });
 }
 
+/** Logs in over a raw IMAP connection and returns the tagged reply to LOGIN. */
+function imapLogin(port: number, user: string, password: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`transcript incomplete: ${text}`));
+    }, CLIENT_TIMEOUT_MS);
+    socket.on('data', (d: Buffer) => {
+      const greeted = text.includes('\r\n');
+      text += d.toString('latin1');
+      if (!greeted && text.includes('\r\n')) socket.write(`a LOGIN ${user} "${password}"\r\n`);
+      const reply = /(^|\r\n)(a (OK|NO|BAD) [^\r]*)\r\n/.exec(text);
+      if (reply === null) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(reply[2]!);
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
 function plain(user: string, password: string): string {
   return Buffer.from(`\0${user}\0${password}`).toString('base64');
 }
@@ -51,15 +77,16 @@ function plain(user: string, password: string): string {
 describe('mail log-ins: parallel wrong passwords cannot outrun the throttle', function () {
   this.timeout(240_000);
   let cloud: Cloud;
-  let ports: { smtp: number; pop3: number };
+  let ports: { smtp: number; pop3: number; imap: number };
 
   beforeEach(async () => {
     cloud = await startCloud({ mail: { domain: 'localhost' } });
-    const conf = JSON.parse(readFileSync(cloud.conf, 'utf8')) as { smtp: { port: number }; pop3: { port: number } };
-    ports = { smtp: conf.smtp.port, pop3: conf.pop3.port };
+    const conf = JSON.parse(readFileSync(cloud.conf, 'utf8')) as { smtp: { port: number }; pop3: { port: number }; imap: { port: number } };
+    ports = { smtp: conf.smtp.port, pop3: conf.pop3.port, imap: conf.imap.port };
     await Promise.all([
       startRole(['smtp', '--conf', cloud.conf, '--data', cloud.dataDir]),
       startRole(['pop3', '--conf', cloud.conf, '--data', cloud.dataDir]),
+      startRole(['imap', '--conf', cloud.conf, '--data', cloud.dataDir]),
     ]);
     expect((await new ApiClient(cloud.urls[0]!).signUp('ann', PASSWORD)).status).to.equal(201);
   });
@@ -88,5 +115,15 @@ describe('mail log-ins: parallel wrong passwords cannot outrun the throttle', fu
     expect(checked.length + locked.length, replies.join('\n')).to.equal(GUESSES);
     const right = await guess(PASSWORD);
     expect(right).to.match(/^-ERR/).and.not.include('invalid user name or password');
+  });
+
+  it('IMAP: 60 parallel wrong passwords, at most 5 checked (AUTHENTICATIONFAILED), the rest told to wait; then the right one is refused', async () => {
+    const guess = (password: string) => imapLogin(ports.imap, 'ann', password);
+    const replies = await Promise.all(Array.from({ length: GUESSES }, (_v, i) => guess(`guess ${i}`)));
+    const checked = replies.filter((r) => r === 'a NO [AUTHENTICATIONFAILED] invalid user name or password');
+    const locked = replies.filter((r) => /^a NO \[UNAVAILABLE\] .*try again/.test(r));
+    expect(checked.length, replies.join('\n')).to.be.within(1, PER_USER_MAX);
+    expect(checked.length + locked.length, replies.join('\n')).to.equal(GUESSES);
+    expect(await guess(PASSWORD)).to.match(/^a NO \[UNAVAILABLE\] /);
   });
 });

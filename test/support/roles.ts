@@ -84,6 +84,7 @@ export async function writeTestConfig(dir: string, options: { frontends?: number
     kv: { nodes, groups: [[0, 1, 2]], tablets: [{ start: '', group: 0 }] },
     smtp: { host: '127.0.0.1', port: await freePort() },
     pop3: { host: '127.0.0.1', port: await freePort() },
+    imap: { host: '127.0.0.1', port: await freePort() },
     supervisor: { host: '127.0.0.1', port: await freePort() },
   };
   options.patch?.(config);
