@@ -10,6 +10,7 @@
  *   POST   /api/mail/send                            JSON or multipart: to, cc, subject, text, ...
  *   DELETE /api/mail/messages/<id>                   to Trash; in Trash, for good
  *   POST   /api/mail/messages/<id>/restore           back from Trash
+ *   POST   /api/mail/messages/<id>/marks             {seen?, starred?}: read or unread, starred or not
  * Ids are looked up in the caller's own mailbox only.
  */
 import { PennError } from '../protocol/errors.js';
@@ -22,6 +23,9 @@ import { contentDisposition } from './content-disposition.js';
 import { MAIL_HTML_FIELDS, mailHtmlPage } from './mail-html-page.js';
 import { readMailForm, splitAddresses } from './mail-form.js';
 import { requireSameSite, requireSession, sessionOf, type Authenticator } from './request-guards.js';
+
+/** Largest body of a marks request: two booleans. */
+const MARKS_BODY_BYTES_MAX = 1024;
 
 /** Largest JSON send request: text plus addresses; attachments come as multipart. */
 const SEND_JSON_BYTES_MAX = 4 * 1024 * 1024;
@@ -43,6 +47,7 @@ export class MailController extends Controller {
     table.post('/send', (ctx) => this.send(ctx));
     table.delete('/messages/:id', (ctx) => this.remove(ctx));
     table.post('/messages/:id/restore', (ctx) => this.restore(ctx));
+    table.post('/messages/:id/marks', (ctx) => this.mark(ctx));
   }
 
   private user(ctx: RequestContext): string {
@@ -153,6 +158,12 @@ export class MailController extends Controller {
   private async remove(ctx: RequestContext): Promise<void> {
     const outcome = await this.mail.delete(this.user(ctx), ctx.params.id!);
     ctx.json(200, { id: ctx.params.id, outcome });
+  }
+
+  private async mark(ctx: RequestContext): Promise<void> {
+    const body = await ctx.readJson(MARKS_BODY_BYTES_MAX) as { seen?: unknown; starred?: unknown } | null;
+    const summary = await this.mail.mark(this.user(ctx), ctx.params.id!, body ?? {});
+    ctx.json(200, { id: summary.id, seen: summary.seen, starred: (summary.flags ?? []).includes('\\Flagged') });
   }
 
   private async restore(ctx: RequestContext): Promise<void> {

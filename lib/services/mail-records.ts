@@ -46,6 +46,8 @@ export interface MessageSummary {
   /** IMAP flags other than \Seen (which is `seen`): \Flagged, \Answered, \Deleted, \Draft, keywords. */
   flags?: string[];
   hasAttachments: boolean;
+  /** The start of the text body, white space folded (for the list; absent in older summaries). */
+  snippet?: string;
   /** Sent messages only: one entry per outside recipient. */
   delivery: DeliveryState[];
   /**

@@ -183,6 +183,25 @@ export class MailService {
     return { size: file.node.size, stream: file.node.size === 0 ? Readable.from([]) : file.read(0, file.node.size - 1) };
   }
 
+  /**
+   * The webmail's marks on a message: read or unread, starred or not (a star is IMAP's
+   * \Flagged, so mail clients see it too). Either may be left out.
+   */
+  async mark(user: string, id: string, marks: { seen?: unknown; starred?: unknown }): Promise<MessageSummary> {
+    checkId(id);
+    for (const [name, value] of Object.entries(marks)) {
+      if (value !== undefined && typeof value !== 'boolean') throw new PennError('BAD_REQUEST', `${name} must be true or false`, { reason: 'BAD_MARK' });
+    }
+    if (marks.seen === undefined && marks.starred === undefined) {
+      throw new PennError('BAD_REQUEST', 'send {"seen": true|false} and/or {"starred": true|false}', { reason: 'BAD_MARK' });
+    }
+    return this.mailbox(user).update(id, (s) => {
+      const flags = (s.flags ?? []).filter((f) => f !== FLAGGED);
+      if (marks.starred === true || (marks.starred === undefined && (s.flags ?? []).includes(FLAGGED))) flags.push(FLAGGED);
+      return { ...s, seen: typeof marks.seen === 'boolean' ? marks.seen : s.seen, flags };
+    });
+  }
+
   /** Marks a message seen (POP3 RETR does, as the webmail's view would). */
   async markSeen(user: string, id: string): Promise<void> {
     await this.mailbox(user).update(id, (s) => (s.seen ? s : { ...s, seen: true }));
@@ -491,6 +510,8 @@ export class MailService {
   private async fileMessage(target: MessageTarget, summary: MessageSummary, prefix: Buffer[]): Promise<void> {
     const mailbox = this.mailbox(target.user);
     const text = prefix.length === 0 ? null : parseMessage(Buffer.concat(prefix)).text;
+    const snippet = snippetOf(text);
+    if (snippet !== '') summary.snippet = snippet;
     await new MailSearch(this.kv, mailbox).add(summary, text);
     await mailbox.add(target.folder, summary);
   }
@@ -529,4 +550,17 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer[]> {
   const pieces: Buffer[] = [];
   for await (const piece of stream) pieces.push(Buffer.from(piece));
   return pieces;
+}
+
+/** The IMAP flag the webmail's star is (RFC 3501 §2.3.2). */
+const FLAGGED = '\\Flagged';
+/** Characters of a message's snippet in the list. */
+export const SNIPPET_CHARS_MAX = 160;
+
+/** The start of a text body as the list shows it: quoted lines left out, white space folded. */
+function snippetOf(text: string | null): string {
+  if (text === null) return '';
+  const lines = text.split(/\r?\n/).filter((line) => !line.startsWith('>'));
+  const folded = lines.join(' ').replace(/\s+/g, ' ').trim();
+  return folded.length <= SNIPPET_CHARS_MAX ? folded : `${folded.slice(0, SNIPPET_CHARS_MAX - 1).trimEnd()}…`;
 }

@@ -33,6 +33,10 @@ export interface MessageSummary {
   timeMs: number;
   sizeBytes: number;
   seen: boolean;
+  /** Starred (IMAP's \Flagged). */
+  starred: boolean;
+  /** The start of the text, for the list. */
+  snippet: string;
   hasAttachments: boolean;
   deliveries: Delivery[];
 }
@@ -175,6 +179,11 @@ export async function sendMessage(message: Outgoing): Promise<void> {
 }
 
 /** Moves a message to Trash, or removes it for good when it is in Trash. */
+/** Marks a message read or unread, starred or not. */
+export async function markMessage(id: string, marks: { seen?: boolean; starred?: boolean }): Promise<void> {
+  await send('POST', `/api/mail/messages/${encodeURIComponent(id)}/marks`, { json: marks });
+}
+
 export async function deleteMessage(id: string): Promise<void> {
   await send('DELETE', `/api/mail/messages/${encodeURIComponent(id)}`);
 }
@@ -198,6 +207,8 @@ function summaryOf(m: Loose): MessageSummary {
     timeMs: timeOf(m.receivedMs ?? m.arrivedMs ?? m.dateMs ?? m.date ?? m.time),
     sizeBytes: numberOr(m.size ?? m.sizeBytes, 0) ?? 0,
     seen: m.seen === true || m.unread === false,
+    starred: Array.isArray(m.flags) && m.flags.includes('\\Flagged'),
+    snippet: typeof m.snippet === 'string' ? m.snippet : '',
     hasAttachments: m.hasAttachments === true || (Array.isArray(m.attachments) && m.attachments.length > 0),
     deliveries: deliveriesOf(m.delivery ?? m.deliveries),
   };

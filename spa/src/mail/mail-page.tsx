@@ -5,7 +5,10 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { User } from '../api/account-api';
 import { describeError } from '../api/api-error';
-import { listMessages, mailMissing, MAIL_FOLDERS, unreadCounts, type FolderId, type MessagePage } from '../api/mail-api';
+import {
+  deleteMessage, listMessages, mailMissing, markMessage, MAIL_FOLDERS, restoreMessage, unreadCounts, type FolderId, type MessagePage, type MessageSummary,
+} from '../api/mail-api';
+import { plural } from '../ui/format';
 import { Icon, type IconName } from '../ui/icons';
 import { Link } from '../ui/router';
 import { EmptyState, ErrorState, Loading } from '../ui/states';
@@ -97,7 +100,7 @@ export function MailPage({ path, user }: { path: string; user: User }) {
           ? <MessageView folder={folder} id={messageId} self={user.username} onCompose={setCompose} onChanged={changed} />
           : search !== null
             ? <MailSearchResults query={search} onClear={() => setSearch(null)} />
-            : <FolderView folder={folder} refreshTick={refreshTick} onMissing={onMissing} />}
+            : <FolderView folder={folder} refreshTick={refreshTick} onMissing={onMissing} onChanged={changed} />}
       </main>
       {compose !== null && (
         <ComposeDialog seed={compose} onClose={closeCompose}
@@ -107,12 +110,13 @@ export function MailPage({ path, user }: { path: string; user: User }) {
   );
 }
 
-function FolderView({ folder, refreshTick, onMissing }: { folder: FolderId; refreshTick: number; onMissing: () => void }) {
+function FolderView({ folder, refreshTick, onMissing, onChanged }: { folder: FolderId; refreshTick: number; onMissing: () => void; onChanged: () => void }) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [page, setPage] = useState<MessagePage | null>(null);
   const [error, setError] = useState<string | null>(null);
   const cursor = cursors[cursors.length - 1]!;
   const key = useRef('');
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
 
   const load = useCallback(async () => {
     const wanted = `${folder}|${cursor}`;
@@ -129,7 +133,7 @@ function FolderView({ folder, refreshTick, onMissing }: { folder: FolderId; refr
     }
   }, [folder, cursor, onMissing]);
 
-  useEffect(() => { setCursors([null]); }, [folder]);
+  useEffect(() => { setCursors([null]); setSelected(new Set()); }, [folder]);
   useEffect(() => {
     setPage(null);
     void load();
@@ -141,6 +145,37 @@ function FolderView({ folder, refreshTick, onMissing }: { folder: FolderId; refr
   }, [load, refreshTick]);
 
   const label = MAIL_FOLDERS.find((f) => f.id === folder)!.label;
+  const chosen = (page?.messages ?? []).filter((m) => selected.has(m.id));
+  const select = (id: string, on: boolean) => {
+    const next = new Set(selected);
+    if (on) next.add(id);
+    else next.delete(id);
+    setSelected(next);
+  };
+  const star = async (m: MessageSummary, starred: boolean) => {
+    try {
+      await markMessage(m.id, { starred });
+    } catch (err) {
+      toast(`Could not ${starred ? 'star' : 'unstar'} the message: ${describeError(err)}`, 'error');
+    }
+    await load();
+  };
+  /** Applies `step` to every selected message, then says how many it did. */
+  const bulk = async (step: (id: string) => Promise<unknown>, done: (n: number) => string) => {
+    let n = 0;
+    for (const m of chosen) {
+      try {
+        await step(m.id);
+        n++;
+      } catch (err) {
+        toast(`“${m.subject || '(no subject)'}”: ${describeError(err)}`, 'error');
+      }
+    }
+    if (n > 0) toast(done(n));
+    setSelected(new Set());
+    onChanged();
+    await load();
+  };
   return (
     <>
       <header class="page-head mail-head">
@@ -158,7 +193,21 @@ function FolderView({ folder, refreshTick, onMissing }: { folder: FolderId; refr
           <p>{folder === 'inbox' ? 'New messages arrive here by themselves.' : folder === 'sent' ? 'Messages you send are kept here.' : 'Deleted messages wait here until you delete them for good.'}</p>
         </EmptyState>
       )}
-      {error === null && page !== null && page.messages.length > 0 && <MessageList folder={folder} messages={page.messages} />}
+      {chosen.length > 0 && (
+        <div class="mail-selection" role="toolbar" aria-label="Selected messages">
+          <strong>{plural(chosen.length, 'message')} selected</strong>
+          <button type="button" class="button button-small" onClick={() => void bulk((id) => markMessage(id, { seen: true }), (n) => `${plural(n, 'message')} marked read.`)}>Mark read</button>
+          <button type="button" class="button button-small" onClick={() => void bulk((id) => markMessage(id, { seen: false }), (n) => `${plural(n, 'message')} marked unread.`)}>Mark unread</button>
+          {folder === 'trash' && <button type="button" class="button button-small" onClick={() => void bulk(restoreMessage, (n) => `${plural(n, 'message')} restored.`)}>Restore</button>}
+          <button type="button" class="button button-small button-danger-quiet" onClick={() => void bulk(deleteMessage, (n) => folder === 'trash' ? `${plural(n, 'message')} deleted for good.` : `${plural(n, 'message')} moved to Trash.`)}>
+            {folder === 'trash' ? 'Delete forever' : 'Delete'}
+          </button>
+          <button type="button" class="button button-small" onClick={() => setSelected(new Set())}>Clear selection</button>
+        </div>
+      )}
+      {error === null && page !== null && page.messages.length > 0 && (
+        <MessageList folder={folder} messages={page.messages} selected={selected} onSelect={select} onStar={(m, on) => void star(m, on)} />
+      )}
     </>
   );
 }

@@ -4,7 +4,9 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { describeError } from '../api/api-error';
-import { attachmentUrl, deleteMessage, displayName, rawMessageUrl, readMessage, restoreMessage, type Address, type Delivery, type FolderId, type Message } from '../api/mail-api';
+import {
+  attachmentUrl, deleteMessage, displayName, markMessage, rawMessageUrl, readMessage, restoreMessage, type Address, type Delivery, type FolderId, type Message,
+} from '../api/mail-api';
 import { formatBytes, formatFullTime } from '../ui/format';
 import { Icon } from '../ui/icons';
 import { Link, navigate } from '../ui/router';
@@ -51,6 +53,24 @@ export function MessageView({ folder, id, self, onCompose, onChanged }: MessageV
       toast(`Could not delete: ${describeError(err)}`, 'error');
     }
   };
+  const markUnread = async () => {
+    try {
+      await markMessage(message.id, { seen: false });
+      toast('Marked unread.');
+      onChanged();
+      navigate(back);
+    } catch (err) {
+      toast(`Could not mark it unread: ${describeError(err)}`, 'error');
+    }
+  };
+  const toggleStar = async () => {
+    try {
+      await markMessage(message.id, { starred: !message.starred });
+      setMessage({ ...message, starred: !message.starred });
+    } catch (err) {
+      toast(`Could not change the star: ${describeError(err)}`, 'error');
+    }
+  };
   const restore = async () => {
     try {
       await restoreMessage(message.id);
@@ -70,6 +90,10 @@ export function MessageView({ folder, id, self, onCompose, onChanged }: MessageV
         <button type="button" class="button button-small" onClick={() => onCompose(replySeed(message))}><Icon name="reply" /> Reply</button>
         <button type="button" class="button button-small" onClick={() => onCompose(replyAllSeed(message, self))}><Icon name="replyAll" /> Reply all</button>
         <button type="button" class="button button-small" onClick={() => onCompose(forwardSeed(message))}><Icon name="forward" /> Forward</button>
+        <button type="button" class={`button button-small${message.starred ? ' starred' : ''}`} aria-pressed={message.starred} onClick={toggleStar}>
+          <Icon name="star" /> {message.starred ? 'Starred' : 'Star'}
+        </button>
+        <button type="button" class="button button-small" onClick={markUnread}>Mark unread</button>
         {folder === 'trash' && <button type="button" class="button button-small" onClick={restore}><Icon name="restore" /> Restore</button>}
         <button type="button" class="button button-small button-danger-quiet" onClick={remove}>
           <Icon name="trash" /> {folder === 'trash' ? 'Delete forever' : 'Delete'}

@@ -1,0 +1,69 @@
+/**
+ * The mail list as people use it, in Chromium: the start of each text beside its subject, a
+ * star that sticks, several messages selected and marked read or unread, or deleted at once.
+ */
+import { expect } from 'chai';
+import type { BrowserContext, Page } from 'playwright-core';
+import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
+import { openBrowser, screenshot, signUpInApp, startBrowserCloud, UI_TIMEOUT_MS, type BrowserCloud } from './browser-cloud.js';
+
+describe('browser: stars, snippets and many messages at once in mail', function () {
+  this.timeout(180_000);
+  let cloud: BrowserCloud;
+  let context: BrowserContext;
+  let page: Page;
+
+  before(async () => {
+    cloud = await startBrowserCloud({ frontends: 1 });
+    ({ context, page } = await openBrowser());
+  });
+  after(async () => {
+    await context?.close();
+    killAllRoles();
+    cleanupTempDirs();
+  });
+
+  const row = (subject: string) => page.locator(`li[data-message-subject="${subject}"]`);
+
+  it('shows snippets, keeps a star, and marks or deletes several selected messages', async () => {
+    await signUpInApp(page, cloud.dispatcherUrl, 'xena', 'correct horse');
+    const sent = await page.evaluate(async () => {
+      const statuses: number[] = [];
+      for (const [subject, text] of [['One', 'First text here.'], ['Two', 'Second text here.'], ['Three', 'Third text here.']]) {
+        statuses.push((await fetch('/api/mail/send', {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: 'xena@localhost', subject, text }),
+        })).status);
+      }
+      return statuses;
+    });
+    expect(sent).to.deep.equal([201, 201, 201]);
+    await page.goto(`${cloud.dispatcherUrl}/mail/inbox`);
+    await row('Three').waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await row('Two').locator('.message-snippet').textContent()).to.contain('Second text here.');
+
+    await row('Two').getByRole('button', { name: 'Star “Two”' }).click();
+    await row('Two').getByRole('button', { name: 'Unstar “Two”' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.reload();
+    await row('Two').getByRole('button', { name: 'Unstar “Two”' }).waitFor({ timeout: UI_TIMEOUT_MS });
+
+    await row('One').getByRole('checkbox').check();
+    await row('Three').getByRole('checkbox').check();
+    await page.getByText('2 messages selected').waitFor({ timeout: UI_TIMEOUT_MS });
+    await screenshot(page, 'mail-selection');
+    await page.getByRole('toolbar', { name: 'Selected messages' }).getByRole('button', { name: 'Mark read' }).click();
+    await page.locator('.toast', { hasText: '2 messages marked read.' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.locator('li.unread[data-message-subject="One"]').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+    expect(await page.locator('li.unread').count()).to.equal(1);
+    expect(await page.locator('li.unread').getAttribute('data-message-subject')).to.equal('Two');
+
+    await row('One').getByRole('checkbox').check();
+    await row('Two').getByRole('checkbox').check();
+    await page.getByRole('toolbar', { name: 'Selected messages' }).getByRole('button', { name: 'Delete' }).click();
+    await page.locator('.toast', { hasText: '2 messages moved to Trash.' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await row('One').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+    expect(await page.locator('li[data-message-subject]').count()).to.equal(1);
+    await page.getByRole('link', { name: /Trash/ }).first().click();
+    await row('Two').waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await row('Two').getByRole('button', { name: 'Unstar “Two”' }).isVisible()).to.equal(true);
+  });
+});
