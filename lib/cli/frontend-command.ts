@@ -39,6 +39,8 @@ export const frontendCommand: Command = {
     // Connections open on first use: a frontend starts (and serves /healthz) before the store.
     const { kv, users, sessions, tokens, shares, storage, mail, admin } = createServices(config, secret, self.host);
     const auth = { sessions, tokens };
+    // Aborted as the frontend begins to stop, so long polls answer rather than hold up the close.
+    const stopping = new AbortController();
 
     const router = new Router(logger);
     // Ready when every tablet's serving node answers a one-row listing.
@@ -47,7 +49,7 @@ export const frontendCommand: Command = {
     }));
     router.mount('/api/users', new UserController(users, auth));
     router.mount('/api/session', new SessionController(users, auth, config.admins));
-    router.mount('/api/mail', new MailController(mail, auth));
+    router.mount('/api/mail', new MailController(mail, auth, stopping.signal));
     router.mount('/api/admin', new AdminController(admin, auth, config.admins));
     router.mount('/api/tokens', new TokenController(auth));
     router.mount('/api/shares', new ShareController(shares, auth));
@@ -88,6 +90,7 @@ export const frontendCommand: Command = {
       logger,
     });
     onShutdownSignal(async () => {
+      stopping.abort();
       logger.info('stopping');
       stopHeartbeats();
       await server.close();

@@ -3,6 +3,7 @@
  *   GET    /api/mail/folders                        folders with total and unread counts
  *   GET    /api/mail/folders/<folder>?cursor=&limit= a page of a folder, newest first
  *   GET    /api/mail/search?q=&folder=&cursor=       messages matching words (from:, to:, subject:), newest first
+ *   GET    /api/mail/changes?since=&waitMs=           waits (long poll) until the mailbox changes; its stamp
  *   GET    /api/mail/messages/<id>                   the message parsed (marks it seen)
  *   GET    /api/mail/messages/<id>/raw               its RFC 5322 bytes
  *   GET    /api/mail/messages/<id>/html              its HTML as a sandboxed page, for a frame
@@ -18,7 +19,7 @@ import type { RequestContext } from '../router/context.js';
 import { Controller, type RouteTable } from '../router/router.js';
 import { MAIL_PAGE_DEFAULT, MAIL_PAGE_MAX } from '../services/mail-index.js';
 import { MAIL_SEARCH_PAGE_DEFAULT, MAIL_SEARCH_PAGE_MAX, parseMailQuery } from '../services/mail-search.js';
-import type { MailService, SendRequest } from '../services/mail-service.js';
+import { MAIL_CHANGES_WAIT_MS_MAX, type MailService, type SendRequest } from '../services/mail-service.js';
 import { contentDisposition } from './content-disposition.js';
 import { MAIL_HTML_FIELDS, mailHtmlPage } from './mail-html-page.js';
 import { readMailForm, splitAddresses } from './mail-form.js';
@@ -30,8 +31,15 @@ const MARKS_BODY_BYTES_MAX = 1024;
 /** Largest JSON send request: text plus addresses; attachments come as multipart. */
 const SEND_JSON_BYTES_MAX = 4 * 1024 * 1024;
 
+/** Long polls for mailbox changes one frontend holds open at once (each polls the store twice a second). */
+export const MAIL_WATCHERS_MAX = 1_000;
+
 export class MailController extends Controller {
-  constructor(private readonly mail: MailService, auth: Authenticator) {
+  /** Long polls waiting now. */
+  private watchers = 0;
+
+  /** @param stopping aborted when the frontend begins to stop: waiting long polls answer then */
+  constructor(private readonly mail: MailService, auth: Authenticator, private readonly stopping?: AbortSignal) {
     super();
     this.middleware.push(requireSameSite, requireSession(auth));
   }
@@ -40,6 +48,7 @@ export class MailController extends Controller {
     table.get('/folders', (ctx) => this.folders(ctx));
     table.get('/folders/:folder', (ctx) => this.list(ctx));
     table.get('/search', (ctx) => this.search(ctx));
+    table.get('/changes', (ctx) => this.changes(ctx));
     table.get('/messages/:id', (ctx) => this.read(ctx));
     table.get('/messages/:id/raw', (ctx) => this.raw(ctx));
     table.get('/messages/:id/html', (ctx) => this.html(ctx));
@@ -69,6 +78,27 @@ export class MailController extends Controller {
     const page = await this.mail.listFolder(this.user(ctx), ctx.params.folder!, ctx.query.get('cursor') || null, limit);
     ctx.res.setHeader('cache-control', 'no-store');
     ctx.json(200, page);
+  }
+
+  /** A long poll: at most MAIL_WATCHERS_MAX wait at once on one frontend; the rest are told to come back. */
+  private async changes(ctx: RequestContext): Promise<void> {
+    const raw = ctx.query.get('waitMs');
+    const waitMs = raw === null ? MAIL_CHANGES_WAIT_MS_MAX : Number(raw);
+    if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > MAIL_CHANGES_WAIT_MS_MAX) {
+      throw new PennError('BAD_REQUEST', `waitMs must be a whole number of milliseconds from 0 to ${MAIL_CHANGES_WAIT_MS_MAX}`);
+    }
+    if (this.watchers >= MAIL_WATCHERS_MAX) {
+      ctx.res.setHeader('retry-after', '15');
+      throw new PennError('UNAVAILABLE', 'too many clients are waiting for new mail on this server; ask again in 15 s', { reason: 'TOO_MANY_WATCHERS' });
+    }
+    this.watchers++;
+    try {
+      const result = await this.mail.waitForChange(this.user(ctx), ctx.query.get('since') || null, waitMs, this.stopping);
+      ctx.res.setHeader('cache-control', 'no-store');
+      ctx.json(200, result);
+    } finally {
+      this.watchers--;
+    }
   }
 
   private async search(ctx: RequestContext): Promise<void> {

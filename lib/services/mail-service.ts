@@ -3,7 +3,9 @@
  * storage volume of their own (`mail:<user>`), a header index for listing, local delivery,
  * and an outbound queue in the store for other domains (the transport delivers from it).
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PennError } from '../protocol/errors.js';
 import { encodeRecord } from './json-record.js';
 import type { KvTable } from './kv-table.js';
@@ -243,6 +245,27 @@ export class MailService {
   /** The Inbox as POP3 numbers it: oldest first, at most MAILDROP_MESSAGES_MAX. */
   async maildrop(user: string): Promise<MessageSummary[]> {
     return this.mailbox(user).all('inbox', MAILDROP_MESSAGES_MAX);
+  }
+
+  /**
+   * Waits until something a mail client sees changes in any of `user`'s folders (a message in
+   * or out, read state, flags), or `waitMs` passes; the mailbox's stamp then. With `since` null
+   * (or already different) it answers at once. A watcher polls the folders' change cells every
+   * MAIL_CHANGES_POLL_MS; the webmail holds one such request open to see new mail at once.
+   */
+  async waitForChange(user: string, since: string | null, waitMs: number, signal?: AbortSignal): Promise<{ stamp: string; changed: boolean }> {
+    const box = this.mailbox(user);
+    const stampNow = async () => {
+      const stamps = await Promise.all(MAIL_FOLDERS.map((f) => box.changeStamp(f)));
+      return createHash('sha256').update(stamps.map((s) => s ?? '').join('|')).digest('base64url').slice(0, 22);
+    };
+    const deadline = Date.now() + Math.min(waitMs, MAIL_CHANGES_WAIT_MS_MAX);
+    for (;;) {
+      const stamp = await stampNow();
+      if (since === null || stamp !== since) return { stamp, changed: since !== null };
+      if (Date.now() >= deadline || signal?.aborted) return { stamp, changed: false };
+      await sleep(Math.min(MAIL_CHANGES_POLL_MS, Math.max(0, deadline - Date.now())));
+    }
   }
 
   /** A value that changes with every change a mail client sees in a folder (IMAP IDLE polls it). */
@@ -564,3 +587,8 @@ function snippetOf(text: string | null): string {
   const folded = lines.join(' ').replace(/\s+/g, ' ').trim();
   return folded.length <= SNIPPET_CHARS_MAX ? folded : `${folded.slice(0, SNIPPET_CHARS_MAX - 1).trimEnd()}…`;
 }
+
+/** Longest one wait for a mailbox change may last (a long poll answers before proxies give up on it). */
+export const MAIL_CHANGES_WAIT_MS_MAX = 25_000;
+/** How often a waiting watcher looks at the change cells: new mail shows within this and a round trip. */
+export const MAIL_CHANGES_POLL_MS = 500;

@@ -7,6 +7,9 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
 import { openBrowser, screenshot, signUpInApp, startBrowserCloud, UI_TIMEOUT_MS, type BrowserCloud } from './browser-cloud.js';
 
+/** The webmail's fallback refresh (MAIL_REFRESH_MS in spa/src/mail/mail-page.tsx). */
+const MAIL_REFRESH_FALLBACK_MS = 15_000;
+
 describe('browser: stars, snippets and many messages at once in mail', function () {
   this.timeout(180_000);
   let cloud: BrowserCloud;
@@ -65,5 +68,25 @@ describe('browser: stars, snippets and many messages at once in mail', function 
     await page.getByRole('link', { name: /Trash/ }).first().click();
     await row('Two').waitFor({ timeout: UI_TIMEOUT_MS });
     expect(await row('Two').getByRole('button', { name: 'Unstar “Two”' }).isVisible()).to.equal(true);
+  });
+
+  it('shows new mail in the open Inbox as it arrives, without waiting for the 15-second refresh', async () => {
+    await page.goto(`${cloud.dispatcherUrl}/mail/inbox`);
+    await row('Three').waitFor({ timeout: UI_TIMEOUT_MS });
+    // Sent by someone else, from outside this page: only the page's own waiting can show it.
+    const other = await fetch(`${cloud.frontendUrls[0]}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'yuri', password: 'correct horse' }) });
+    expect(other.status).to.equal(201);
+    const login = await fetch(`${cloud.frontendUrls[0]}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'yuri', password: 'correct horse' }) });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const sent = await fetch(`${cloud.frontendUrls[0]}/api/mail/send`, {
+      method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ to: 'xena@localhost', subject: 'Fresh news', text: 'Just now.' }),
+    });
+    expect(sent.status).to.equal(201);
+    const sentAt = Date.now();
+    await row('Fresh news').waitFor({ timeout: UI_TIMEOUT_MS });
+    const shownMs = Date.now() - sentAt;
+    process.stdout.write(`      (new mail shown ${shownMs} ms after the send was acknowledged)\n`);
+    // Well under the 15 s refresh: the long poll showed it, not the timer.
+    expect(shownMs).to.be.below(MAIL_REFRESH_FALLBACK_MS - 5_000);
   });
 });

@@ -179,6 +179,15 @@ export async function sendMessage(message: Outgoing): Promise<void> {
 }
 
 /** Moves a message to Trash, or removes it for good when it is in Trash. */
+/**
+ * Waits (a long poll of up to 25 s) until something changes in the mailbox; `since` is the
+ * stamp of the last answer (null: answer at once with the stamp now).
+ */
+export async function waitForMailChange(since: string | null, signal: AbortSignal): Promise<{ stamp: string; changed: boolean }> {
+  const query = since === null ? 'waitMs=0' : `since=${encodeURIComponent(since)}`;
+  return requestJson('GET', `/api/mail/changes?${query}`, { signal, quietUnauthenticated: true });
+}
+
 /** Marks a message read or unread, starred or not. */
 export async function markMessage(id: string, marks: { seen?: boolean; starred?: boolean }): Promise<void> {
   await send('POST', `/api/mail/messages/${encodeURIComponent(id)}/marks`, { json: marks });

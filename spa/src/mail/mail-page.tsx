@@ -6,7 +6,8 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { User } from '../api/account-api';
 import { describeError } from '../api/api-error';
 import {
-  deleteMessage, listMessages, mailMissing, markMessage, MAIL_FOLDERS, restoreMessage, unreadCounts, type FolderId, type MessagePage, type MessageSummary,
+  deleteMessage, listMessages, mailMissing, markMessage, MAIL_FOLDERS, restoreMessage, unreadCounts, waitForMailChange,
+  type FolderId, type MessagePage, type MessageSummary,
 } from '../api/mail-api';
 import { plural } from '../ui/format';
 import { Icon, type IconName } from '../ui/icons';
@@ -65,6 +66,29 @@ export function MailPage({ path, user }: { path: string; user: User }) {
   useEffect(() => {
     if (counts !== null) inboxUnread.set(counts.inbox ?? 0);
   }, [counts]);
+
+  // New mail shows at once: one long poll stays open and every change it reports refreshes the
+  // counts and the open folder (the MAIL_REFRESH_MS timers stay as the fallback).
+  useEffect(() => {
+    const abort = new AbortController();
+    void (async () => {
+      let since: string | null = null;
+      while (!abort.signal.aborted) {
+        try {
+          const { stamp, changed: moved } = await waitForMailChange(since, abort.signal);
+          since = stamp;
+          if (moved) {
+            refreshCounts();
+            changed();
+          }
+        } catch {
+          if (abort.signal.aborted) return;
+          await new Promise((resolve) => setTimeout(resolve, MAIL_REFRESH_MS));
+        }
+      }
+    })();
+    return () => abort.abort();
+  }, [refreshCounts, changed]);
 
   if (missing) {
     return (
