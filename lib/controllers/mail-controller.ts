@@ -6,7 +6,7 @@
  *   GET    /api/mail/changes?since=&waitMs=           waits (long poll) until the mailbox changes; its stamp
  *   GET    /api/mail/messages/<id>                   the message parsed (marks it seen)
  *   GET    /api/mail/messages/<id>/raw               its RFC 5322 bytes
- *   GET    /api/mail/messages/<id>/html              its HTML as a sandboxed page, for a frame
+ *   GET    /api/mail/messages/<id>/html              its HTML as a sandboxed page, for a frame (?images=1: remote images too)
  *   GET    /api/mail/messages/<id>/attachments/<n>   attachment n (0-based)
  *   POST   /api/mail/send                            JSON or multipart: to, cc, subject, text, ...
  *   DELETE /api/mail/messages/<id>                   to Trash; in Trash, for good
@@ -21,7 +21,7 @@ import { MAIL_PAGE_DEFAULT, MAIL_PAGE_MAX } from '../services/mail-index.js';
 import { MAIL_SEARCH_PAGE_DEFAULT, MAIL_SEARCH_PAGE_MAX, parseMailQuery } from '../services/mail-search.js';
 import { MAIL_CHANGES_WAIT_MS_MAX, type MailService, type SendRequest } from '../services/mail-service.js';
 import { contentDisposition } from './content-disposition.js';
-import { MAIL_HTML_FIELDS, mailHtmlPage } from './mail-html-page.js';
+import { hasRemoteImages, mailHtmlFields, mailHtmlPage } from './mail-html-page.js';
 import { readMailForm, splitAddresses } from './mail-form.js';
 import { requireSameSite, requireSession, sessionOf, type Authenticator } from './request-guards.js';
 
@@ -129,6 +129,7 @@ export class MailController extends Controller {
       messageId: parsed.messageId,
       text: parsed.text,
       html: parsed.html,
+      remoteImages: parsed.html !== null && hasRemoteImages(parsed.html),
       attachments: parsed.attachments.map((a, n) => ({ index: n, filename: a.filename, contentType: a.contentType, size: a.content.length, inline: a.inline })),
     });
   }
@@ -147,7 +148,7 @@ export class MailController extends Controller {
     if (parsed.html === null) {
       throw new PennError('NOT_FOUND', `message ${ctx.params.id} has no HTML part`);
     }
-    for (const [name, value] of MAIL_HTML_FIELDS) ctx.res.setHeader(name, value);
+    for (const [name, value] of mailHtmlFields(ctx.query.get('images') === '1')) ctx.res.setHeader(name, value);
     ctx.res.setHeader('cache-control', 'private, no-cache');
     ctx.text(200, mailHtmlPage(parsed.html), 'text/html; charset=utf-8');
   }

@@ -57,6 +57,8 @@ export interface Message extends MessageSummary {
   messageId: string | null;
   /** The server's warning about the sender (a local address claimed without logging in), or null. */
   senderWarning: string | null;
+  /** The HTML loads images from the network (shown only when the reader asks). */
+  remoteImages: boolean;
 }
 
 export interface MessagePage {
@@ -128,6 +130,7 @@ export async function readMessage(id: string, signal?: AbortSignal): Promise<Mes
     html: typeof m.html === 'string' ? m.html : null,
     messageId: typeof m.messageId === 'string' ? m.messageId : null,
     senderWarning: typeof m.senderWarning === 'string' && m.senderWarning !== '' ? m.senderWarning : null,
+    remoteImages: m.remoteImages === true,
     attachments: attachments.map((a, i) => ({
       index: numberOr(a.index ?? a.n, i) ?? i,
       filename: String(a.filename ?? a.name ?? `attachment-${i + 1}`),
@@ -142,8 +145,8 @@ export function attachmentUrl(messageId: string, index: number): string {
 }
 
 /** The message's HTML as a sandboxed page (see mail/html-frame.tsx). */
-export function messageHtmlUrl(messageId: string): string {
-  return `/api/mail/messages/${encodeURIComponent(messageId)}/html`;
+export function messageHtmlUrl(messageId: string, remoteImages = false): string {
+  return `/api/mail/messages/${encodeURIComponent(messageId)}/html${remoteImages ? '?images=1' : ''}`;
 }
 
 export function rawMessageUrl(messageId: string): string {

@@ -6,9 +6,10 @@
  */
 import { messageHtmlUrl } from '../api/mail-api';
 
-export function HtmlFrame({ messageId, title }: { messageId: string; title: string }) {
+/** `remoteImages`: the reader asked to see this message's remote images (never anything else remote). */
+export function HtmlFrame({ messageId, title, remoteImages = false }: { messageId: string; title: string; remoteImages?: boolean }) {
   return (
     <iframe class="html-frame" title={title} sandbox="allow-popups allow-popups-to-escape-sandbox"
-      src={messageHtmlUrl(messageId)} referrerpolicy="no-referrer" />
+      src={messageHtmlUrl(messageId, remoteImages)} referrerpolicy="no-referrer" />
   );
 }

@@ -28,6 +28,7 @@ export function MessageView({ folder, id, self, onCompose, onChanged }: MessageV
   const [message, setMessage] = useState<Message | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [showHtml, setShowHtml] = useState(true);
+  const [showImages, setShowImages] = useState(false);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -114,17 +115,25 @@ export function MessageView({ folder, id, self, onCompose, onChanged }: MessageV
         </p>
       )}
       {message.deliveries.length > 0 && <DeliveryList deliveries={message.deliveries} />}
-      {message.html !== null && message.text !== null && (
+      {message.html !== null && (message.text !== null || message.remoteImages) && (
         <div class="message-format">
-          <button type="button" class="link-button" onClick={() => setShowHtml(!showHtml)}>
-            {showHtml ? 'Show plain text' : 'Show formatted'}
-          </button>
-          <span class="muted"> · Remote images and content are blocked.</span>
+          {message.text !== null && (
+            <button type="button" class="link-button" onClick={() => setShowHtml(!showHtml)}>
+              {showHtml ? 'Show plain text' : 'Show formatted'}
+            </button>
+          )}
+          {message.remoteImages && !showImages && (showHtml || message.text === null) && (
+            <>
+              <span class="muted">{message.text !== null ? ' · ' : ''}Remote images are hidden (they tell the sender when you read).</span>
+              <button type="button" class="link-button" onClick={() => setShowImages(true)}> Show remote images</button>
+            </>
+          )}
+          {!message.remoteImages && <span class="muted"> · Remote content is blocked.</span>}
         </div>
       )}
       <div class="message-body">
         {message.html !== null && (showHtml || message.text === null)
-          ? <HtmlFrame messageId={message.id} title={`Message: ${message.subject}`} />
+          ? <HtmlFrame key={String(showImages)} messageId={message.id} title={`Message: ${message.subject}`} remoteImages={showImages} />
           : <div class="message-text">{message.text ?? ''}</div>}
       </div>
       {message.attachments.length > 0 && (
