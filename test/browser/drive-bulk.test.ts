@@ -5,8 +5,10 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
+import { cleanupTempDirs, killAllRoles, tempDir } from '../support/roles.js';
 import { openBrowser, screenshot, signUpInApp, startBrowserCloud, UI_TIMEOUT_MS, type BrowserCloud } from './browser-cloud.js';
 
 describe('browser: selecting several items in the drive', function () {
@@ -84,5 +86,30 @@ describe('browser: selecting several items in the drive', function () {
     await page.locator('.toast', { hasText: 'Delete undone.' }).waitFor({ timeout: UI_TIMEOUT_MS });
     await row('d.txt').waitFor({ timeout: UI_TIMEOUT_MS });
     expect((await names()).sort()).to.deep.equal(['Archive', 'a.txt', 'b.txt', 'c.txt', 'd.txt']);
+  });
+
+  it('moves rows dragged onto a folder and onto a breadcrumb, and uploads a folder with its tree', async () => {
+    await page.goto(`${cloud.dispatcherUrl}/drive`);
+    await row('a.txt').waitFor({ timeout: UI_TIMEOUT_MS });
+    await row('a.txt').dragTo(row('Archive'));
+    await page.locator('.toast', { hasText: 'Moved “a.txt” to “Archive”.' }).first().waitFor({ timeout: UI_TIMEOUT_MS });
+    await row('a.txt').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+    await row('Archive').getByRole('link', { name: /Archive/ }).click();
+    await row('a.txt').waitFor({ timeout: UI_TIMEOUT_MS });
+    await row('a.txt').dragTo(page.getByRole('navigation', { name: 'Folder path' }).getByRole('link', { name: 'My Drive' }));
+    await page.getByText('This folder is empty').waitFor({ timeout: UI_TIMEOUT_MS });
+
+    // A folder from the folder picker arrives with its subfolders.
+    const dir = tempDir('penncloud-upload-');
+    mkdirSync(join(dir, 'Album', 'Day 2'), { recursive: true });
+    writeFileSync(join(dir, 'Album', 'cover.txt'), 'cover');
+    writeFileSync(join(dir, 'Album', 'Day 2', 'sunset.txt'), 'sunset');
+    await page.getByTestId('folder-input').setInputFiles(join(dir, 'Album'));
+    await row('Album').waitFor({ timeout: UI_TIMEOUT_MS });
+    const tree = await page.evaluate(async () => {
+      const list = async (p: string) => ((await (await fetch(`/api/files${p}`)).json()) as { entries: { name: string }[] }).entries.map((e) => e.name);
+      return { album: await list('/Archive/Album'), day: await list('/Archive/Album/Day%202') };
+    });
+    expect(tree).to.deep.equal({ album: ['Day 2', 'cover.txt'], day: ['sunset.txt'] });
   });
 });

@@ -47,6 +47,7 @@ export function DrivePage({ path }: { path: string }) {
   const folderRef = useRef(folder);
   folderRef.current = folder;
   const picker = useRef<HTMLInputElement>(null);
+  const folderPicker = useRef<HTMLInputElement>(null);
 
   const reload = useCallback(async () => {
     const wanted = folderRef.current;
@@ -84,6 +85,53 @@ export function DrivePage({ path }: { path: string }) {
   };
 
   const close = useCallback(() => setOpen(null), []);
+
+  /**
+   * A folder from the folder picker: its folders are made first, top down (an existing one is
+   * fine), then each file is queued into its own folder, so the tree arrives as it was.
+   */
+  const uploadTree = async (files: File[]) => {
+    if (files.length === 0) return;
+    const byFolder = new Map<string, File[]>();
+    for (const file of files) {
+      const parts = (file.webkitRelativePath || file.name).split('/').filter((p) => p !== '');
+      const dir = parts.slice(0, -1).reduce((at, name) => childPath(at, name), folder);
+      byFolder.set(dir, [...(byFolder.get(dir) ?? []), file]);
+    }
+    const folders = new Set<string>();
+    for (const dir of byFolder.keys()) {
+      for (let at = dir; at !== folder && at !== '/'; at = parentPath(at)) folders.add(at);
+    }
+    try {
+      for (const dir of [...folders].sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b))) await createFolder(dir, true);
+    } catch (err) {
+      toast(`Could not make the folders: ${describeError(err)}`, 'error');
+      return;
+    }
+    for (const [dir, list] of byFolder) queue.add(dir, list);
+    await reload();
+  };
+
+  /** Entries dragged onto a folder or a breadcrumb: each moves there; one toast, one Undo. */
+  const moveInto = async (target: string, paths: string[]) => {
+    const moves = paths.filter((p) => parentPath(p) !== target && p !== target).map((p) => ({ from: p, to: childPath(target, baseName(p)), name: baseName(p) }));
+    const done: typeof moves = [];
+    for (const m of moves) {
+      try {
+        await moveNode(m.from, m.to);
+        done.push(m);
+      } catch (err) {
+        toast(`Could not move “${m.name}”: ${describeError(err)}`, 'error');
+      }
+    }
+    if (done.length > 0) {
+      const what = done.length === 1 ? `“${done[0]!.name}”` : plural(done.length, 'item');
+      toast(`Moved ${what} to ${target === '/' ? 'My Drive' : `“${baseName(target)}”`}.`, 'info',
+        { label: 'Undo', run: undo('Move', () => eachInTurn(done, (m) => moveNode(m.to, m.from))) });
+    }
+    setSelected(new Set());
+    await reload();
+  };
 
   /** Runs an Undo: says how it went and shows the folder as it is now. */
   const undo = (what: string, run: () => Promise<unknown>) => () => {
@@ -125,7 +173,7 @@ export function DrivePage({ path }: { path: string }) {
         <header class="page-head">
           <div class="page-title">
             <h1 class="visually-hidden">Drive</h1>
-            <Breadcrumbs path={folder} />
+            <Breadcrumbs path={folder} onDropInto={(target, paths) => void moveInto(target, paths)} />
           </div>
           <div class="toolbar" role="toolbar" aria-label="Folder actions">
             <button type="button" class="button" onClick={() => setOpen({ kind: 'new-folder' })}>
@@ -140,6 +188,17 @@ export function DrivePage({ path }: { path: string }) {
               onChange={(e) => {
                 const input = e.currentTarget as HTMLInputElement;
                 upload([...(input.files ?? [])]);
+                input.value = '';
+              }} />
+            <button type="button" class="button" onClick={() => folderPicker.current?.click()}>
+              <Icon name="upload" /> Upload folder
+            </button>
+            {/* webkitdirectory: the browser's folder picker; each file knows its path inside the folder. */}
+            <input ref={folderPicker} type="file" multiple class="visually-hidden" tabIndex={-1} aria-hidden="true"
+              data-testid="folder-input" {...{ webkitdirectory: true }}
+              onChange={(e) => {
+                const input = e.currentTarget as HTMLInputElement;
+                void uploadTree([...(input.files ?? [])]);
                 input.value = '';
               }} />
           </div>
@@ -181,7 +240,7 @@ export function DrivePage({ path }: { path: string }) {
             onRename={(entry) => setOpen({ kind: 'rename', entry })}
             onMove={(entry) => setOpen({ kind: 'move', entries: [entry] })}
             onDelete={(entry) => void remove([entry])}
-            selected={selected} onSelect={select}
+            selected={selected} onSelect={select} onDropInto={(target, paths) => void moveInto(target, paths)}
             onShare={(entry) => setOpen({ kind: 'share', entry })} />
         )}
         {listing?.usage && <UsageMeter usage={listing.usage} />}

@@ -13,6 +13,7 @@ import { Link } from '../ui/router';
 import { driveHref } from './drive-route';
 import { fileKind, kindIcon, kindLabel } from './file-kind';
 import { sortEntries, type SortKey, type SortOrder } from './sort';
+import { entryDropTarget, startEntriesDrag } from './drag-entries';
 
 export interface FileListProps {
   entries: DriveEntry[];
@@ -27,6 +28,8 @@ export interface FileListProps {
   selected: ReadonlySet<string>;
   /** Sets whether `ids` are selected. */
   onSelect: (ids: string[], selected: boolean) => void;
+  /** Entries (by path) dropped onto a folder row, to move there. */
+  onDropInto: (folder: string, paths: string[]) => void;
 }
 
 const COLUMNS: { key: SortKey; label: string; class: string }[] = [
@@ -35,7 +38,7 @@ const COLUMNS: { key: SortKey; label: string; class: string }[] = [
   { key: 'modified', label: 'Modified', class: 'col-modified' },
 ];
 
-export function FileList({ entries, order, onSort, onPreview, onRename, onMove, onDelete, onShare, selected, onSelect }: FileListProps) {
+export function FileList({ entries, order, onSort, onPreview, onRename, onMove, onDelete, onShare, selected, onSelect, onDropInto }: FileListProps) {
   const sorted = sortEntries(entries, order);
   const lastClicked = useRef<number | null>(null);
   const allSelected = sorted.length > 0 && sorted.every((e) => selected.has(e.id));
@@ -73,7 +76,9 @@ export function FileList({ entries, order, onSort, onPreview, onRename, onMove, 
       </thead>
       <tbody>
         {sorted.map((entry, index) => (
-          <tr key={entry.id} data-entry-name={entry.name} class={selected.has(entry.id) ? 'selected' : undefined}>
+          <tr key={entry.id} data-entry-name={entry.name} class={selected.has(entry.id) ? 'selected' : undefined} draggable
+            onDragStart={(e) => startEntriesDrag(e, selected.has(entry.id) ? sorted.filter((s) => selected.has(s.id)).map((s) => s.path) : [entry.path])}
+            {...(entry.type === 'folder' ? entryDropTarget(entry.path, onDropInto) : {})}>
             <td class="col-select">
               <input type="checkbox" aria-label={`Select ${entry.name}`} checked={selected.has(entry.id)}
                 onClick={(e) => toggle(index, (e as MouseEvent).shiftKey)} />
