@@ -8,7 +8,8 @@
  *   GET    /api/mail/messages/<id>/raw               its RFC 5322 bytes
  *   GET    /api/mail/messages/<id>/html              its HTML as a sandboxed page, for a frame (?images=1: remote images too)
  *   GET    /api/mail/messages/<id>/attachments/<n>   attachment n (0-based)
- *   POST   /api/mail/send                            JSON or multipart: to, cc, subject, text, ...
+ *   POST   /api/mail/send                            JSON or multipart: to, cc, subject, text, ... (draftOf: send a draft)
+ *   POST   /api/mail/drafts                          the same, saved to Drafts (draftOf: the draft it replaces)
  *   DELETE /api/mail/messages/<id>                   to Trash; in Trash, for good
  *   POST   /api/mail/messages/<id>/restore           back from Trash
  *   POST   /api/mail/messages/<id>/marks             {seen?, starred?}: read or unread, starred or not
@@ -20,6 +21,7 @@ import { Controller, type RouteTable } from '../router/router.js';
 import { MAIL_PAGE_DEFAULT, MAIL_PAGE_MAX } from '../services/mail-index.js';
 import { MAIL_SEARCH_PAGE_DEFAULT, MAIL_SEARCH_PAGE_MAX, parseMailQuery } from '../services/mail-search.js';
 import { MAIL_CHANGES_WAIT_MS_MAX, type MailService, type SendRequest } from '../services/mail-service.js';
+import type { MessageSummary } from '../services/mail-records.js';
 import { contentDisposition } from './content-disposition.js';
 import { hasRemoteImages, mailHtmlFields, mailHtmlPage } from './mail-html-page.js';
 import { readMailForm, splitAddresses } from './mail-form.js';
@@ -54,6 +56,7 @@ export class MailController extends Controller {
     table.get('/messages/:id/html', (ctx) => this.html(ctx));
     table.get('/messages/:id/attachments/:n', (ctx) => this.attachment(ctx));
     table.post('/send', (ctx) => this.send(ctx));
+    table.post('/drafts', (ctx) => this.saveDraft(ctx));
     table.delete('/messages/:id', (ctx) => this.remove(ctx));
     table.post('/messages/:id/restore', (ctx) => this.restore(ctx));
     table.post('/messages/:id/marks', (ctx) => this.mark(ctx));
@@ -168,22 +171,32 @@ export class MailController extends Controller {
 
   /** A send holds one of the mail service's send slots from the first byte of its form to its reply. */
   private async send(ctx: RequestContext): Promise<void> {
+    const sent = await this.composed(ctx, (user, request) => this.mail.send(user, request));
+    ctx.json(201, { message: sent });
+  }
+
+  private async saveDraft(ctx: RequestContext): Promise<void> {
+    const saved = await this.composed(ctx, (user, request) => this.mail.saveDraft(user, request));
+    ctx.json(201, { message: saved });
+  }
+
+  /** Reads a message being written (JSON, or multipart with attachments staged) and hands it to `use`. */
+  private async composed(ctx: RequestContext, use: (user: string, request: SendRequest) => Promise<MessageSummary>): Promise<MessageSummary> {
     const type = (ctx.req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     const user = this.user(ctx);
-    const sent = await this.mail.sendSlots.run(async () => {
-      if (type !== 'multipart/form-data') return this.mail.send(user, sendFromJson(await ctx.readJson(SEND_JSON_BYTES_MAX)));
+    return this.mail.sendSlots.run(async () => {
+      if (type !== 'multipart/form-data') return use(user, sendFromJson(await ctx.readJson(SEND_JSON_BYTES_MAX)));
       const form = await readMailForm(ctx, this.mail.options.messageBytesMax, {
         stage: (source) => this.mail.staging.stage(user, source),
         open: (staged) => this.mail.staging.open(user, staged),
         discard: (staged) => this.mail.staging.discard(user, staged),
       });
       try {
-        return await this.mail.send(user, form.request);
+        return await use(user, form.request);
       } finally {
         await this.mail.staging.discard(user, form.staged);
       }
     });
-    ctx.json(201, { message: sent });
   }
 
   private async remove(ctx: RequestContext): Promise<void> {
@@ -227,6 +240,7 @@ function sendFromJson(body: unknown): SendRequest {
     ...(b.html === undefined ? {} : { html: text('html', false)! }),
     ...(b.inReplyTo === undefined ? {} : { inReplyTo: text('inReplyTo', false)! }),
     ...(b.forwardOf === undefined ? {} : { forwardOf: text('forwardOf', false)! }),
+    ...(b.draftOf === undefined || b.draftOf === null ? {} : { draftOf: text('draftOf', false)! }),
     attachments: [],
   };
 }

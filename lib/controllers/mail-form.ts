@@ -120,6 +120,7 @@ export async function readMailForm(ctx: RequestContext, bytesMax: number, stager
       ...(one('html') === undefined ? {} : { html: one('html')! }),
       ...(one('inReplyTo') ? { inReplyTo: one('inReplyTo')! } : {}),
       ...(one('forwardOf') ? { forwardOf: one('forwardOf')! } : {}),
+      ...(one('draftOf') ? { draftOf: one('draftOf')! } : {}),
       attachments,
     },
     staged,

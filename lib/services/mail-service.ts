@@ -95,6 +95,11 @@ export interface SendRequest {
   inReplyTo?: string;
   /** Id of one of the sender's messages being forwarded (its attachments go along). */
   forwardOf?: string;
+  /**
+   * Id of the sender's draft this message (or newer draft) replaces: its attachments go along,
+   * and it is deleted once the message is sent or the newer draft saved.
+   */
+  draftOf?: string;
 }
 
 /** Where a stored message is to go: a folder of a user, with its summary's own fields. */
@@ -377,6 +382,7 @@ export class MailService {
       const original = (await this.read(user, request.forwardOf, false)).parsed;
       for (const a of original.attachments) attachments.push({ filename: a.filename, contentType: a.contentType, content: a.content });
     }
+    if (request.draftOf !== undefined) attachments.push(...await this.draftAttachments(user, request.draftOf));
     const nowMs = this.now();
     const id = newMessageId(nowMs);
     const composed = composeMessageStream({
@@ -394,7 +400,50 @@ export class MailService {
       if (local !== null) await this.copyStored(sent, user, { user: local, folder: 'inbox', seen: false, delivery: [] });
     }
     for (const recipient of outside) await this.enqueue({ user, messageId: id, from: `${user}@${this.domain}`, recipient, attempts: 0, nextAttemptMs: nowMs, enqueuedMs: nowMs });
+    if (request.draftOf !== undefined) await this.dropDraft(user, request.draftOf);
     return sent;
+  }
+
+  /**
+   * Saves a message being written into Drafts (flagged \Draft, read): recipients may be
+   * missing or half-typed (what does not parse as an address is left out). With `draftOf`, the
+   * newer draft takes the older one's attachments besides its own, and the older one goes.
+   */
+  async saveDraft(user: string, request: SendRequest): Promise<MessageSummary> {
+    const lenient = (list: string[]) => list.flatMap((entry) => parseAddressList(entry)).slice(0, RECIPIENTS_MAX);
+    const attachments = [...request.attachments];
+    if (request.draftOf !== undefined) attachments.push(...await this.draftAttachments(user, request.draftOf));
+    if (request.forwardOf !== undefined) {
+      const original = (await this.read(user, request.forwardOf, false)).parsed;
+      for (const a of original.attachments) attachments.push({ filename: a.filename, contentType: a.contentType, content: a.content });
+    }
+    let inReplyTo: string | undefined;
+    if (request.inReplyTo !== undefined) inReplyTo = (await this.read(user, request.inReplyTo, false)).parsed.messageId ?? undefined;
+    const nowMs = this.now();
+    const id = newMessageId(nowMs);
+    const composed = composeMessageStream({
+      from: { name: '', address: `${user}@${this.domain}` }, to: lenient(request.to), cc: lenient(request.cc),
+      subject: request.subject, text: request.text, ...(request.html === undefined ? {} : { html: request.html }),
+      attachments, messageId: `${id}@${this.domain}`, dateMs: nowMs, ...(inReplyTo === undefined ? {} : { inReplyTo }),
+    });
+    const saved = await this.storeStream({ user, folder: 'drafts', seen: true, flags: [DRAFT_FLAG], delivery: [] }, id, composed,
+      this.options.messageBytesMax, `a draft of more than ${this.options.messageBytesMax} bytes cannot be saved`, nowMs);
+    if (request.draftOf !== undefined) await this.dropDraft(user, request.draftOf);
+    return saved;
+  }
+
+  /** The attachments of draft `id` of `user` (BAD_REQUEST when it is not in Drafts). */
+  private async draftAttachments(user: string, id: string): Promise<OutgoingAttachment[]> {
+    const draft = await this.read(user, id, false);
+    if (draft.folder !== 'drafts') throw new PennError('BAD_REQUEST', `message ${id} is not a draft`, { reason: 'NOT_A_DRAFT' });
+    return draft.parsed.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content }));
+  }
+
+  /** Deletes a replaced draft for good (one already gone, by a racing save, is fine). */
+  private async dropDraft(user: string, id: string): Promise<void> {
+    await this.removeForGood(user, id).catch((err: unknown) => {
+      if (!(err instanceof PennError && err.code === 'NOT_FOUND')) throw err;
+    });
   }
 
   /**
@@ -575,6 +624,8 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer[]> {
   return pieces;
 }
 
+/** The IMAP flag of a draft (RFC 3501 §2.3.2), which mail clients show in their Drafts. */
+const DRAFT_FLAG = '\\Draft';
 /** The IMAP flag the webmail's star is (RFC 3501 §2.3.2). */
 const FLAGGED = '\\Flagged';
 /** Characters of a message's snippet in the list. */

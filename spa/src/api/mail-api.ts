@@ -5,10 +5,11 @@
 import { ApiError } from './api-error';
 import { requestJson, send } from './http';
 
-export type FolderId = 'inbox' | 'sent' | 'trash';
+export type FolderId = 'inbox' | 'drafts' | 'sent' | 'trash';
 
 export const MAIL_FOLDERS: { id: FolderId; label: string }[] = [
   { id: 'inbox', label: 'Inbox' },
+  { id: 'drafts', label: 'Drafts' },
   { id: 'sent', label: 'Sent' },
   { id: 'trash', label: 'Trash' },
 ];
@@ -108,7 +109,7 @@ export async function searchMail(query: string, folder: FolderId | null, cursor:
 /** Unread messages per folder: `GET /api/mail/folders` -> {folders: [{name, total, unread}]}. */
 export async function unreadCounts(signal?: AbortSignal): Promise<Record<FolderId, number | null>> {
   const reply = await requestJson<Loose>('GET', '/api/mail/folders', { signal });
-  const counts: Record<FolderId, number | null> = { inbox: null, sent: null, trash: null };
+  const counts: Record<FolderId, number | null> = { inbox: null, drafts: null, sent: null, trash: null };
   for (const f of (reply.folders ?? []) as Loose[]) {
     const name = String(f.name ?? '').toLowerCase();
     if (name in counts) counts[name as FolderId] = numberOr(f.unread, null);
@@ -160,17 +161,29 @@ export interface Outgoing {
   text: string;
   inReplyTo?: string;
   forwardOf?: string;
+  /** The saved draft this message (or newer draft) replaces; its attachments go along. */
+  draftOf?: string;
   attachments: File[];
 }
 
 /** Sends a message: JSON, or multipart when it carries attachments. */
 export async function sendMessage(message: Outgoing): Promise<void> {
+  await postMessage('/api/mail/send', message);
+}
+
+/** Saves a message being written to Drafts; the draft's id (pass it as `draftOf` next time). */
+export async function saveDraft(message: Outgoing): Promise<string> {
+  const reply = await postMessage('/api/mail/drafts', message);
+  return String(((await reply.json()) as { message: { id: string } }).message.id);
+}
+
+async function postMessage(path: string, message: Outgoing): Promise<Response> {
   const draft = { to: message.to.join(', '), cc: message.cc.join(', '), subject: message.subject, text: message.text };
-  const fields = { to: message.to, cc: message.cc, subject: message.subject, text: message.text, inReplyTo: message.inReplyTo, forwardOf: message.forwardOf };
-  if (message.attachments.length === 0) {
-    await send('POST', '/api/mail/send', { json: fields, resume: { kind: 'draft', draft } });
-    return;
-  }
+  const fields = {
+    to: message.to, cc: message.cc, subject: message.subject, text: message.text,
+    inReplyTo: message.inReplyTo, forwardOf: message.forwardOf, draftOf: message.draftOf,
+  };
+  if (message.attachments.length === 0) return send('POST', path, { json: fields, resume: { kind: 'draft', draft } });
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) {
     if (value === undefined) continue;
@@ -178,7 +191,7 @@ export async function sendMessage(message: Outgoing): Promise<void> {
     else form.append(name, value);
   }
   for (const file of message.attachments) form.append('attachments', file, file.name);
-  await send('POST', '/api/mail/send', { body: form, resume: { kind: 'draft', draft } });
+  return send('POST', path, { body: form, resume: { kind: 'draft', draft } });
 }
 
 /** Moves a message to Trash, or removes it for good when it is in Trash. */

@@ -61,3 +61,16 @@ export function forwardSeed(message: Message): ComposeSeed {
   };
 }
 
+
+/** A saved draft, opened again: what it holds, and its attachments kept in it. */
+export function draftSeed(message: Message): ComposeSeed {
+  return {
+    title: 'Draft',
+    to: message.to.map(formatAddress).join(', '),
+    cc: message.cc.map(formatAddress).join(', '),
+    subject: message.subject,
+    text: message.text ?? '',
+    draftId: message.id,
+    kept: message.attachments.map((a) => a.filename),
+  };
+}

@@ -27,7 +27,7 @@ import { inboxUnread } from './unread-store';
 /** How often the open folder and the unread counts refresh by themselves. */
 export const MAIL_REFRESH_MS = 15_000;
 
-const FOLDER_ICONS: Record<FolderId, IconName> = { inbox: 'inbox', sent: 'sent', trash: 'trash' };
+const FOLDER_ICONS: Record<FolderId, IconName> = { inbox: 'inbox', drafts: 'compose', sent: 'sent', trash: 'trash' };
 
 export function MailPage({ path, user }: { path: string; user: User }) {
   const [, , folderPart, idPart] = path.split('/');
@@ -214,7 +214,12 @@ function FolderView({ folder, refreshTick, onMissing, onChanged }: { folder: Fol
       {error === null && page === null && <Loading label="Loading messages…" />}
       {error === null && page !== null && page.messages.length === 0 && (
         <EmptyState icon={FOLDER_ICONS[folder]} title={folder === 'inbox' ? 'No mail yet' : `Nothing in ${label}`}>
-          <p>{folder === 'inbox' ? 'New messages arrive here by themselves.' : folder === 'sent' ? 'Messages you send are kept here.' : 'Deleted messages wait here until you delete them for good.'}</p>
+          <p>{{
+            inbox: 'New messages arrive here by themselves.',
+            drafts: 'Messages you are writing are saved here as you type.',
+            sent: 'Messages you send are kept here.',
+            trash: 'Deleted messages wait here until you delete them for good.',
+          }[folder]}</p>
         </EmptyState>
       )}
       {chosen.length > 0 && (

@@ -13,7 +13,7 @@ import { Link, navigate } from '../ui/router';
 import { ErrorState, Loading } from '../ui/states';
 import { toast } from '../ui/toasts';
 import type { ComposeSeed } from './compose-dialog';
-import { forwardSeed, replyAllSeed, replySeed } from './compose-seeds';
+import { draftSeed, forwardSeed, replyAllSeed, replySeed } from './compose-seeds';
 import { HtmlFrame } from './html-frame';
 
 export interface MessageViewProps {
@@ -88,6 +88,7 @@ export function MessageView({ folder, id, self, onCompose, onChanged }: MessageV
       <div class="message-toolbar" role="toolbar" aria-label="Message actions">
         <Link href={back} class="button button-quiet button-small"><Icon name="back" /> Back</Link>
         <span class="toolbar-gap" />
+        {folder === 'drafts' && <button type="button" class="button button-small button-primary" onClick={() => onCompose(draftSeed(message))}><Icon name="compose" /> Edit draft</button>}
         <button type="button" class="button button-small" onClick={() => onCompose(replySeed(message))}><Icon name="reply" /> Reply</button>
         <button type="button" class="button button-small" onClick={() => onCompose(replyAllSeed(message, self))}><Icon name="replyAll" /> Reply all</button>
         <button type="button" class="button button-small" onClick={() => onCompose(forwardSeed(message))}><Icon name="forward" /> Forward</button>
