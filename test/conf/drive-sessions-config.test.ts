@@ -21,15 +21,15 @@ function refusal(mutate: (c: Record<string, any>) => void): ConfigError {
 }
 
 describe('conf: the drive and sessions sections', () => {
-  it('defaults: 1 MiB chunks, a 10 GiB quota, sessions idle after a day and at most a week old', () => {
+  it('defaults: 1 MiB chunks, a 10 GiB quota, 30 days in the trash, sessions idle after a day and at most a week old', () => {
     const config = parseConfig(localConfig());
-    expect(config.drive).to.deep.equal({ chunkBytes: 1024 * 1024, quotaBytes: 10 * 1024 * 1024 * 1024, uploadStaleMs: 600_000 });
+    expect(config.drive).to.deep.equal({ chunkBytes: 1024 * 1024, quotaBytes: 10 * 1024 * 1024 * 1024, uploadStaleMs: 600_000, trashRetentionDays: 30 });
     expect(config.sessions).to.deep.equal({ idleTimeoutMs: 86_400_000, absoluteTimeoutMs: 7 * 86_400_000 });
   });
 
   it('accepts explicit values', () => {
     const c = localConfig();
-    c.drive = { chunkBytes: 65_536, quotaBytes: 1_000_000, uploadStaleMs: 60_000 };
+    c.drive = { chunkBytes: 65_536, quotaBytes: 1_000_000, uploadStaleMs: 60_000, trashRetentionDays: 7 };
     c.sessions = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000 };
     const config = parseConfig(c);
     expect(config.drive).to.deep.equal(c.drive);
@@ -42,6 +42,7 @@ describe('conf: the drive and sessions sections', () => {
       [(c) => { c.drive = { chunkBytes: 100 }; }, 'drive.chunkBytes', /between 4096 and/],
       [(c) => { c.drive = { quotaBytes: -1 }; }, 'drive.quotaBytes', /between 0 and/],
       [(c) => { c.drive = { chunks: 1 }; }, 'drive.chunks', /not a known setting/],
+      [(c) => { c.drive = { trashRetentionDays: 0 }; }, 'drive.trashRetentionDays', /between 1 and 3650/],
       [(c) => { c.sessions = { idleTimeoutMs: 5 }; }, 'sessions.idleTimeoutMs', /between 1000 and/],
       [(c) => { c.sessions = []; }, 'sessions', /must be an object/],
     ];
