@@ -13,7 +13,7 @@ import { MailController } from '../controllers/mail-controller.js';
 import { AutoconfigController } from '../controllers/autoconfig-controller.js';
 import { AdminController } from '../controllers/admin-controller.js';
 import { TokenController } from '../controllers/token-controller.js';
-import { PublicShareController, ShareController } from '../controllers/share-controller.js';
+import { PublicShareController, ShareController, SharedWithMeController } from '../controllers/share-controller.js';
 import { startHeartbeats } from '../dispatcher/heartbeat-sender.js';
 import { intOption, UsageError, type Command } from './command.js';
 import { announceReady, loadRoleContext, onShutdownSignal } from './role-context.js';
@@ -37,7 +37,7 @@ export const frontendCommand: Command = {
     const logger = createLogger('frontend', { frontend: id });
 
     // Connections open on first use: a frontend starts (and serves /healthz) before the store.
-    const { kv, users, sessions, tokens, shares, storage, mail, admin } = createServices(config, secret, self.host);
+    const { kv, users, sessions, tokens, shares, grants, storage, mail, admin } = createServices(config, secret, self.host);
     const auth = { sessions, tokens };
     // Aborted as the frontend begins to stop, so long polls answer rather than hold up the close.
     const stopping = new AbortController();
@@ -52,7 +52,8 @@ export const frontendCommand: Command = {
     router.mount('/api/mail', new MailController(mail, auth, stopping.signal));
     router.mount('/api/admin', new AdminController(admin, auth, config.admins));
     router.mount('/api/tokens', new TokenController(auth));
-    router.mount('/api/shares', new ShareController(shares, auth));
+    router.mount('/api/shares', new ShareController(shares, grants, auth));
+    router.mount('/api/shared', new SharedWithMeController(grants, auth));
     router.mount('/api/public/shares', new PublicShareController(shares));
     const autoconfig = new AutoconfigController({
       domain: config.mail.domain,

@@ -16,6 +16,7 @@ import { SessionService } from '../services/session-service.js';
 import { TokenService } from '../services/token-service.js';
 import { trashRetentionMs } from '../services/trash-bin.js';
 import { ShareService, shareUnlockKey } from '../services/share-service.js';
+import { FolderGrants } from '../services/folder-grants.js';
 import { StorageService } from '../services/storage-service.js';
 import { UserService } from '../services/user-service.js';
 import { SUPERVISED_ENV } from './role-context.js';
@@ -26,6 +27,7 @@ export interface Services {
   sessions: SessionService;
   tokens: TokenService;
   shares: ShareService;
+  grants: FolderGrants;
   storage: StorageService;
   mail: MailService;
   admin: AdminService;
@@ -102,6 +104,7 @@ export function createServices(config: PennConfig, secret: Buffer, sourceHost?: 
   return {
     kv, users, sessions, tokens, storage, mail, admin,
     shares: new ShareService(kv, (owner) => storage.volume(`drive:${owner}`, config.drive.quotaBytes, { searchable: true }), shareUnlockKey(secret)),
+    grants: new FolderGrants(kv, (owner) => storage.volume(`drive:${owner}`, config.drive.quotaBytes, { searchable: true }), async (name) => (await users.find(name)) !== null),
     async checkPassword(username, password, remoteAddress) {
       try {
         await users.logIn(username, password, remoteAddress);

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 
 /** The kinds of row the services write; one per concept. */
-export type RowKind = 'user' | 'session' | 'token' | 'tokens' | 'share' | 'shares' | 'search' | 'throttle' | 'node' | 'chunk' | 'usage' | 'mailbox' | 'outbound';
+export type RowKind = 'user' | 'session' | 'token' | 'tokens' | 'share' | 'shares' | 'grants' | 'granted' | 'search' | 'throttle' | 'node' | 'chunk' | 'usage' | 'mailbox' | 'outbound';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 

@@ -14,6 +14,7 @@ import { AdminPage } from './admin/admin-page';
 import { DrivePage } from './drive/drive-page';
 import { TrashPage } from './drive/trash-page';
 import { SharedPage } from './drive/shared-page';
+import { SharedWithMePage } from './drive/shared-with-me-page';
 import { MailPage } from './mail/mail-page';
 import { runResumeAction } from './resume-runner';
 import { Shell } from './shell';
@@ -105,6 +106,7 @@ function SignedInScreen({ user, path }: { user: User; path: string }) {
   const section = path.split('/')[1];
   if (section === 'drive') return <DrivePage path={path} />;
   if (path === '/trash') return <TrashPage />;
+  if (path === '/shared') return <SharedWithMePage />;
   if (section === 'mail') return <MailPage path={path} user={user} />;
   if (section === 'admin') return <AdminPage />;
   if (path === '/account') return <AccountPage user={user} />;
@@ -120,7 +122,7 @@ function SignedInScreen({ user, path }: { user: User; path: string }) {
 function titleFor(path: string, unread: number | null): string {
   const section = path.split('/')[1] ?? '';
   const names: Record<string, string> = {
-    drive: 'Drive', trash: 'Trash', mail: 'Mail', admin: 'Admin console', account: 'Account', signin: 'Sign in', signup: 'Create account',
+    drive: 'Drive', trash: 'Trash', shared: 'Shared with me', mail: 'Mail', admin: 'Admin console', account: 'Account', signin: 'Sign in', signup: 'Create account',
   };
   if (section === 'mail' && unread !== null && unread > 0) return `Mail (${unread}) · PennCloud`;
   return names[section] ? `${names[section]} · PennCloud` : 'PennCloud';

@@ -28,7 +28,7 @@ export function Shell({ user, onSignOut, children }: { user: User; onSignOut: ()
   // Only an administrator sees the tab; anyone else who types /admin gets the refusal page, no tab.
   if (admin) sections.push({ href: '/admin', label: 'Admin', icon: 'admin' });
   // The trash belongs to the drive.
-  const sectionOf = (p: string) => (p.split('/')[1] === 'trash' ? 'drive' : p.split('/')[1]);
+  const sectionOf = (p: string) => (['trash', 'shared'].includes(p.split('/')[1] ?? '') ? 'drive' : p.split('/')[1]);
   const active = (href: string) => sectionOf(path) === sectionOf(href);
   return (
     <div class="shell">

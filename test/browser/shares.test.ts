@@ -109,4 +109,35 @@ describe('browser: share links', function () {
     expect(width).to.equal(1);
     expect(await v.getByRole('link', { name: 'Download' }).isVisible()).to.equal(true);
   });
+
+  it('shares a folder with another user from the Share dialog; it appears under Shared with me, read-only', async () => {
+    const v = visitor.page;
+    await signUpInApp(v, cloud.dispatcherUrl, 'vic', 'correct horse');
+    const page = owner.page;
+    await page.goto(`${cloud.dispatcherUrl}/drive`);
+    await page.locator('tr[data-entry-name="Trip"]').getByRole('button', { name: 'Share Trip' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Share “Trip”' });
+    await dialog.getByLabel('Username').fill('nobody-like-this');
+    await dialog.getByRole('button', { name: 'Share', exact: true }).click();
+    await dialog.getByText('there is no user "nobody-like-this"').waitFor({ timeout: UI_TIMEOUT_MS });
+    await dialog.getByLabel('Username').fill('vic');
+    await dialog.getByRole('button', { name: 'Share', exact: true }).click();
+    await dialog.getByRole('button', { name: 'Remove vic' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await screenshot(page, 'share-with-user');
+
+    await v.goto(`${cloud.dispatcherUrl}/drive`);
+    await v.getByRole('link', { name: 'Shared with me' }).click();
+    await v.locator('li[data-entry-name="Trip"]').waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await v.locator('li[data-entry-name="Trip"]').textContent()).to.contain('from uma');
+    await v.getByRole('button', { name: 'Trip' }).click();
+    await v.getByText('Shared by uma · read-only').waitFor({ timeout: UI_TIMEOUT_MS });
+    const download = v.waitForEvent('download');
+    await v.getByRole('link', { name: 'plan.txt' }).click();
+    expect(readFileSync((await (await download).path())!, 'utf8')).to.equal('day 1: beach');
+
+    await dialog.getByRole('button', { name: 'Remove vic' }).click();
+    await page.locator('.toast', { hasText: 'vic no longer has access.' }).first().waitFor({ timeout: UI_TIMEOUT_MS });
+    await v.reload();
+    await v.getByText('Nothing is shared with you yet').waitFor({ timeout: UI_TIMEOUT_MS });
+  });
 });

@@ -55,3 +55,43 @@ export async function unlockShare(token: string, password: string): Promise<void
 export function sharedFileUrl(token: string, path: string, inline = false): string {
   return `${publicBase(token)}/content?path=${encodeURIComponent(path)}${inline ? '&inline=1' : ''}`;
 }
+
+/** A folder another user shares with the caller. */
+export interface SharedFolderInfo {
+  owner: string;
+  id: string;
+  name: string;
+  grantedMs: number;
+}
+
+/** Whom the caller shares a folder with. */
+export interface FolderGrant {
+  user: string;
+  id: string;
+  path: string | null;
+  grantedMs: number;
+}
+
+export async function sharedWithMe(): Promise<SharedFolderInfo[]> {
+  return (await requestJson<{ folders: SharedFolderInfo[] }>('GET', '/api/shared')).folders;
+}
+
+export async function openSharedFolder(owner: string, id: string, path: string): Promise<SharedView> {
+  return requestJson('GET', `/api/shared/${encodeURIComponent(owner)}/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`);
+}
+
+export function sharedFolderFileUrl(owner: string, id: string, path: string): string {
+  return `/api/shared/${encodeURIComponent(owner)}/${encodeURIComponent(id)}/content?path=${encodeURIComponent(path)}`;
+}
+
+export async function listGrants(): Promise<FolderGrant[]> {
+  return (await requestJson<{ grants: FolderGrant[] }>('GET', '/api/shares/users')).grants;
+}
+
+export async function grantFolder(path: string, user: string): Promise<FolderGrant> {
+  return (await requestJson<{ grant: FolderGrant }>('POST', '/api/shares/users', { json: { path, user } })).grant;
+}
+
+export async function revokeGrant(user: string, id: string): Promise<void> {
+  await send('DELETE', `/api/shares/users/${encodeURIComponent(user)}/${encodeURIComponent(id)}`);
+}

@@ -179,6 +179,7 @@ export function DrivePage({ path }: { path: string }) {
             <button type="button" class="button" onClick={() => setOpen({ kind: 'new-folder' })}>
               <Icon name="newFolder" /> New folder
             </button>
+            <Link class="button" href="/shared"><Icon name="share" /> Shared with me</Link>
             <Link class="button" href="/trash"><Icon name="trash" /> Trash</Link>
             <button type="button" class="button button-primary" onClick={() => picker.current?.click()}>
               <Icon name="upload" /> Upload files

@@ -5,9 +5,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import { describeError } from '../api/api-error';
 import type { DriveEntry } from '../api/drive-api';
-import { createShare, listShares, revokeShare, shareAddress, type ShareLink } from '../api/shares-api';
+import {
+  createShare, grantFolder, listGrants, listShares, revokeGrant, revokeShare, shareAddress, type FolderGrant, type ShareLink,
+} from '../api/shares-api';
 import { Dialog } from '../ui/dialog';
 import { Field } from '../ui/field';
+import { Icon } from '../ui/icons';
 import { formatWhen } from '../ui/format';
 import { toast } from '../ui/toasts';
 
@@ -22,6 +25,33 @@ export function ShareDialog({ entry, onClose }: { entry: DriveEntry; onClose: ()
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [grants, setGrants] = useState<FolderGrant[]>([]);
+  const [user, setUser] = useState('');
+  const [userError, setUserError] = useState<string | null>(null);
+  const loadGrants = () => listGrants().then((all) => setGrants(all.filter((g) => g.path === entry.path)), () => undefined);
+  useEffect(() => { if (entry.type === 'folder') void loadGrants(); }, []);
+
+  const shareWithUser = async (e: Event) => {
+    e.preventDefault();
+    setUserError(null);
+    try {
+      const grant = await grantFolder(entry.path, user);
+      toast(`Shared with ${grant.user}: they can see it under “Shared with me”.`);
+      setUser('');
+      await loadGrants();
+    } catch (err) {
+      setUserError(describeError(err));
+    }
+  };
+  const unshare = async (grant: FolderGrant) => {
+    try {
+      await revokeGrant(grant.user, grant.id);
+      toast(`${grant.user} no longer has access.`);
+      await loadGrants();
+    } catch (err) {
+      toast(`Could not remove ${grant.user}: ${describeError(err)}`, 'error');
+    }
+  };
 
   const load = () => listShares().then(
     (all) => setLinks(all.filter((l) => l.path === entry.path)),
@@ -94,6 +124,25 @@ export function ShareDialog({ entry, onClose }: { entry: DriveEntry; onClose: ()
             </li>
           ))}
         </ul>
+      )}
+      {entry.type === 'folder' && (
+        <section class="share-users" aria-label="People with access">
+          <h3>Share with people</h3>
+          <form class="share-user-form" onSubmit={shareWithUser} noValidate>
+            <Field label="Username" name="share-user" value={user} onValue={setUser} error={userError} hint="They can read it, not change it." />
+            <button type="submit" class="button">Share</button>
+          </form>
+          {grants.length > 0 && (
+            <ul class="share-links">
+              {grants.map((g) => (
+                <li key={g.user} class="share-link share-grant">
+                  <span><Icon name="user" /> {g.user} <span class="muted">can view</span></span>
+                  <button type="button" class="button button-danger-quiet" onClick={() => void unshare(g)} aria-label={`Remove ${g.user}`}>Remove</button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
       )}
       <div class="dialog-actions">
         <button type="button" class="button" onClick={onClose}>Done</button>

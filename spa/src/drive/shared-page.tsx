@@ -62,25 +62,9 @@ export function SharedPage({ token }: { token: string }) {
       </section>
     );
   } else if (view?.file) {
-    body = <SharedFile token={token} file={view.file} path="/" />;
+    body = <SharedFile file={view.file} url={(inline) => sharedFileUrl(token, '/', inline)} />;
   } else if (view?.folder) {
-    body = (
-      <section class="panel">
-        {path !== '/' && <button type="button" class="button" onClick={() => void load(parentPath(path))}><Icon name="back" /> Up</button>}
-        {(view.entries ?? []).length === 0 && <p class="muted">This folder is empty.</p>}
-        <ul class="shared-entries">
-          {(view.entries ?? []).map((entry: DriveEntry) => (
-            <li key={entry.id} data-entry-name={entry.name}>
-              <Icon name={entry.type === 'folder' ? 'folder' : kindIcon(fileKind(entry.name))} />
-              {entry.type === 'folder'
-                ? <button type="button" class="link-button" onClick={() => void load(childPath(path, entry.name))}>{entry.name}</button>
-                : <a href={sharedFileUrl(token, entry.path)} download={entry.name}>{entry.name}</a>}
-              <span class="muted">{entry.type === 'folder' ? '' : formatBytes(entry.size)}</span>
-            </li>
-          ))}
-        </ul>
-      </section>
-    );
+    body = <SharedFolder path={path} entries={view.entries ?? []} onOpen={(p) => void load(p)} url={(p) => sharedFileUrl(token, p)} />;
   }
   return (
     <main class="page page-narrow shared-page" id="main">
@@ -95,16 +79,37 @@ export function SharedPage({ token }: { token: string }) {
   );
 }
 
-function SharedFile({ token, file, path }: { token: string; file: DriveEntry; path: string }) {
+/** A shared folder's entries: folders open in place (`onOpen`), files download from `url`. */
+export function SharedFolder({ path, entries, onOpen, url }: { path: string; entries: DriveEntry[]; onOpen: (path: string) => void; url: (path: string) => string }) {
+  return (
+    <section class="panel">
+      {path !== '/' && <button type="button" class="button" onClick={() => onOpen(parentPath(path))}><Icon name="back" /> Up</button>}
+      {entries.length === 0 && <p class="muted">This folder is empty.</p>}
+      <ul class="shared-entries">
+        {entries.map((entry: DriveEntry) => (
+          <li key={entry.id} data-entry-name={entry.name}>
+            <Icon name={entry.type === 'folder' ? 'folder' : kindIcon(fileKind(entry.name))} />
+            {entry.type === 'folder'
+              ? <button type="button" class="link-button" onClick={() => onOpen(childPath(path, entry.name))}>{entry.name}</button>
+              : <a href={url(entry.path)} download={entry.name}>{entry.name}</a>}
+            <span class="muted">{entry.type === 'folder' ? '' : formatBytes(entry.size)}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function SharedFile({ file, url }: { file: DriveEntry; url: (inline: boolean) => string }) {
   const kind = fileKind(file.name);
-  const inline = sharedFileUrl(token, path, true);
+  const inline = url(true);
   return (
     <section class="panel shared-file">
       <p><Icon name={kindIcon(kind)} /> <strong class="break">{file.name}</strong> <span class="muted">{formatBytes(file.size)}</span></p>
       {kind === 'image' && <img class="shared-preview" src={inline} alt={file.name} />}
       {kind === 'video' && <video class="shared-preview" src={inline} controls preload="metadata" />}
       {kind === 'audio' && <audio src={inline} controls preload="metadata" />}
-      <a class="button button-primary" href={sharedFileUrl(token, path)} download={file.name}><Icon name="download" /> Download</a>
+      <a class="button button-primary" href={url(false)} download={file.name}><Icon name="download" /> Download</a>
     </section>
   );
 }
