@@ -6,6 +6,7 @@
  *   GET    /api/mail/changes?since=&waitMs=           waits (long poll) until the mailbox changes; its stamp
  *   GET    /api/mail/messages/<id>                   the message parsed (marks it seen)
  *   GET    /api/mail/messages/<id>/raw               its RFC 5322 bytes
+ *   GET    /api/mail/messages/<id>/conversation      the messages of its conversation, oldest first
  *   GET    /api/mail/messages/<id>/html              its HTML as a sandboxed page, for a frame (?images=1: remote images too)
  *   GET    /api/mail/messages/<id>/attachments/<n>   attachment n (0-based)
  *   POST   /api/mail/send                            JSON or multipart: to, cc, subject, text, ... (draftOf: send a draft)
@@ -53,6 +54,10 @@ export class MailController extends Controller {
     table.get('/changes', (ctx) => this.changes(ctx));
     table.get('/messages/:id', (ctx) => this.read(ctx));
     table.get('/messages/:id/raw', (ctx) => this.raw(ctx));
+    table.get('/messages/:id/conversation', async (ctx) => {
+      ctx.res.setHeader('cache-control', 'no-store');
+      ctx.json(200, { messages: await this.mail.conversation(this.user(ctx), ctx.params.id!) });
+    });
     table.get('/messages/:id/html', (ctx) => this.html(ctx));
     table.get('/messages/:id/attachments/:n', (ctx) => this.attachment(ctx));
     table.post('/send', (ctx) => this.send(ctx));

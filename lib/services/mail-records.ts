@@ -48,6 +48,11 @@ export interface MessageSummary {
   hasAttachments: boolean;
   /** The start of the text body, white space folded (for the list; absent in older summaries). */
   snippet?: string;
+  /**
+   * The conversation it belongs to: the first Message-ID of its References, else its
+   * In-Reply-To, else its own Message-ID (RFC 5322 §3.6.4), so a reply joins its original's.
+   */
+  threadId?: string;
   /** Sent messages only: one entry per outside recipient. */
   delivery: DeliveryState[];
   /**

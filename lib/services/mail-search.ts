@@ -8,6 +8,7 @@
  * merged in key order and checks each candidate: the other words against the summary or the
  * index, the folder against where the message is now.
  */
+import { createHash } from 'node:crypto';
 import { PennError } from '../protocol/errors.js';
 import type { KvTable } from './kv-table.js';
 import type { Mailbox } from './mail-index.js';
@@ -56,8 +57,9 @@ export interface MailQuery {
 }
 
 /** What a message is indexed by. */
-export function messageTerms(summary: Pick<MessageSummary, 'from' | 'to' | 'cc' | 'subject'>, text: string | null): Set<string> {
+export function messageTerms(summary: Pick<MessageSummary, 'from' | 'to' | 'cc' | 'subject' | 'threadId'>, text: string | null): Set<string> {
   const terms = new Set<string>();
+  if (summary.threadId !== undefined) terms.add(threadTerm(summary.threadId));
   for (const t of prefixTerms(headerWords(summary, 'any'))) terms.add(`h:${t}`);
   const body = new Set(wordsOf((text ?? '').slice(0, BODY_CHARS_INDEXED_MAX)));
   let kept = 0;
@@ -129,6 +131,22 @@ export class MailSearch {
     return { messages, nextCursor: after };
   }
 
+  /** The newest `limit` live messages of conversation `threadId`, newest first. */
+  async thread(threadId: string, limit: number): Promise<(MessageSummary & { folder: MailFolder })[]> {
+    const term = threadTerm(threadId);
+    const { keys } = await this.index.keys(term, null, limit);
+    const found = await Promise.all(keys.map(async (key) => {
+      const id = key.slice(key.indexOf('.') + 1);
+      const hit = await this.mailbox.summary(id).catch((err: unknown) => {
+        if (err instanceof PennError && err.code === 'NOT_FOUND') return null;
+        throw err;
+      });
+      if (hit === null) await this.index.remove([term], key);
+      return hit === null || hit.location.sortKey !== key || hit.summary.threadId !== threadId ? null : { ...hit.summary, folder: hit.location.folder };
+    }));
+    return found.filter((m): m is MessageSummary & { folder: MailFolder } => m !== null);
+  }
+
   /** The index rows of the query word with the fewest messages (the longest among equals). */
   private async rarestRows(words: QueryWord[]): Promise<string[]> {
     const rowsOf = (w: QueryWord) => [`h:${prefixLookupTerm(w.word)}`, ...(w.field === 'any' ? [`b:${w.word}`] : [])];
@@ -188,6 +206,11 @@ function headerWords(summary: Pick<MessageSummary, 'from' | 'to' | 'cc' | 'subje
   if (field === 'to') return people([...summary.to, ...summary.cc]);
   if (field === 'subject') return wordsOf(summary.subject);
   return [...people(summary.from), ...people(summary.to), ...people(summary.cc), ...wordsOf(summary.subject)];
+}
+
+/** The index term of a conversation (a hash: a Message-ID may hold any character). */
+function threadTerm(threadId: string): string {
+  return `t:${createHash('sha256').update(threadId).digest('base64url').slice(0, 22)}`;
 }
 
 function badQuery(message: string): PennError {

@@ -162,6 +162,16 @@ export class MailService {
     return new MailSearch(this.kv, mailbox).search(query, cursor, limit);
   }
 
+  /** The messages of `id`'s conversation in every folder of `user`, oldest first (CONVERSATION_MESSAGES_MAX at most). */
+  async conversation(user: string, id: string): Promise<(MessageSummary & { folder: MailFolder })[]> {
+    checkId(id);
+    const mailbox = this.mailbox(user);
+    const { summary } = await mailbox.summary(id);
+    if (summary.threadId === undefined) return [];
+    const page = await new MailSearch(this.kv, mailbox).thread(summary.threadId, CONVERSATION_MESSAGES_MAX);
+    return page.reverse();
+  }
+
   /** Reads and parses a message; `markSeen` flags it read (the webmail's view does). */
   async read(user: string, id: string, markSeen: boolean): Promise<ReadMessage> {
     checkId(id);
@@ -543,6 +553,7 @@ export class MailService {
       cc: parsed.cc,
       subject: parsed.subject,
       dateMs: parsed.dateMs ?? arrivedMs,
+      threadId: parsed.references[0] ?? parsed.inReplyTo ?? parsed.messageId ?? `${id}@${this.domain}`,
       arrivedMs,
       size: scan.size,
       wireBytes: scan.wireBytes,
@@ -639,6 +650,8 @@ function snippetOf(text: string | null): string {
   return folded.length <= SNIPPET_CHARS_MAX ? folded : `${folded.slice(0, SNIPPET_CHARS_MAX - 1).trimEnd()}…`;
 }
 
+/** Messages of one conversation shown beside a message. */
+export const CONVERSATION_MESSAGES_MAX = 100;
 /** Longest one wait for a mailbox change may last (a long poll answers before proxies give up on it). */
 export const MAIL_CHANGES_WAIT_MS_MAX = 25_000;
 /** How often a waiting watcher looks at the change cells: new mail shows within this and a round trip. */

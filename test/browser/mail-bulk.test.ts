@@ -89,4 +89,24 @@ describe('browser: stars, snippets and many messages at once in mail', function 
     // Well under the 15 s refresh: the long poll showed it, not the timer.
     expect(shownMs).to.be.below(MAIL_REFRESH_FALLBACK_MS - 5_000);
   });
+
+  it('shows the conversation a message belongs to, and opens another of its messages', async () => {
+    const made = await page.evaluate(async () => {
+      const send = (body: Record<string, unknown>) => fetch('/api/mail/send', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const first = await send({ to: 'xena@localhost', subject: 'Lunch plan', text: 'Noon at the park?' });
+      const inbox = (await (await fetch('/api/mail/folders/inbox')).json()) as { messages: { id: string; subject: string }[] };
+      const original = inbox.messages.find((m) => m.subject === 'Lunch plan')!;
+      const reply = await send({ to: 'xena@localhost', subject: 'Re: Lunch plan', text: 'Yes, bring sandwiches.', inReplyTo: original.id });
+      return [first.status, reply.status];
+    });
+    expect(made).to.deep.equal([201, 201]);
+    await page.goto(`${cloud.dispatcherUrl}/mail/inbox`);
+    await page.locator('li[data-message-subject="Re: Lunch plan"] .message-link').click();
+    const conversation = page.getByRole('navigation', { name: 'Conversation' });
+    // The original and the reply, each in the Inbox and in Sent (xena wrote to herself).
+    await conversation.getByText('4 messages in this conversation').waitFor({ timeout: UI_TIMEOUT_MS });
+    await conversation.getByRole('link', { name: /Noon at the park/ }).first().click();
+    await page.getByText('Noon at the park?').first().waitFor({ timeout: UI_TIMEOUT_MS });
+    await screenshot(page, 'mail-conversation');
+  });
 });

@@ -204,6 +204,14 @@ export async function waitForMailChange(since: string | null, signal: AbortSigna
   return requestJson('GET', `/api/mail/changes?${query}`, { signal, quietUnauthenticated: true });
 }
 
+/** The messages of a message's conversation, in every folder, oldest first. */
+export async function conversationOf(id: string, signal?: AbortSignal): Promise<FoundMessage[]> {
+  const reply = await requestJson<Loose>('GET', `/api/mail/messages/${encodeURIComponent(id)}/conversation`, { signal });
+  return ((reply.messages ?? []) as Loose[]).map((m) => ({
+    ...summaryOf(m), folder: (MAIL_FOLDERS.some((f) => f.id === m.folder) ? m.folder : 'inbox') as FolderId,
+  }));
+}
+
 /** Marks a message read or unread, starred or not. */
 export async function markMessage(id: string, marks: { seen?: boolean; starred?: boolean }): Promise<void> {
   await send('POST', `/api/mail/messages/${encodeURIComponent(id)}/marks`, { json: marks });

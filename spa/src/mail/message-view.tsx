@@ -5,7 +5,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { describeError } from '../api/api-error';
 import {
-  attachmentUrl, deleteMessage, displayName, markMessage, rawMessageUrl, readMessage, restoreMessage, type Address, type Delivery, type FolderId, type Message,
+  attachmentUrl, conversationOf, deleteMessage, displayName, markMessage, rawMessageUrl, readMessage, restoreMessage,
+  type Address, type Delivery, type FolderId, type FoundMessage, type Message,
 } from '../api/mail-api';
 import { formatBytes, formatFullTime } from '../ui/format';
 import { Icon } from '../ui/icons';
@@ -29,6 +30,13 @@ export function MessageView({ folder, id, self, onCompose, onChanged }: MessageV
   const [error, setError] = useState<string | null>(null);
   const [showHtml, setShowHtml] = useState(true);
   const [showImages, setShowImages] = useState(false);
+  const [conversation, setConversation] = useState<FoundMessage[]>([]);
+  useEffect(() => {
+    const abort = new AbortController();
+    setConversation([]);
+    conversationOf(id, abort.signal).then(setConversation, () => undefined);
+    return () => abort.abort();
+  }, [id]);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -116,6 +124,25 @@ export function MessageView({ folder, id, self, onCompose, onChanged }: MessageV
         </p>
       )}
       {message.deliveries.length > 0 && <DeliveryList deliveries={message.deliveries} />}
+      {conversation.length > 1 && (
+        <nav class="conversation" aria-label="Conversation">
+          <h3>{conversation.length} messages in this conversation</h3>
+          <ol>
+            {conversation.map((m) => (
+              <li key={m.id} class={m.id === message.id ? 'current' : undefined}>
+                {m.id === message.id
+                  ? <span aria-current="true"><strong>{m.from.map(displayName).join(', ') || '(unknown sender)'}</strong> · this message</span>
+                  : (
+                    <Link href={`/mail/${m.folder}/${encodeURIComponent(m.id)}`}>
+                      <strong>{m.from.map(displayName).join(', ') || '(unknown sender)'}</strong>
+                      <span class="muted"> · {formatFullTime(m.timeMs)}{m.snippet !== '' ? ` · ${m.snippet}` : ''}</span>
+                    </Link>
+                  )}
+              </li>
+            ))}
+          </ol>
+        </nav>
+      )}
       {message.html !== null && (message.text !== null || message.remoteImages) && (
         <div class="message-format">
           {message.text !== null && (
