@@ -3,6 +3,8 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from 'node:path';
 import { cleanupTempDirs, killAllRoles, startRole, stopRole, tempDir, type RoleProcess } from '../support/roles.js';
 import { ApiClient, closeKvClients, MARK, startCloud, type Cloud } from '../api/cloud.js';
+import { MailService } from '../../lib/services/mail-service.js';
+import { StorageService } from '../../lib/services/storage-service.js';
 import { python, run } from './mail-clients.js';
 
 const PASSWORD = 'correct horse';
@@ -72,6 +74,10 @@ while not done.startswith(tag.decode()):
 M.logout()
 print(json.dumps({'first': first.strip(), 'pushed': pushed, 'elapsed': elapsed, 'done': done, 'tag': tag.decode()}))
 `;
+
+/** Messages of the bulk sync, and deliveries in flight while they are filled. */
+const BULK_MESSAGES = 1000;
+const BULK_FILL_CONCURRENCY = 4;
 
 describe('imap: real clients against penncloud imap', function () {
   this.timeout(240_000);
@@ -262,5 +268,54 @@ s.quit()
     renameSync(join(curDir, file), join(curDir, file.replace(/:2,.*$/, ':2,S')));
     await sync();
     expect((await webmail('inbox')).find((m) => m.subject === 'written offline')!.seen).to.equal(true);
+  });
+
+  it('mbsync syncs a 1,000-message Inbox both ways: all of it down, flags and new mail up', async () => {
+    const bulk = await new ApiClient(cloud.urls[0]!).signUpAndLogIn('bulk', PASSWORD);
+    // Filled through the mail service (1,000 SMTP sessions would test SMTP, not the sync).
+    const storage = new StorageService(cloud.kvClient(), { chunkBytes: 64 * 1024 });
+    const mail = new MailService(cloud.kvClient(), storage, { exists: async () => true }, { domain: 'localhost', messageBytesMax: 200_000, quotaBytes: 1 << 30 });
+    let next = 0;
+    await Promise.all(Array.from({ length: BULK_FILL_CONCURRENCY }, async () => {
+      while (next < BULK_MESSAGES) {
+        const n = next++;
+        await mail.deliverLocal('bulk', Buffer.from(`From: list${n % 7}@example.org\r\nTo: bulk@localhost\r\nSubject: bulk ${n}\r\nMessage-ID: <bulk-${n}@example.org>\r\n\r\nmessage number ${n}\r\n`));
+      }
+    }));
+    const dir = tempDir();
+    const maildir = join(dir, 'mail');
+    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(maildir, 'INBOX', sub), { recursive: true });
+    const rc = join(dir, 'mbsyncrc');
+    writeFileSync(rc, [
+      'IMAPAccount penn', 'Host 127.0.0.1', `Port ${ports.imap}`, 'User bulk', `Pass "${PASSWORD}"`, 'SSLType None', 'AuthMechs PLAIN', '',
+      'IMAPStore remote', 'Account penn', '',
+      'MaildirStore local', `Path ${maildir}/`, `Inbox ${maildir}/INBOX`, '',
+      'Channel inbox', 'Far :remote:', 'Near :local:', 'Patterns INBOX', 'Sync All', 'Create Both', 'Expunge None', 'SyncState *', '',
+    ].join('\n'));
+    const sync = async (): Promise<void> => {
+      const r = await run('mbsync', ['-c', rc, '-a']);
+      expect(r.code, r.stdout + r.stderr).to.equal(0);
+    };
+    const started = Date.now();
+    await sync();
+    process.stdout.write(`      (first sync of ${BULK_MESSAGES} messages: ${Date.now() - started} ms)\n`);
+    const curDir = join(maildir, 'INBOX', 'cur');
+    const newDir = join(maildir, 'INBOX', 'new');
+    const files = [...readdirSync(curDir).map((f) => join(curDir, f)), ...readdirSync(newDir).map((f) => join(newDir, f))];
+    expect(files).to.have.length(BULK_MESSAGES);
+    const subjects = new Set(files.map((f) => /^Subject: (.*)$/m.exec(readFileSync(f, 'latin1'))?.[1]));
+    expect(subjects.size).to.equal(BULK_MESSAGES);
+    expect(subjects.has('bulk 0') && subjects.has(`bulk ${BULK_MESSAGES - 1}`)).to.equal(true);
+
+    // Up: ten read on the laptop, and two written there.
+    for (const f of readdirSync(newDir)) renameSync(join(newDir, f), join(curDir, `${f}:2,`));
+    const read = readdirSync(curDir).filter((f) => /^Subject: bulk [0-9]$/m.test(readFileSync(join(curDir, f), 'latin1')));
+    expect(read).to.have.length(10);
+    for (const f of read) renameSync(join(curDir, f), join(curDir, f.replace(/:2,.*$/, ':2,S')));
+    for (const n of [1, 2]) writeFileSync(join(newDir, `1700000000.up${n}.host`), `From: bulk@localhost\nTo: bulk@localhost\nSubject: from the laptop ${n}\n\nup\n`);
+    await sync();
+    const counts = (await bulk.request('GET', '/api/mail/folders')).json().folders.find((f: { name: string }) => f.name === 'inbox');
+    expect(counts.total).to.equal(BULK_MESSAGES + 2);
+    expect(counts.unread).to.equal(BULK_MESSAGES + 2 - 10);
   });
 });
