@@ -14,6 +14,7 @@
  *   DELETE /api/mail/messages/<id>                   to Trash; in Trash, for good
  *   POST   /api/mail/messages/<id>/restore           back from Trash
  *   POST   /api/mail/messages/<id>/marks             {seen?, starred?}: read or unread, starred or not
+ *   POST   /api/mail/messages/<id>/move              {folder}: to another folder
  * Ids are looked up in the caller's own mailbox only.
  */
 import { PennError } from '../protocol/errors.js';
@@ -65,6 +66,12 @@ export class MailController extends Controller {
     table.delete('/messages/:id', (ctx) => this.remove(ctx));
     table.post('/messages/:id/restore', (ctx) => this.restore(ctx));
     table.post('/messages/:id/marks', (ctx) => this.mark(ctx));
+    table.post('/messages/:id/move', async (ctx) => {
+      const body = await ctx.readJson(MARKS_BODY_BYTES_MAX) as { folder?: unknown } | null;
+      if (typeof body?.folder !== 'string') throw new PennError('BAD_REQUEST', 'send {"folder": "inbox" | "drafts" | "sent" | "trash"}', { reason: 'BAD_FOLDER' });
+      await this.mail.move(this.user(ctx), ctx.params.id!, body.folder);
+      ctx.json(200, { id: ctx.params.id, folder: body.folder });
+    });
   }
 
   private user(ctx: RequestContext): string {

@@ -60,4 +60,19 @@ describe('api: mail marks and snippets (real KV nodes and a frontend)', function
       expect(errorOf(reply).reason).to.equal('BAD_MARK');
     }
   });
+
+  it('moves a message to another folder; a bad folder is named, another user gets 404', async () => {
+    const [message] = await inbox(bob);
+    const moved = await bob.request('POST', `/api/mail/messages/${message.id}/move`, { json: { folder: 'drafts' } });
+    expect(moved.status).to.equal(200);
+    expect(await inbox(bob)).to.deep.equal([]);
+    expect((await bob.request('GET', '/api/mail/folders/drafts')).json().messages.map((m: { id: string }) => m.id)).to.deep.equal([message.id]);
+    const bad = await bob.request('POST', `/api/mail/messages/${message.id}/move`, { json: { folder: 'spam' } });
+    expect(bad.status).to.equal(404);
+    expect(errorOf(bad).message).to.contain('the folders are');
+    expect((await bob.request('POST', `/api/mail/messages/${message.id}/move`, { json: {} })).status).to.equal(400);
+    expect((await ann.request('POST', `/api/mail/messages/${message.id}/move`, { json: { folder: 'inbox' } })).status).to.equal(404);
+    expect((await bob.request('POST', `/api/mail/messages/${message.id}/move`, { json: { folder: 'inbox' } })).status).to.equal(200);
+    expect((await inbox(bob)).map((m: { id: string }) => m.id)).to.deep.equal([message.id]);
+  });
 });

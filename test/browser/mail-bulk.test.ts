@@ -109,4 +109,15 @@ describe('browser: stars, snippets and many messages at once in mail', function 
     await page.getByText('Noon at the park?').first().waitFor({ timeout: UI_TIMEOUT_MS });
     await screenshot(page, 'mail-conversation');
   });
+
+  it('moves selected messages to another folder', async () => {
+    await page.goto(`${cloud.dispatcherUrl}/mail/inbox`);
+    await row('Three').waitFor({ timeout: UI_TIMEOUT_MS });
+    await row('Three').getByRole('checkbox').check();
+    await page.getByRole('toolbar', { name: 'Selected messages' }).getByLabel('Move to').selectOption('drafts');
+    await page.locator('.toast', { hasText: '1 message moved to Drafts.' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await row('Three').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+    await page.getByRole('link', { name: /Drafts/ }).click();
+    await row('Three').waitFor({ timeout: UI_TIMEOUT_MS });
+  });
 });

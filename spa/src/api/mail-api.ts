@@ -212,6 +212,11 @@ export async function conversationOf(id: string, signal?: AbortSignal): Promise<
   }));
 }
 
+/** Moves a message to another folder. */
+export async function moveMessage(id: string, folder: FolderId): Promise<void> {
+  await send('POST', `/api/mail/messages/${encodeURIComponent(id)}/move`, { json: { folder } });
+}
+
 /** Marks a message read or unread, starred or not. */
 export async function markMessage(id: string, marks: { seen?: boolean; starred?: boolean }): Promise<void> {
   await send('POST', `/api/mail/messages/${encodeURIComponent(id)}/marks`, { json: marks });

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { User } from '../api/account-api';
 import { describeError } from '../api/api-error';
 import {
-  deleteMessage, listMessages, mailMissing, markMessage, MAIL_FOLDERS, restoreMessage, unreadCounts, waitForMailChange,
+  deleteMessage, listMessages, mailMissing, markMessage, MAIL_FOLDERS, moveMessage, restoreMessage, unreadCounts, waitForMailChange,
   type FolderId, type MessagePage, type MessageSummary,
 } from '../api/mail-api';
 import { plural } from '../ui/format';
@@ -228,6 +228,14 @@ function FolderView({ folder, refreshTick, onMissing, onChanged }: { folder: Fol
           <button type="button" class="button button-small" onClick={() => void bulk((id) => markMessage(id, { seen: true }), (n) => `${plural(n, 'message')} marked read.`)}>Mark read</button>
           <button type="button" class="button button-small" onClick={() => void bulk((id) => markMessage(id, { seen: false }), (n) => `${plural(n, 'message')} marked unread.`)}>Mark unread</button>
           {folder === 'trash' && <button type="button" class="button button-small" onClick={() => void bulk(restoreMessage, (n) => `${plural(n, 'message')} restored.`)}>Restore</button>}
+          <select class="select select-small" aria-label="Move to" value=""
+            onChange={(e) => {
+              const to = (e.currentTarget as HTMLSelectElement).value as FolderId;
+              if (to) void bulk((id) => moveMessage(id, to), (n) => `${plural(n, 'message')} moved to ${MAIL_FOLDERS.find((f) => f.id === to)!.label}.`);
+            }}>
+            <option value="">Move to…</option>
+            {MAIL_FOLDERS.filter((f) => f.id !== folder).map((f) => <option key={f.id} value={f.id}>{f.label}</option>)}
+          </select>
           <button type="button" class="button button-small button-danger-quiet" onClick={() => void bulk(deleteMessage, (n) => folder === 'trash' ? `${plural(n, 'message')} deleted for good.` : `${plural(n, 'message')} moved to Trash.`)}>
             {folder === 'trash' ? 'Delete forever' : 'Delete'}
           </button>
