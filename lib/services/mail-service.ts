@@ -162,14 +162,23 @@ export class MailService {
     return new MailSearch(this.kv, mailbox).search(query, cursor, limit);
   }
 
-  /** The messages of `id`'s conversation in every folder of `user`, oldest first (CONVERSATION_MESSAGES_MAX at most). */
+  /**
+   * The messages of `id`'s conversation in every folder of `user`, oldest first
+   * (CONVERSATION_MESSAGES_MAX at most). Copies of one message (mail to oneself is in Inbox and
+   * Sent) count once: the copy asked about, else the first found.
+   */
   async conversation(user: string, id: string): Promise<(MessageSummary & { folder: MailFolder })[]> {
     checkId(id);
     const mailbox = this.mailbox(user);
     const { summary } = await mailbox.summary(id);
     if (summary.threadId === undefined) return [];
     const page = await new MailSearch(this.kv, mailbox).thread(summary.threadId, CONVERSATION_MESSAGES_MAX);
-    return page.reverse();
+    const byMessage = new Map<string, MessageSummary & { folder: MailFolder }>();
+    for (const m of page.reverse()) {
+      const key = m.messageId ?? m.id;
+      if (!byMessage.has(key) || m.id === id) byMessage.set(key, m);
+    }
+    return [...byMessage.values()].sort((a, b) => a.arrivedMs - b.arrivedMs || a.id.localeCompare(b.id));
   }
 
   /** Reads and parses a message; `markSeen` flags it read (the webmail's view does). */

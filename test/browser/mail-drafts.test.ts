@@ -56,7 +56,7 @@ describe('browser: drafts', function () {
     await page.getByText('Nothing in Drafts').waitFor({ timeout: UI_TIMEOUT_MS });
     await page.getByRole('link', { name: /Inbox/ }).click();
     await page.locator('li[data-message-subject="Trip notes"] .message-link').click();
-    await page.getByText('Half written, and more').waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.locator('.message-text', { hasText: 'Half written, and more' }).waitFor({ timeout: UI_TIMEOUT_MS });
     await page.getByText('map.txt').first().waitFor({ timeout: UI_TIMEOUT_MS });
   });
 });

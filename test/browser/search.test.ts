@@ -87,6 +87,6 @@ describe('browser: search in the drive and in mail', function () {
     await page.getByRole('heading', { name: 'Results for “gate”' }).waitFor({ timeout: UI_TIMEOUT_MS });
     await page.locator('[data-message-subject="Flight booking"]').waitFor({ timeout: UI_TIMEOUT_MS });
     await page.locator('[data-message-subject="Flight booking"] .message-link').click();
-    await page.getByText('Your seat is 14C').waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.locator('.message-text', { hasText: 'Your seat is 14C' }).waitFor({ timeout: UI_TIMEOUT_MS });
   });
 });
