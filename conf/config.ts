@@ -305,7 +305,7 @@ function readCoordinator(f: FieldReader, value: unknown): CoordinatorConfig {
   f.rejectUnknown(o, 'coordinator', ['host', 'port', 'heartbeatIntervalMs', 'failureTimeoutMs']);
   const heartbeatIntervalMs = f.int(o.heartbeatIntervalMs ?? 250, 'coordinator.heartbeatIntervalMs', 10, 60_000);
   const failureTimeoutMs = f.int(o.failureTimeoutMs ?? 1_000, 'coordinator.failureTimeoutMs', 30, 600_000);
-  // DESIGN.md: heartbeat interval x 3 < failure timeout, so one lost heartbeat is not a failure.
+  // Heartbeat interval x 3 < failure timeout (README, Configuration), so one lost heartbeat is not a failure.
   if (heartbeatIntervalMs * 3 >= failureTimeoutMs) {
     throw new ConfigError(f.file, 'coordinator.failureTimeoutMs',
       `must be more than 3 x coordinator.heartbeatIntervalMs (${heartbeatIntervalMs} ms)`);

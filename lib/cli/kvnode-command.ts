@@ -11,6 +11,7 @@ import { CoordinatorLink, recoveringHandler } from '../kvserver/coordinator-link
 import type { TabletRange } from '../kvserver/tablet.js';
 import { intOption, UsageError, type Command } from './command.js';
 import { announceReady, loadRoleContext, onShutdownSignal } from './role-context.js';
+import { stopFatally } from '../kvserver/fatal-stop.js';
 
 /** The tablet ranges of the group `nodeId` belongs to, from the configuration. */
 export function tabletsOfNode(kv: KvConfig, nodeId: number): TabletRange[] {
@@ -53,10 +54,7 @@ export const kvnodeCommand: Command = {
         checkpointLogBytes: config.kv.checkpointLogBytes,
         logValueBytesMin: config.kv.logValueBytesMin,
         log: log.child({ part: 'store' }),
-        onFatal: (err) => {
-          log.error('storage failure; stopping so that no unsafe reply is sent', { err });
-          process.exit(70);
-        },
+        onFatal: (err) => stopFatally(log, 'storage failure; stopping so that no unsafe reply is sent', err),
       }, tablets);
     } catch (err) {
       link.stop();

@@ -32,6 +32,7 @@ import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
 import type { WalRecord } from './wal-record.js';
 import { ownedValue } from './owned-value.js';
+import { stopFatally } from './fatal-stop.js';
 
 /** How often a primary whose commits stall asks the core what to send again. */
 export const RETRANSMIT_INTERVAL_MS = 200;
@@ -355,16 +356,14 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
         this.options.log.warn('snapshot rejected', { reason: err.message });
         throw err;
       }
-      this.options.log.error('installing a snapshot failed; stopping', { err });
-      process.exit(70);
+      stopFatally(this.options.log, 'installing a snapshot failed; stopping', err);
     }
     this.shipper.forget();
     try {
       this.apply(this.core.step({ kind: 'snapshot-installed', seq: staged.seq, seqView: staged.seqView }));
     } catch (err) {
       // Only a node outside the view takes a snapshot: memory and the core now disagree.
-      this.options.log.error('a snapshot was installed in the wrong role; stopping', { err });
-      process.exit(70);
+      stopFatally(this.options.log, 'a snapshot was installed in the wrong role; stopping', err);
     }
     const view = this.core.view;
     if (!this.stopped && this.core.role === 'standby' && view !== null && view.primary !== null && view.primary !== this.options.nodeId) {
@@ -532,8 +531,7 @@ export class ReplicaNode implements KvRequestHandler, StoreReplication {
 
   /** Memory and log no longer agree with the primary's order: stop rather than ack wrongly. */
   private applyFailed(err: unknown): never {
-    this.options.log.error('cannot apply a replicated record; stopping', { err });
-    process.exit(70);
+    stopFatally(this.options.log, 'cannot apply a replicated record; stopping', err);
   }
 
   private requestJoin(nodeId: number, view: number): void {

@@ -6,8 +6,11 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../protocol/log.js';
 import { WAL_RECORD_PREFIX_BYTES, decodeWalRecords, type WalRecord } from './wal-record.js';
-import { WAL_MAGIC, listSegmentFiles, markRecord, type WalSegment } from './wal-segments.js';
-import { createSegment, truncateSegment } from './wal-writer.js';
+import {
+  WAL_MAGIC, createSegment, listSegmentFiles, markRecord, truncateSegment, type WalPlace, type WalSegment,
+} from './wal-segments.js';
+
+export type { WalPlace } from './wal-segments.js';
 
 /** A log that cannot be replayed safely; the message names the file. The node must not start. */
 export class WalCorruptError extends Error {
@@ -23,12 +26,6 @@ export interface WalRecoveryResult {
   lastSeq: number;
 }
 
-/** Where a record lies in the log: its segment (first seq), offset in the file and length. */
-export interface WalPlace {
-  segment: number;
-  position: number;
-  recordBytes: number;
-}
 
 /**
  * Replays every good record through `apply`, segment by segment (one segment in memory at a

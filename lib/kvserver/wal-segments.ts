@@ -5,8 +5,14 @@
  * Spare segments: `wal-spare-<last seq, 20 digits>.log`, a segment the log no longer needs,
  * kept to be written over as a later segment (wal-writer.ts). Its name gives the highest seq
  * it may still hold, so that it is reused only by a segment whose records all come after.
+ *
+ * Making a new segment and cutting one back are here too, so the reader (recovery) and the
+ * writer both use them and neither imports the other.
  */
-import { readdir } from 'node:fs/promises';
+import { ftruncate } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncDirectory, writeAll } from './durable-files.js';
 
 export const WAL_MAGIC = Buffer.from('PNCWAL01', 'latin1');
 const SEGMENT_PATTERN = /^wal-(\d{20})\.log$/;
@@ -80,4 +86,41 @@ export async function listSpareFiles(dir: string): Promise<WalSpare[]> {
     if (m !== null) out.push({ lastSeq: Number(m[1]), file: name });
   }
   return out.sort((a, b) => a.lastSeq - b.lastSeq);
+}
+
+/** Where a record lies: its segment (index in the list), its offset, and its bytes. */
+export interface WalPlace {
+  segment: number;
+  position: number;
+  recordBytes: number;
+}
+
+/** ftruncate(2) as a promise. */
+export function truncateFile(fd: number, bytes: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => ftruncate(fd, bytes, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Creates a segment holding only its magic, durably (file and directory fsynced). */
+export async function createSegment(dir: string, firstSeq: number): Promise<WalSegment> {
+  const file = segmentFileName(firstSeq);
+  const handle = await open(join(dir, file), 'w');
+  try {
+    await writeAll(handle.fd, [WAL_MAGIC]);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fsyncDirectory(dir);
+  return { firstSeq, file, bytes: WAL_MAGIC.length };
+}
+
+/** Cuts a segment back to `bytes` (dropping a torn or corrupt tail) and fsyncs it. */
+export async function truncateSegment(dir: string, file: string, bytes: number): Promise<void> {
+  const handle = await open(join(dir, file), 'r+');
+  try {
+    await truncateFile(handle.fd, bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

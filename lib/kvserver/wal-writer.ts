@@ -23,13 +23,14 @@
  * the next one starts, so only the last one ever has such a tail.
  */
 import assert from 'node:assert/strict';
-import { constants, ftruncate } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory, writeAll, writeAllSync } from './durable-files.js';
-import type { WalPlace } from './wal-reader.js';
 import { encodeWalRecord, type WalRecord } from './wal-record.js';
-import { WAL_MAGIC, listSpareFiles, markRecord, segmentFileName, spareFileName, type WalSegment, type WalSpare } from './wal-segments.js';
+import {
+  WAL_MAGIC, createSegment, listSpareFiles, markRecord, segmentFileName, spareFileName, truncateFile, type WalPlace, type WalSegment, type WalSpare,
+} from './wal-segments.js';
 
 /** A segment grows to this size at most before a new one starts (one record may overshoot). */
 export const WAL_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
@@ -399,31 +400,3 @@ async function startSegmentFile(dir: string, firstSeq: number, spares: WalSpare[
   return { firstSeq, file, bytes: WAL_MAGIC.length };
 }
 
-function truncateFile(fd: number, bytes: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => ftruncate(fd, bytes, (err) => (err ? reject(err) : resolve())));
-}
-
-/** Creates a segment holding only its magic, durably (file and directory fsynced). */
-export async function createSegment(dir: string, firstSeq: number): Promise<WalSegment> {
-  const file = segmentFileName(firstSeq);
-  const handle = await open(join(dir, file), 'w');
-  try {
-    await writeAll(handle.fd, [WAL_MAGIC]);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fsyncDirectory(dir);
-  return { firstSeq, file, bytes: WAL_MAGIC.length };
-}
-
-/** Cuts a segment back to `bytes` (dropping a torn or corrupt tail) and fsyncs it. */
-export async function truncateSegment(dir: string, file: string, bytes: number): Promise<void> {
-  const handle = await open(join(dir, file), 'r+');
-  try {
-    await truncateFile(handle.fd, bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

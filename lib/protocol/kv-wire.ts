@@ -1,7 +1,8 @@
 /**
  * The KV wire protocol: opcodes, reply statuses, the request and reply types and the limits
  * shared by the node (lib/kvserver) and the client (lib/kvclient). The byte layout lives in
- * kv-frame-codec.ts and is documented in docs/kv-protocol.md.
+ * kv-frame-decoder.ts (frames), kv-request-codec.ts and kv-reply-codec.ts (their bodies), and
+ * is documented in docs/kv-protocol.md.
  */
 import { utf8Length } from './short-strings.js';
 
