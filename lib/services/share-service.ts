@@ -12,6 +12,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { PennError } from '../protocol/errors.js';
+import { checkExpiryDays } from './expiry-days.js';
 import { decodeRecord, encodeRecord } from './json-record.js';
 import type { KvTable } from './kv-table.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -94,7 +95,7 @@ export class ShareService {
   /** Makes a link to the node at `path` of `owner`'s drive. */
   async create(owner: string, path: unknown, input: { expiresInDays?: unknown; password?: unknown }): Promise<ShareView> {
     if (typeof path !== 'string') throw new PennError('BAD_REQUEST', 'the body must name the "path" of a file or folder to share', { reason: 'BAD_PATH' });
-    const expiresInDays = checkExpiry(input.expiresInDays);
+    const expiresInDays = checkExpiryDays(input.expiresInDays, SHARE_EXPIRY_DAYS_MAX, 'BAD_SHARE_EXPIRY');
     const password = checkSharePassword(input.password);
     const node = await this.drives(owner).stat(path);
     if (node.path === '/') throw new PennError('BAD_REQUEST', 'the whole drive cannot be shared; share a folder in it', { reason: 'ROOT' });
@@ -231,13 +232,6 @@ function noLink(): PennError {
 
 function noShareOf(token: string): PennError {
   return new PennError('NOT_FOUND', `you have no share link "${token.slice(0, 40)}"`, { reason: 'NO_SUCH_SHARE' });
-}
-
-function checkExpiry(value: unknown): number | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= SHARE_EXPIRY_DAYS_MAX) return value;
-  throw new PennError('BAD_REQUEST', `expiresInDays must be a whole number of days from 1 to ${SHARE_EXPIRY_DAYS_MAX}, or null for no expiry`,
-    { reason: 'BAD_SHARE_EXPIRY' });
 }
 
 function checkSharePassword(value: unknown): string | null {

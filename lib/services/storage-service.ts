@@ -135,6 +135,8 @@ export class Volume {
     const term = await drivingTerm(names, query);
     const wanted = Math.max(1, Math.min(SEARCH_PAGE_MAX, limit));
     const entries: NodeInfo[] = [];
+    // Hits often share folders: each folder's path is read once per request.
+    const folders = new Map<string, Promise<string | null>>();
     let after = cursor;
     for (let scanned = 0; scanned < SEARCH_SCAN_ENTRIES_MAX;) {
       const { keys, more } = await names.keys(term, after, Math.min(SEARCH_SCAN_PAGE_ENTRIES, SEARCH_SCAN_ENTRIES_MAX - scanned));
@@ -146,7 +148,7 @@ export class Volume {
           return null;
         }
         if (!nodeMatches(query, node)) return null;
-        const path = await this.pathOf(id);
+        const path = await this.pathOf(id, folders);
         return path === null ? null : { ...info(node, []), path };
       }));
       for (let i = 0; i < keys.length; i++) {
@@ -160,16 +162,32 @@ export class Volume {
     return { entries, nextCursor: after };
   }
 
-  /** The path of node `id` now (it follows renames and moves), or null when gone or in the trash. */
-  async pathOf(id: string): Promise<string | null> {
-    const names: string[] = [];
-    let current = await this.tree.node(id);
-    for (let depth = 0; current !== null && current.id !== this.tree.root.id; depth++) {
-      if (depth > PATH_DEPTH_MAX || current.parentId === null) return null;
-      names.unshift(current.name);
-      current = await this.tree.node(current.parentId);
+  /**
+   * The path of node `id` now (it follows renames and moves), or null when gone or in the trash.
+   * `folders` shares folder lookups between calls (a search page).
+   */
+  async pathOf(id: string, folders?: Map<string, Promise<string | null>>): Promise<string | null> {
+    const node = await this.tree.node(id);
+    if (node === null) return null;
+    if (node.id === this.tree.root.id) return '/';
+    if (node.parentId === null) return null;
+    return this.folderPath(node.parentId, folders ?? new Map(), 0).then((parent) => parent === null ? null : `${parent === '/' ? '' : parent}/${node.name}`);
+  }
+
+  /** The path of folder `id`, each folder read once per `known` (one search page's hits share their folders). */
+  private folderPath(id: string, known: Map<string, Promise<string | null>>, depth: number): Promise<string | null> {
+    if (id === this.tree.root.id) return Promise.resolve('/');
+    let path = known.get(id);
+    if (path === undefined) {
+      path = (async () => {
+        const folder = await this.tree.node(id);
+        if (folder === null || folder.parentId === null || depth > PATH_DEPTH_MAX) return null;
+        const parent = await this.folderPath(folder.parentId, known, depth + 1);
+        return parent === null ? null : `${parent === '/' ? '' : parent}/${folder.name}`;
+      })();
+      known.set(id, path);
     }
-    return current === null ? null : formatPath(names);
+    return path;
   }
 
   /**

@@ -11,6 +11,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { PennError } from '../protocol/errors.js';
+import { checkExpiryDays } from './expiry-days.js';
 import { decodeRecord, encodeRecord } from './json-record.js';
 import type { KvTable } from './kv-table.js';
 import { rowKey } from './row-keys.js';
@@ -83,7 +84,7 @@ export class TokenService {
   async create(username: string, input: { name?: unknown; scope?: unknown; expiresInDays?: unknown }): Promise<{ token: TokenView; secret: string }> {
     const name = checkTokenName(input.name);
     const scope = checkScope(input.scope);
-    const expiresInDays = checkExpiry(input.expiresInDays);
+    const expiresInDays = checkExpiryDays(input.expiresInDays, TOKEN_EXPIRY_DAYS_MAX, 'BAD_TOKEN_EXPIRY');
     const listed = await this.kv.listColumns(listRow(username), { limit: TOKENS_PER_USER_MAX });
     if (listed.columns.length >= TOKENS_PER_USER_MAX) {
       throw new PennError('CONFLICT', `you already have ${TOKENS_PER_USER_MAX} tokens, the most one account may hold; revoke one first`, { reason: 'TOO_MANY_TOKENS' });
@@ -199,13 +200,6 @@ function checkScope(value: unknown): TokenScope {
   if (value === undefined) return 'read-write';
   if (typeof value === 'string' && (SCOPES as readonly string[]).includes(value)) return value as TokenScope;
   throw new PennError('BAD_REQUEST', `scope must be "read" or "read-write"`, { reason: 'BAD_TOKEN_SCOPE' });
-}
-
-function checkExpiry(value: unknown): number | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= TOKEN_EXPIRY_DAYS_MAX) return value;
-  throw new PennError('BAD_REQUEST', `expiresInDays must be a whole number of days from 1 to ${TOKEN_EXPIRY_DAYS_MAX}, or null for no expiry`,
-    { reason: 'BAD_TOKEN_EXPIRY' });
 }
 
 function decodeToken(bytes: Buffer): TokenRecord {

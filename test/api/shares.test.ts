@@ -4,37 +4,10 @@
  * outside), a password (counted wrong guesses), revoking, and the trash.
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { curl, jsonOf } from '../support/curl.js';
 import { cleanupTempDirs, killAllRoles, tempDir } from '../support/roles.js';
 import { ApiClient, bytesFor, closeKvClients, errorOf, MARK, startCloud, type Cloud } from './cloud.js';
-
-/** Longest a curl run may take before the test gives up on it. */
-const CURL_TIMEOUT_S = 30;
-
-interface CurlReply {
-  status: number;
-  headers: string;
-  body: Buffer;
-}
-
-/** Runs curl with `args` (a cookie jar per visitor when given); the reply. */
-function curl(args: string[], jar?: string): Promise<CurlReply> {
-  const dir = tempDir('penncloud-curl-');
-  const headerFile = join(dir, 'headers');
-  const bodyFile = join(dir, 'body');
-  const jarArgs = jar === undefined ? [] : ['--cookie', jar, '--cookie-jar', jar];
-  return new Promise((resolve, reject) => {
-    execFile('curl', ['--silent', '--show-error', '--max-time', String(CURL_TIMEOUT_S), '--dump-header', headerFile, '--output', bodyFile,
-      '--write-out', '%{http_code}', ...jarArgs, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err !== null) return reject(new Error(`curl failed: ${err.message}\n${stderr}`));
-      resolve({ status: Number(stdout.trim()), headers: readFileSync(headerFile, 'utf8'), body: readFileSync(bodyFile) });
-    });
-  });
-}
-
-const json = (reply: CurlReply): any => JSON.parse(reply.body.toString('utf8'));
 
 describe('api: share links (curl without an account, real frontends and KV nodes)', function () {
   this.timeout(120_000);
@@ -66,7 +39,7 @@ describe('api: share links (curl without an account, real frontends and KV nodes
 
     const about = await curl([`${cloud.urls[1]}/api/public/shares/${link.token}`]);
     expect(about.status).to.equal(200);
-    expect(json(about).file).to.include({ name: 'clip.mp4', size: 200_000 });
+    expect(jsonOf(about).file).to.include({ name: 'clip.mp4', size: 200_000 });
     const whole = await curl([`${cloud.urls[1]}/api/public/shares/${link.token}/content`]);
     expect(whole.status).to.equal(200);
     expect(whole.body.equals(video)).to.equal(true);
@@ -79,7 +52,7 @@ describe('api: share links (curl without an account, real frontends and KV nodes
     expect(part.body.equals(video.subarray(100_000, 100_100))).to.equal(true);
 
     expect((await ann.move('/clip.mp4', '/holiday.mp4')).status).to.equal(200);
-    expect(json(await curl([`${cloud.urls[0]}/api/public/shares/${link.token}`])).file.name).to.equal('holiday.mp4');
+    expect(jsonOf(await curl([`${cloud.urls[0]}/api/public/shares/${link.token}`])).file.name).to.equal('holiday.mp4');
     const mine = (await ann.request('GET', '/api/shares')).json().shares;
     expect(mine.find((s: { token: string }) => s.token === link.token)).to.include({ path: '/holiday.mp4', hasPassword: false });
   });
@@ -90,10 +63,10 @@ describe('api: share links (curl without an account, real frontends and KV nodes
     await ann.put('/public/readme.txt', 'hello visitors');
     await ann.put('/private.txt', 'not for you');
     const link = await share({ path: '/public' });
-    const top = json(await curl([`${cloud.urls[0]}/api/public/shares/${link.token}`]));
+    const top = jsonOf(await curl([`${cloud.urls[0]}/api/public/shares/${link.token}`]));
     expect(top.share).to.include({ name: 'public', type: 'folder' });
     expect(top.entries.map((e: { name: string }) => e.name)).to.deep.equal(['photos', 'readme.txt']);
-    const inner = json(await curl([`${cloud.urls[0]}/api/public/shares/${link.token}?path=/photos`]));
+    const inner = jsonOf(await curl([`${cloud.urls[0]}/api/public/shares/${link.token}?path=/photos`]));
     expect(inner.entries.map((e: { path: string }) => e.path)).to.deep.equal(['/photos/a.jpg']);
     const file = await curl([`${cloud.urls[0]}/api/public/shares/${link.token}/content?path=/readme.txt`]);
     expect(file.body.toString()).to.equal('hello visitors');
@@ -113,14 +86,14 @@ describe('api: share links (curl without an account, real frontends and KV nodes
     const base = `${cloud.urls[0]}/api/public/shares/${link.token}`;
     const locked = await curl([base]);
     expect(locked.status).to.equal(401);
-    expect(json(locked).error.reason).to.equal('SHARE_LOCKED');
+    expect(jsonOf(locked).error.reason).to.equal('SHARE_LOCKED');
     expect(locked.body.toString()).to.not.contain('salary');
     expect((await curl([`${base}/content`])).status).to.equal(401);
 
     const jar = join(tempDir(), 'visitor.jar');
     const wrong = await curl(['-H', 'Content-Type: application/json', '-d', '{"password":"guess"}', `${base}/unlock`], jar);
     expect(wrong.status).to.equal(401);
-    expect(json(wrong).error.reason).to.equal('BAD_SHARE_PASSWORD');
+    expect(jsonOf(wrong).error.reason).to.equal('BAD_SHARE_PASSWORD');
     const right = await curl(['-H', 'Content-Type: application/json', '-d', '{"password":"open sesame"}', `${base}/unlock`], jar);
     expect(right.status).to.equal(204);
     expect(right.headers).to.match(new RegExp(`^set-cookie: penncloud_share=[^;]+;.*Path=/api/public/shares/${link.token}`, 'im'));
@@ -153,7 +126,7 @@ describe('api: share links (curl without an account, real frontends and KV nodes
     const trashed = (await ann.remove('/handout.pdf')).json().trashed.id as string;
     const asleep = await curl([`${base}/content`]);
     expect(asleep.status).to.equal(404);
-    expect(json(asleep).error.reason).to.equal('NO_SUCH_SHARE');
+    expect(jsonOf(asleep).error.reason).to.equal('NO_SUCH_SHARE');
     expect((await ann.request('GET', '/api/shares')).json().shares.find((s: { token: string }) => s.token === link.token).path).to.equal(null);
     expect((await ann.request('POST', `/api/trash/${trashed}/restore`, { headers: MARK })).status).to.equal(200);
     expect((await curl([`${base}/content`])).body.toString()).to.equal('pdf bytes');

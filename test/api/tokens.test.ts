@@ -3,34 +3,11 @@
  * ann:TOKEN -T file` and `Authorization: Bearer TOKEN`, with no cross-site header.
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { curl, type CurlReply } from '../support/curl.js';
 import { cleanupTempDirs, killAllRoles, tempDir } from '../support/roles.js';
 import { allRows, ApiClient, bytesFor, closeKvClients, errorOf, startCloud, type Cloud } from './cloud.js';
-
-/** Longest a curl run may take before the test gives up on it. */
-const CURL_TIMEOUT_S = 30;
-
-interface CurlReply {
-  status: number;
-  headers: string;
-  body: Buffer;
-}
-
-/** Runs curl with `args`; the reply's status, raw header block and body. */
-function curl(args: string[]): Promise<CurlReply> {
-  const dir = tempDir('penncloud-curl-');
-  const headerFile = join(dir, 'headers');
-  const bodyFile = join(dir, 'body');
-  return new Promise((resolve, reject) => {
-    execFile('curl', ['--silent', '--show-error', '--max-time', String(CURL_TIMEOUT_S), '--dump-header', headerFile, '--output', bodyFile,
-      '--write-out', '%{http_code}', ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err !== null) return reject(new Error(`curl failed: ${err.message}\n${stderr}`));
-      resolve({ status: Number(stdout.trim()), headers: readFileSync(headerFile, 'utf8'), body: readFileSync(bodyFile) });
-    });
-  });
-}
 
 function errorIn(reply: CurlReply): { code: string; reason?: string; message: string } {
   return JSON.parse(reply.body.toString('utf8')).error;

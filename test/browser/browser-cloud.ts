@@ -113,18 +113,28 @@ export function exactText(text: string): RegExp {
   return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 }
 
-/** Pause between looks at the tab title (which no locator sees) while waiting for it to change. */
-const TITLE_POLL_MS = 50;
+/** Pause between looks while waiting for what no locator sees (the tab title, an image's pixels). */
+const LOOK_POLL_MS = 50;
+
+/**
+ * Looks at the page with `look` until `done` holds of what it sees, up to UI_TIMEOUT_MS; the
+ * last thing seen. For what locators cannot wait on: under the app's Content-Security-Policy,
+ * page.waitForFunction is eval and is refused.
+ */
+export async function waitUntil<T>(page: Page, look: () => Promise<T>, done: (seen: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  let seen = await look();
+  while (!done(seen)) {
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(seen)} after ${UI_TIMEOUT_MS} ms`);
+    await page.waitForTimeout(LOOK_POLL_MS);
+    seen = await look();
+  }
+  return seen;
+}
 
 /** Waits, up to UI_TIMEOUT_MS, until the tab title is `title`. */
 export async function waitForTitle(page: Page, title: string): Promise<void> {
-  const deadline = Date.now() + UI_TIMEOUT_MS;
-  let seen = await page.title();
-  while (seen !== title) {
-    if (Date.now() > deadline) throw new Error(`the tab title is still "${seen}", not "${title}", after ${UI_TIMEOUT_MS} ms`);
-    await page.waitForTimeout(TITLE_POLL_MS);
-    seen = await page.title();
-  }
+  await waitUntil(page, () => page.title(), (seen) => seen === title, `the tab title is not "${title}"`);
 }
 
 /** Waits until no request of the page is in flight and the app shows no spinner. */

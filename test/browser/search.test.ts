@@ -6,10 +6,7 @@
 import { expect } from 'chai';
 import type { BrowserContext, Page } from 'playwright-core';
 import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
-import { openBrowser, screenshot, signUpInApp, startBrowserCloud, UI_TIMEOUT_MS, type BrowserCloud } from './browser-cloud.js';
-
-/** Pause between looks at the results while they are replaced. */
-const RESULTS_POLL_MS = 50;
+import { openBrowser, screenshot, signUpInApp, startBrowserCloud, UI_TIMEOUT_MS, waitUntil, type BrowserCloud } from './browser-cloud.js';
 
 describe('browser: search in the drive and in mail', function () {
   this.timeout(180_000);
@@ -73,13 +70,9 @@ describe('browser: search in the drive and in mail', function () {
     expect(await page.locator('.message-folder').allTextContents()).to.have.members(['Inbox', 'Sent', 'Inbox', 'Sent']);
     await screenshot(page, 'mail-search');
     await page.getByLabel('In folder').selectOption('inbox');
-    // The narrowed results replace the others: looked at until they have, bounded.
-    const deadline = Date.now() + UI_TIMEOUT_MS;
-    let folders = await page.locator('.message-folder').allTextContents();
-    while (folders.join() !== 'Inbox,Inbox' && Date.now() < deadline) {
-      await page.waitForTimeout(RESULTS_POLL_MS);
-      folders = await page.locator('.message-folder').allTextContents();
-    }
+    // The narrowed results replace the others.
+    const folders = await waitUntil(page, () => page.locator('.message-folder').allTextContents(), (seen) => seen.join() === 'Inbox,Inbox',
+      'the results were not narrowed to the Inbox');
     expect(folders).to.deep.equal(['Inbox', 'Inbox']);
 
     await page.getByLabel('Search mail').fill('gate');

@@ -7,10 +7,8 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { cleanupTempDirs, killAllRoles } from '../support/roles.js';
-import { openBrowser, screenshot, signUpInApp, startBrowserCloud, UI_TIMEOUT_MS, type BrowserCloud } from './browser-cloud.js';
+import { openBrowser, screenshot, signUpInApp, startBrowserCloud, UI_TIMEOUT_MS, waitUntil, type BrowserCloud } from './browser-cloud.js';
 
-/** Pause between looks at whether the preview image has loaded. */
-const IMAGE_POLL_MS = 50;
 /** A 1×1 PNG, for the image preview. */
 const PIXEL_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 
@@ -95,17 +93,11 @@ describe('browser: share links', function () {
     await v.goto(`${cloud.dispatcherUrl}/s/${token}`);
     const image = v.getByRole('img', { name: 'dot.png' });
     await image.waitFor({ timeout: UI_TIMEOUT_MS });
-    // The picture really loaded (1 pixel wide), not just its element: looked at until it has, bounded.
-    const deadline = Date.now() + UI_TIMEOUT_MS;
-    const loadedWidth = () => image.evaluate((el) => {
+    // The picture really loaded (1 pixel wide), not just its element.
+    const width = await waitUntil(v, () => image.evaluate((el) => {
       const img = el as unknown as { complete: boolean; naturalWidth: number };
       return img.complete ? img.naturalWidth : -1;
-    });
-    let width = await loadedWidth();
-    while (width === -1 && Date.now() < deadline) {
-      await v.waitForTimeout(IMAGE_POLL_MS);
-      width = await loadedWidth();
-    }
+    }), (w) => w !== -1, 'the preview image has not loaded');
     expect(width).to.equal(1);
     expect(await v.getByRole('link', { name: 'Download' }).isVisible()).to.equal(true);
   });

@@ -112,26 +112,37 @@ export function DrivePage({ path }: { path: string }) {
     await reload();
   };
 
-  /** Entries dragged onto a folder or a breadcrumb: each moves there; one toast, one Undo. */
-  const moveInto = async (target: string, paths: string[]) => {
+  /**
+   * Moves `paths` into `target` one after another; one toast for what moved, with one Undo. A
+   * failed move stops the rest and is thrown (`stopOnError`, the Move dialog shows it there), or
+   * is told in a toast of its own and the rest go on (a drag has nowhere else to say it).
+   */
+  const moveAll = async (target: string, paths: string[], stopOnError: boolean) => {
     const moves = paths.filter((p) => parentPath(p) !== target && p !== target).map((p) => ({ from: p, to: childPath(target, baseName(p)), name: baseName(p) }));
     const done: typeof moves = [];
-    for (const m of moves) {
-      try {
-        await moveNode(m.from, m.to);
-        done.push(m);
-      } catch (err) {
-        toast(`Could not move “${m.name}”: ${describeError(err)}`, 'error');
+    try {
+      for (const m of moves) {
+        try {
+          await moveNode(m.from, m.to);
+          done.push(m);
+        } catch (err) {
+          if (stopOnError) throw err;
+          toast(`Could not move “${m.name}”: ${describeError(err)}`, 'error');
+        }
       }
+    } finally {
+      if (done.length > 0) {
+        const what = moves.length === 1 ? `“${done[0]!.name}”` : plural(done.length, 'item');
+        toast(`Moved ${what} to ${target === '/' ? 'My Drive' : `“${baseName(target)}”`}.`, 'info',
+          { label: 'Undo', run: undo('Move', () => eachInTurn(done, (m) => moveNode(m.to, m.from))) });
+      }
+      setSelected(new Set());
+      await reload();
     }
-    if (done.length > 0) {
-      const what = done.length === 1 ? `“${done[0]!.name}”` : plural(done.length, 'item');
-      toast(`Moved ${what} to ${target === '/' ? 'My Drive' : `“${baseName(target)}”`}.`, 'info',
-        { label: 'Undo', run: undo('Move', () => eachInTurn(done, (m) => moveNode(m.to, m.from))) });
-    }
-    setSelected(new Set());
-    await reload();
   };
+
+  /** Entries dragged onto a folder or a breadcrumb move there. */
+  const moveInto = (target: string, paths: string[]) => moveAll(target, paths, false);
 
   /** Runs an Undo: says how it went and shows the folder as it is now. */
   const undo = (what: string, run: () => Promise<unknown>) => () => {
@@ -266,24 +277,7 @@ export function DrivePage({ path }: { path: string }) {
       )}
       {open?.kind === 'move' && (
         <MoveDialog entries={open.entries} onClose={close}
-          onMove={async (target) => {
-            const moves = open.entries.filter((e) => parentPath(e.path) !== target).map((e) => ({ from: e.path, to: childPath(target, e.name), name: e.name }));
-            const done: typeof moves = [];
-            try {
-              for (const m of moves) {
-                await moveNode(m.from, m.to);
-                done.push(m);
-              }
-            } finally {
-              if (done.length > 0) {
-                const what = moves.length === 1 ? `“${done[0]!.name}”` : plural(done.length, 'item');
-                toast(`Moved ${what} to ${target === '/' ? 'My Drive' : `“${baseName(target)}”`}.`, 'info',
-                  { label: 'Undo', run: undo('Move', () => eachInTurn(done, (m) => moveNode(m.to, m.from))) });
-              }
-              setSelected(new Set());
-              await reload();
-            }
-          }} />
+          onMove={(target) => moveAll(target, open.entries.map((e) => e.path), true)} />
       )}
       {open?.kind === 'preview' && <PreviewDialog entry={open.entry} onClose={close} />}
       {open?.kind === 'share' && <ShareDialog entry={open.entry} onClose={close} />}
